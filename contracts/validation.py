@@ -1,0 +1,232 @@
+"""Validation against the contracts, reporting every violation with a JSON pointer and a sentence.
+
+The server and the client both call :func:`validate_request`, so a bad body gets the same verdict and the
+same words whether it is caught locally or by the fake. Messages name the field and say what is allowed,
+because the first reader of most of them is a developer looking at a failed test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import ValidationError
+
+from contracts.catalog import Catalog, ModelSpec
+from contracts.schemas import load_schema, validator_for
+
+#: Response kinds accepted by :func:`validate_response`, mapped to their schema.
+RESPONSE_SCHEMAS = {"submit": "submit_response", "task": "task", "error": "error", "model_list": "model_list"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule. ``pointer`` is an RFC 6901 JSON pointer; ``param`` is the dotted field name used
+    in the error body's ``param`` (None when the whole body is at fault)."""
+
+    pointer: str
+    message: str
+    code: str
+
+    @property
+    def param(self) -> str | None:
+        if not self.pointer:
+            return None
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in self.pointer.split("/")[1:]]
+        return ".".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pointer": self.pointer, "param": self.param, "message": self.message, "code": self.code}
+
+
+def validate_request(body: Any, catalog: Catalog | None = None) -> list[Violation]:
+    """Every violation in a generation request, most important first; an empty list means valid."""
+    catalog = catalog if catalog is not None else default_catalog()
+    model_id = body.get("model") if isinstance(body, dict) else None
+    if isinstance(model_id, str) and model_id in catalog:
+        spec = catalog[model_id]
+        errors = spec.validator.iter_errors(body)
+        return _violations(errors, body, spec)
+    violations = _violations(_generic_validator().iter_errors(body), body, None)
+    if isinstance(model_id, str) and model_id:
+        violations.insert(0, Violation(
+            "/model",
+            f"model {model_id!r} is not supported; available: {', '.join(catalog)}",
+            "model_not_found",
+        ))
+    return violations
+
+
+def validate_response(kind: str, body: Any) -> list[Violation]:
+    """Check a response body (ours, or a recording of the real API) against its contract."""
+    if kind not in RESPONSE_SCHEMAS:
+        raise ValueError(f"unknown response kind {kind!r}; expected one of {', '.join(RESPONSE_SCHEMAS)}")
+    return validate_against(RESPONSE_SCHEMAS[kind], body)
+
+
+def validate_against(schema_name: str, document: Any) -> list[Violation]:
+    """Every violation of ``document`` against the named schema file (see :mod:`contracts.schemas`)."""
+    return _violations(_schema_validator(schema_name).iter_errors(document), document, None)
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def default_catalog() -> Catalog:
+    """The built-in catalog, loaded once."""
+    if "catalog" not in _CACHE:
+        _CACHE["catalog"] = Catalog.load()
+    return _CACHE["catalog"]
+
+
+def _generic_validator() -> Any:
+    if "generic" not in _CACHE:
+        _CACHE["generic"] = validator_for(load_schema("generation_request"))
+    return _CACHE["generic"]
+
+
+def _schema_validator(name: str) -> Any:
+    key = f"schema:{name}"
+    if key not in _CACHE:
+        _CACHE[key] = validator_for(load_schema(name))
+    return _CACHE[key]
+
+
+# --- turning jsonschema errors into violations -------------------------------------------------------
+
+_RANK = {"type": 0, "required": 1, "additionalProperties": 1, "dependentRequired": 1}
+
+
+def _violations(errors: Iterable[ValidationError], body: Any, spec: ModelSpec | None) -> list[Violation]:
+    """One violation per field, the most basic problem winning (a wrong type hides a wrong value)."""
+    found: dict[str, tuple[int, Violation]] = {}
+    for error in errors:
+        for violation in _explain(error, body, spec):
+            rank = _RANK.get(error.validator, 2)  # type: ignore[arg-type]
+            current = found.get(violation.pointer)
+            if current is None or rank < current[0]:
+                found[violation.pointer] = (rank, violation)
+    ordered = sorted(found.values(), key=lambda rv: (rv[1].pointer.count("/"), rv[0], rv[1].pointer))
+    return [v for _, v in ordered]
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _name(path: Iterable[Any]) -> str:
+    return ".".join(str(p) for p in path) or "request body"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _choices(values: Iterable[Any]) -> str:
+    return ", ".join(str(v) if isinstance(v, (int, float)) else _show(v) for v in values)
+
+
+def _by(spec: ModelSpec | None) -> str:
+    return f" by {spec.id}" if spec is not None else ""
+
+
+def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[Violation]:
+    path = list(error.absolute_path)
+    pointer, name, value, schema = _pointer(path), _name(path), error.instance, error.schema
+    rule = schema.get("x-videomock-rule") if isinstance(schema, dict) else None
+    kind = error.validator
+
+    if rule == "size" and spec is not None:
+        return [_explain_size(error, body, spec)]
+    if rule == "image_to_video_unsupported":
+        return [Violation(pointer, f"image-to-video is not supported{_by(spec)}; send a prompt without image", "unsupported_mode")]
+    if kind == "type":
+        if not path:
+            return [Violation("", f"the request body must be a JSON object, not {_json_type(value)}", "invalid_type")]
+        wanted = error.validator_value
+        wanted_text = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return [Violation(pointer, f"{name} must be of type {wanted_text}, not {_json_type(value)}", "invalid_type")]
+    if kind == "required":
+        missing = [p for p in error.validator_value if isinstance(value, dict) and p not in value]
+        return [Violation(_pointer([*path, p]), f"{_name([*path, p])} is required", "missing_required_parameter") for p in missing]
+    if kind == "anyOf" and not path and _is_prompt_or_image(schema):
+        if spec is not None and not spec.text_to_video:
+            return [Violation("/image", f"image is required: {spec.id} supports image-to-video only", "missing_required_parameter")]
+        return [Violation("/prompt", "prompt is required (or image, for image-to-video)", "missing_required_parameter")]
+    if kind == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = [k for k in value if k not in allowed]
+        where = "metadata field" if path == ["metadata"] else "field"
+        return [Violation(_pointer([*path, k]), f"unknown {where} {k!r}{' for ' + spec.id if spec and path else ''}; allowed: {', '.join(allowed) or 'none'}", "unknown_parameter") for k in extra]
+    if kind == "dependentRequired":
+        return [Violation(_pointer([*path, missing]), f"{_name([*path, missing])} is required when {_name([*path, present])} is given (width and height go together)", "missing_required_parameter")
+                for present, needs in error.validator_value.items() if isinstance(value, dict) and present in value
+                for missing in needs if missing not in value]
+    if kind in ("enum", "const"):
+        allowed = error.validator_value if kind == "enum" else [error.validator_value]
+        return [Violation(pointer, f"{name} {_show(value)} is not supported{_by(spec)}; allowed: {_choices(allowed)}", "unsupported_value")]
+    if kind == "maxLength":
+        return [Violation(pointer, f"{name} is too long ({len(value)} characters); at most {error.validator_value} allowed{_by(spec)}", "string_above_max_length")]
+    if kind == "minLength":
+        return [Violation(pointer, f"{name} must not be empty" if error.validator_value == 1 else f"{name} is too short; at least {error.validator_value} characters", "string_below_min_length")]
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        high = schema.get("maximum", schema.get("exclusiveMaximum"))
+        bounds = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
+        return [Violation(pointer, f"{name} {_show(value)} is out of range; allowed: {bounds}", "value_out_of_range")]
+    if kind == "pattern":
+        return [Violation(pointer, f"{name} {_show(value)} does not match the pattern {error.validator_value}", "invalid_value")]
+    if kind == "not":
+        return [Violation(pointer, f"{name} is not allowed here", "invalid_value")]
+    return [Violation(pointer, f"{name}: {error.message}", "invalid_value")]
+
+
+def _is_prompt_or_image(schema: Mapping[str, Any]) -> bool:
+    branches = schema.get("anyOf", [])
+    return all(set(b) == {"required"} for b in branches) and {"prompt", "image"} >= {r for b in branches for r in b["required"]}
+
+
+def _explain_size(error: ValidationError, body: Any, spec: ModelSpec) -> Violation:
+    """Say which of width/height/duration/metadata breaks the model's size table, and list the table.
+
+    A request matches the table when some row's width and height equal the request's (or the request
+    leaves them to the default) and that row's duration and metadata conditions hold too."""
+    table = "; ".join(spec.describe_size(s) for s in spec.sizes)
+    width, height = body.get("width"), body.get("height")
+    rows = [s for s in spec.sizes if width in (None, s.width) and height in (None, s.height)]
+    if not rows:
+        return Violation("/width", f"size {width}x{height} is not supported by {spec.id}; allowed: {table}", "unsupported_value")
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    for key, value in metadata.items():
+        if key not in spec.metadata_fields:
+            continue
+        narrowed = [s for s in rows if s.selectors.get(key, value) == value]
+        if not narrowed:
+            options = sorted({s.selectors[key] for s in rows if key in s.selectors})
+            return Violation(f"/metadata/{key}", f"metadata.{key} {_show(value)} does not fit the requested size; allowed here: {_choices(options)} (sizes: {table})", "unsupported_value")
+        rows = narrowed
+    duration = body.get("duration")
+    if duration is not None and all(duration not in spec.durations_at(s) for s in rows):
+        allowed = sorted({d for s in rows for d in spec.durations_at(s)})
+        where = f" at {rows[0].label}" if len(rows) == 1 else ""
+        return Violation("/duration", f"duration {duration} is not supported by {spec.id}{where}; allowed: {_choices(allowed)} (sizes: {table})", "unsupported_value")
+    return Violation("/metadata", f"no size of {spec.id} fits this combination of size, duration and metadata; allowed: {table}", "unsupported_value")

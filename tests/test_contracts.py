@@ -1,0 +1,247 @@
+"""The contracts package: catalog rules reject what they should, messages say what is allowed, and the
+OpenAPI document is valid. Cases are generated from the catalog, so every rule of every model is covered."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate as validate_openapi
+
+from contracts import Catalog, CatalogError, load_schema, openapi_document, validate_request, validate_response
+from contracts.catalog import ModelSpec
+
+CATALOG = Catalog.load()
+MODELS = list(CATALOG)
+
+#: The provider doc's example request body.
+DOC_EXAMPLE = {
+    "model": "kling-v2-5-turbo",
+    "prompt": "An astronaut walking on the Moon, Earth rising in the background, cinematic shot",
+    "image": "https://example.com/image.jpg",
+    "duration": 5,
+    "width": 1280,
+    "height": 720,
+    "fps": 30,
+    "seed": 20231234,
+    "n": 1,
+    "response_format": "url",
+    "user": "user-1234",
+    "metadata": {"negative_prompt": "blurry"},
+}
+
+
+def doc_example_for(spec: ModelSpec) -> dict[str, Any]:
+    """The doc example adjusted to a model: values it does not allow become its defaults."""
+    body = copy.deepcopy(DOC_EXAMPLE) | {"model": spec.id}
+    if body["duration"] not in spec.durations:
+        body["duration"] = spec.defaults["duration"]
+    if body["fps"] not in spec.fps:
+        body["fps"] = spec.defaults["fps"]
+    if not any((s.width, s.height) == (body["width"], body["height"]) for s in spec.sizes):
+        body["width"], body["height"] = spec.defaults["width"], spec.defaults["height"]
+    return body
+
+
+def only(violations: list, pointer: str) -> str:
+    assert [v.pointer for v in violations] == [pointer], [v.as_dict() for v in violations]
+    return violations[0].message
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_doc_example_adjusted_to_each_model_is_valid(model: str) -> None:
+    assert validate_request(doc_example_for(CATALOG[model]), CATALOG) == []
+
+
+def test_doc_example_fails_on_veo_naming_each_field() -> None:
+    violations = validate_request(DOC_EXAMPLE | {"model": "veo_3_1"}, CATALOG)
+    by_param = {v.param: v.message for v in violations}
+    assert by_param["duration"] == "duration 5 is not supported by veo_3_1; allowed: 4, 6, 8"
+    assert by_param["fps"] == "fps 30 is not supported by veo_3_1; allowed: 24"
+
+
+@pytest.mark.parametrize("model", MODELS)
+class TestEveryCatalogRuleRejects:
+    def base(self, model: str) -> dict[str, Any]:
+        return {"model": model, "prompt": "a cat"}
+
+    def test_duration(self, model: str) -> None:
+        spec = CATALOG[model]
+        bad = max(spec.durations) + 1
+        message = only(validate_request(self.base(model) | {"duration": bad}, CATALOG), "/duration")
+        assert f"allowed: {', '.join(map(str, spec.durations))}" in message
+
+    def test_fps(self, model: str) -> None:
+        spec = CATALOG[model]
+        message = only(validate_request(self.base(model) | {"fps": 7}, CATALOG), "/fps")
+        assert "allowed: " + ", ".join(map(str, spec.fps)) in message
+
+    def test_size_pair(self, model: str) -> None:
+        spec = CATALOG[model]
+        widths = sorted({s.width for s in spec.sizes})
+        heights = sorted({s.height for s in spec.sizes})
+        pair = next((w, h) for w in widths for h in heights if not any((s.width, s.height) == (w, h) for s in spec.sizes)) \
+            if len(spec.sizes) < len(widths) * len(heights) else (widths[0] + 2, heights[0])
+        violations = validate_request(self.base(model) | {"width": pair[0], "height": pair[1]}, CATALOG)
+        assert violations and violations[0].param in ("width", "height")
+        assert spec.sizes[0].label in " ".join(v.message for v in violations)
+
+    def test_width_without_height(self, model: str) -> None:
+        only(validate_request(self.base(model) | {"width": CATALOG[model].sizes[0].width}, CATALOG), "/height")
+
+    def test_prompt_length(self, model: str) -> None:
+        spec = CATALOG[model]
+        message = only(validate_request(self.base(model) | {"prompt": "x" * (spec.prompt_max_length + 1)}, CATALOG), "/prompt")
+        assert f"at most {spec.prompt_max_length}" in message
+
+    def test_n(self, model: str) -> None:
+        only(validate_request(self.base(model) | {"n": CATALOG[model].max_n + 1}, CATALOG), "/n")
+
+    def test_unknown_metadata_field(self, model: str) -> None:
+        message = only(validate_request(self.base(model) | {"metadata": {"quality_level": "max"}}, CATALOG), "/metadata/quality_level")
+        for name in CATALOG[model].metadata_fields:
+            assert name in message
+
+    def test_each_metadata_field_checks_its_type(self, model: str) -> None:
+        for name, schema in CATALOG[model].metadata_fields.items():
+            wrong = ["not", "a", "valid", "value"]  # no metadata field of any seed model accepts a list
+            violations = validate_request(self.base(model) | {"metadata": {name: wrong}}, CATALOG)
+            assert [v.pointer for v in violations] == [f"/metadata/{name}"], (name, schema)
+
+    def test_unknown_top_level_field(self, model: str) -> None:
+        only(validate_request(self.base(model) | {"quality": "hd"}, CATALOG), "/quality")
+
+    def test_seed_range(self, model: str) -> None:
+        only(validate_request(self.base(model) | {"seed": 2**32}, CATALOG), "/seed")
+
+    def test_response_format(self, model: str) -> None:
+        only(validate_request(self.base(model) | {"response_format": "b64_json"}, CATALOG), "/response_format")
+
+    def test_prompt_or_image_required(self, model: str) -> None:
+        only(validate_request({"model": model}, CATALOG), "/prompt")
+
+
+def test_size_restricted_durations() -> None:
+    message = only(validate_request({"model": "veo_3_1", "prompt": "x", "width": 1920, "height": 1080, "duration": 4}, CATALOG), "/duration")
+    assert message.startswith("duration 4 is not supported by veo_3_1 at 1920x1080; allowed: 8")
+
+
+def test_metadata_selector_must_match_size() -> None:
+    body = {"model": "veo_3_1", "prompt": "x", "width": 1280, "height": 720, "metadata": {"aspect_ratio": "9:16"}}
+    only(validate_request(body, CATALOG), "/metadata/aspect_ratio")
+
+
+def test_metadata_selector_picks_the_default_size() -> None:
+    spec = CATALOG["veo_3_1"]
+    assert validate_request({"model": "veo_3_1", "prompt": "x", "metadata": {"aspect_ratio": "9:16"}}, CATALOG) == []
+    resolved = spec.resolve({"model": "veo_3_1", "prompt": "x", "metadata": {"aspect_ratio": "9:16"}})
+    assert (resolved["width"], resolved["height"]) == (720, 1280)
+    resolved = spec.resolve({"model": "veo_3_1", "prompt": "x", "metadata": {"resolution": "1080p"}})
+    assert (resolved["width"], resolved["height"], resolved["duration"]) == (1920, 1080, 8)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_defaults_fill_omitted_fields(model: str) -> None:
+    spec = CATALOG[model]
+    resolved = spec.resolve({"model": model, "prompt": "x"})
+    assert {k: resolved[k] for k in ("duration", "width", "height", "fps")} == dict(spec.defaults)
+    assert resolved["n"] == 1 and resolved["response_format"] == "url"
+
+
+def test_unknown_model_lists_the_catalog() -> None:
+    message = only(validate_request({"model": "sora-2", "prompt": "x"}, CATALOG), "/model")
+    assert all(model in message for model in MODELS)
+
+
+@pytest.mark.parametrize("body", [[], "text", 5, None])
+def test_body_must_be_an_object(body: Any) -> None:
+    violations = validate_request(body, CATALOG)
+    assert violations[0].pointer == "" and violations[0].param is None
+
+
+def test_all_violations_are_reported() -> None:
+    body = {"model": "veo_3_1", "prompt": "x", "duration": "8", "fps": 30, "seed": -1, "n": 0, "extra": 1}
+    pointers = {v.pointer for v in validate_request(body, CATALOG)}
+    assert pointers == {"/duration", "/fps", "/seed", "/n", "/extra"}
+
+
+def test_wrong_type_wins_over_wrong_value() -> None:
+    message = only(validate_request({"model": "veo_3_1", "prompt": "x", "duration": "8"}, CATALOG), "/duration")
+    assert message == "duration must be of type integer, not string"
+
+
+# --- models from config -------------------------------------------------------------------------------
+
+def test_config_adds_a_model_that_extends_another() -> None:
+    catalog = Catalog.load({"my-veo": {"extends": "veo_3_1", "durations": [4, 8], "sizes": [{"width": 1280, "height": 720}]}})
+    assert validate_request({"model": "my-veo", "prompt": "x", "duration": 8}, catalog) == []
+    only(validate_request({"model": "my-veo", "prompt": "x", "duration": 6}, catalog), "/duration")
+    assert catalog["my-veo"].fps == CATALOG["veo_3_1"].fps
+
+
+def test_config_overrides_and_disables_models() -> None:
+    catalog = Catalog.load({"veo_3_1": {"fps": [24, 30]}, "kling-v2-1-master": {"disabled": True}})
+    assert validate_request({"model": "veo_3_1", "prompt": "x", "fps": 30}, catalog) == []
+    assert "kling-v2-1-master" not in catalog
+
+
+def test_image_only_model_requires_an_image_and_text_only_model_rejects_one() -> None:
+    catalog = Catalog.load({
+        "i2v": {"extends": "kling-v2-5-turbo", "text_to_video": False},
+        "t2v": {"extends": "kling-v2-5-turbo", "image_to_video": False},
+    })
+    only(validate_request({"model": "i2v", "prompt": "x"}, catalog), "/image")
+    message = only(validate_request({"model": "t2v", "prompt": "x", "image": "https://example.com/a.png"}, catalog), "/image")
+    assert "image-to-video is not supported by t2v" in message
+
+
+@pytest.mark.parametrize("override, words", [
+    ({"broken": {"extends": "nope"}}, "extends unknown model"),
+    ({"veo_3_1": {"defaults": {"duration": 5, "width": 1280, "height": 720, "fps": 24}}}, "default duration 5"),
+    ({"veo_3_1": {"fps": []}}, "fps"),
+    ({"odd": {"extends": "veo_3_1", "sizes": [{"width": 1281, "height": 720}]}}, "sizes"),
+    ({"a": {"extends": "b"}, "b": {"extends": "a"}}, "cycle"),
+])
+def test_bad_catalog_overrides_fail_with_a_clear_message(override: dict, words: str) -> None:
+    with pytest.raises(CatalogError, match=words):
+        Catalog.load(override)
+
+
+# --- responses and the OpenAPI document ------------------------------------------------------------------
+
+def test_documented_response_examples_satisfy_the_contracts() -> None:
+    assert validate_response("submit", {"task_id": "abcd1234efgh", "status": "queued"}) == []
+    completed = {"task_id": "abcd1234efgh", "status": "completed", "progress": 100, "url": "https://x/video.mp4",
+                 "format": "mp4", "metadata": {"duration": 5, "fps": 30, "width": 1280, "height": 720, "seed": 20231234},
+                 "error": {"code": 0, "message": "string"}}
+    assert validate_response("task", completed) == []
+    error = {"error": {"message": "bad", "type": "invalid_request_error", "param": None, "code": None}}
+    assert validate_response("error", error) == []
+
+
+def test_response_contracts_catch_drift() -> None:
+    assert validate_response("task", {"task_id": "t", "status": "completed", "progress": 100, "format": "mp4",
+                                      "metadata": {"duration": 5, "fps": 30, "width": 1, "height": 1, "seed": 0}})
+    assert validate_response("task", {"task_id": "t", "status": "done", "progress": 100, "format": "mp4",
+                                      "metadata": {"duration": 5, "fps": 30, "width": 1, "height": 1, "seed": 0}})
+    assert validate_response("error", {"error": "nope"})
+
+
+def test_openapi_document_is_valid_openapi_3_1() -> None:
+    document = openapi_document(CATALOG, server_url="http://127.0.0.1:8000")
+    validate_openapi(document)
+    assert document["openapi"] == "3.1.0"
+    assert set(document["components"]["schemas"]["GenerationRequest"]["discriminator"]["mapping"]) == set(MODELS)
+
+
+def test_openapi_request_schemas_are_the_catalog_schemas() -> None:
+    document = openapi_document(CATALOG)
+    for model in MODELS:
+        ref = document["components"]["schemas"]["GenerationRequest"]["discriminator"]["mapping"][model]
+        assert document["components"]["schemas"][ref.rsplit("/", 1)[1]] == CATALOG[model].request_schema
+
+
+def test_every_message_has_a_schema() -> None:
+    for name in ("generation_request", "submit_response", "task", "error", "model_list", "config", "model"):
+        assert load_schema(name)["$schema"].endswith("2020-12/schema")
