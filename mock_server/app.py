@@ -1,0 +1,48 @@
+"""The application factory. Configuration comes in as an argument; nothing is read from globals."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from mock_server.api import provider
+from mock_server.backend import VideoBackend
+from mock_server.config import check_config, default_cache_dir
+from mock_server.errors import register_error_handlers
+from mock_server.journal import install_journal
+from mock_server.meta import meta
+from mock_server.store import MemoryStore, Store
+from mock_server.videos import VideoLibrary
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None = None,
+               videos: VideoLibrary | None = None, real_time: Callable[[], float] = time.time) -> Flask:
+    """A fake provider app. ``config`` is a (partial) config document; defaults fill the rest.
+
+    ``store`` and ``videos`` let callers share state or a video cache between apps (the fixtures share
+    one video cache across tests so each placeholder is rendered once per session).
+    """
+    cfg = check_config(dict(config or {}))
+    app = Flask("mock_server")
+    app.config["MAX_CONTENT_LENGTH"] = cfg["server"]["max_body_bytes"]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.compact = True  # type: ignore[attr-defined]
+    app.url_map.strict_slashes = False
+    if videos is None:
+        video_cfg = cfg["video"]
+        videos = VideoLibrary(
+            Path(video_cfg["cache_dir"]) if video_cfg["cache_dir"] else default_cache_dir(),
+            max_bytes=video_cfg["cache_max_bytes"], ffmpeg=video_cfg["ffmpeg"],
+            render_timeout=video_cfg["render_timeout"],
+        )
+    app.extensions["videomock"] = VideoBackend(cfg, store if store is not None else MemoryStore(), videos,
+                                               real_time=real_time)
+    register_error_handlers(app)
+    app.register_blueprint(provider)
+    app.register_blueprint(meta)
+    install_journal(app)
+    return app

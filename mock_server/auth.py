@@ -1,0 +1,38 @@
+"""API keys: who is calling, and whether they may.
+
+Tasks belong to the key that created it and are looked up by a fingerprint, so the key itself is never
+stored, journalled or shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from flask import Request
+
+from mock_server.errors import APIError
+
+
+def fingerprint(key: str) -> str:
+    """A short, stable, non-reversible name for an API key."""
+    return "key_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate(request: Request, allowed_keys: Sequence[str]) -> str:
+    """The caller's key fingerprint; 401 in the provider's shape when the key is missing or not accepted."""
+    key = bearer_token(request)
+    if key is None:
+        raise APIError(401, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+                       code="missing_api_key")
+    if allowed_keys and key not in allowed_keys:
+        raise APIError(401, "Incorrect API key provided.", code="invalid_api_key")
+    return fingerprint(key)

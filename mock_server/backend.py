@@ -1,0 +1,248 @@
+"""The fake provider's behaviour, kept apart from HTTP (as moto keeps backends apart from responses).
+
+:class:`VideoBackend` validates and accepts requests, plans each task's timeline, answers polls from the
+clock, and makes sure a video exists before a task is reported completed. It raises :class:`APIError` for
+anything the provider would refuse; the HTTP layer only parses, authenticates and renders.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contracts.catalog import Catalog, ModelSpec
+from contracts.validation import Violation, validate_request
+from mock_server import rng
+from mock_server.clock import Clock
+from mock_server.config import STARTUP_ONLY, ConfigError, check_config, merge_config
+from mock_server.errors import APIError
+from mock_server.images import ImageError, fetch_image, parse_image
+from mock_server.render import RenderError, VideoSpec
+from mock_server.store import Store
+from mock_server.tasks import Plan, Task, TaskState, is_due, is_running, observe
+from mock_server.videos import VideoLibrary
+
+log = logging.getLogger("videomock")
+
+#: Task error code reported when the placeholder video could not be rendered.
+RENDER_FAILED_CODE = 5010
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task and its state at one moment: what a poll answers."""
+
+    task: Task
+    state: TaskState
+
+
+def bad_request(violations: list[Violation]) -> APIError:
+    """One 400 for every violation: ``param`` names the first (most basic) one, the message lists them all."""
+    first = violations[0]
+    message = "; ".join(v.message for v in violations)
+    return APIError(400, message, param=first.param, code=first.code)
+
+
+class VideoBackend:
+    def __init__(self, config: Mapping[str, Any], store: Store, videos: VideoLibrary, *,
+                 real_time: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.videos = videos
+        self._catalog_cache: tuple[Any, Catalog] | None = None
+        if store.get_state("config") is None:
+            store.set_state("config", dict(config))
+        clock_cfg = self.config["clock"]
+        self.clock = Clock(store, mode=clock_cfg["mode"], speed=clock_cfg["speed"], real_time=real_time)
+
+    # --- configuration -------------------------------------------------------------------------------
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        return self.store.get_state("config")
+
+    @property
+    def catalog(self) -> Catalog:
+        models = self.config["models"]
+        cached = self._catalog_cache
+        if cached is None or cached[0] is not models:
+            cached = (models, Catalog.load(models))
+            self._catalog_cache = cached
+        return cached[1]
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["seed"])
+
+    def configure(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace the runtime configuration. Startup-only sections may be omitted but not changed.
+        Raises ConfigError naming the offending setting."""
+        current = self.config
+        document = dict(document)
+        for section in STARTUP_ONLY:
+            document.setdefault(section, current[section])
+        checked = check_config(document)
+        for section in STARTUP_ONLY:
+            if checked[section] != current[section]:
+                raise ConfigError(f"{section} settings only take effect at start; restart the server to change them")
+        self.store.set_state("config", checked)
+        self.clock.configure(checked["clock"]["mode"], checked["clock"]["speed"])
+        return checked
+
+    def update_config(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``changes`` into the runtime configuration (tables merge, other values replace)."""
+        return self.configure(merge_config(copy.deepcopy(dict(self.config)), changes))
+
+    # --- provider operations ------------------------------------------------------------------------
+
+    def submit(self, owner: str, body: Any) -> Task:
+        catalog = self.catalog
+        violations = validate_request(body, catalog)
+        if violations:
+            raise bad_request(violations)
+        spec = catalog[body["model"]]
+        params = spec.resolve(body)
+        image_bytes, params = self._take_image(params)
+        seq = self.store.next_id("tasks")
+        task_id = "task_" + rng.token(self.seed, "task-id", seq)
+        if "seed" not in params:
+            params["seed"] = rng.derive(self.seed, "video-seed", seq) % 2**32
+        queue, render = self._timeline(spec, seq)
+        task = Task(
+            id=task_id, seq=seq, owner=owner, model=spec.id, params=params,
+            created_at=self.clock.now(), queue_seconds=queue, render_seconds=render,
+            video_key=self.video_spec(spec.id, params, image_bytes).cache_key(), plan=Plan(),
+        )
+        self.store.add_task(task)
+        if queue == 0:
+            self._start_render(task)
+        return task
+
+    def get(self, owner: str, task_id: str) -> TaskView:
+        """A task's state now. A task whose video is due is answered only once the video exists."""
+        task = self._owned(owner, task_id)
+        now = self.clock.now()
+        if not task.rendered and is_running(task, now):
+            task = self._render_if_cached(task)
+            if not task.rendered:
+                if is_due(task, now):
+                    task = self._render_now(task)
+                else:
+                    self._start_render(task)
+        return TaskView(task, observe(task, now))
+
+    def video_file(self, owner: str, task_id: str) -> Path:
+        """The completed task's MP4 (re-rendered if it was evicted). 400 before completion."""
+        view = self.get(owner, task_id)
+        if view.state.status != "completed":
+            raise APIError(400, f"Task {task_id} is {view.state.status}; its video can be downloaded once it is completed.",
+                           param="task_id", code="video_not_ready")
+        try:
+            return self.videos.ensure(self._spec_for(view.task))
+        except RenderError as exc:
+            log.error("re-render of %s failed: %s", task_id, exc)
+            raise APIError(500, "The video could not be re-rendered; see the server log.", code="render_failed") from None
+
+    def views(self, owner: str | None = None) -> list[TaskView]:
+        now = self.clock.now()
+        return [TaskView(t, observe(t, now)) for t in self.store.tasks(owner)]
+
+    def advance(self, seconds: float) -> float:
+        """Move the virtual clock, then start renders for tasks that began running."""
+        now = self.clock.advance(seconds)
+        for task in self.store.tasks():
+            if not task.rendered and is_running(task, now):
+                self._start_render(self._render_if_cached(task))
+        return now
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.clock.reset()
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    def _owned(self, owner: str, task_id: str) -> Task:
+        task = self.store.get_task(task_id)
+        if task is None or task.owner != owner:
+            raise APIError(404, f"No task {task_id!r} for this API key.", param="task_id", code="task_not_found")
+        return task
+
+    def _timeline(self, spec: ModelSpec, seq: int) -> tuple[float, float]:
+        """Queue and render seconds: the catalog's typical times, jittered by the seed, scaled by the clock."""
+        jitter = float(self.config["clock"]["jitter"])
+        scale = self.clock.scale()
+        queue = spec.queue_seconds * rng.spread(self.seed, jitter, "queue", seq) * scale
+        render = spec.render_seconds * rng.spread(self.seed, jitter, "render", seq) * scale
+        return round(queue, 3), round(render, 3)
+
+    def _take_image(self, params: dict[str, Any]) -> tuple[bytes | None, dict[str, Any]]:
+        """Validate ``image``; keep its bytes in the store and only a reference in the task."""
+        value = params.get("image")
+        if value is None:
+            return None, params
+        fetch = self.config["video"]["image_fetch"]
+        try:
+            image = parse_image(value)
+            if image.url is not None and fetch["enabled"]:
+                image = fetch_image(image.url, allow_hosts=fetch["allow_hosts"], max_bytes=fetch["max_bytes"], timeout=fetch["timeout"])
+        except ImageError as exc:
+            raise APIError(400, str(exc), param="image", code="invalid_image") from None
+        params = dict(params)
+        if image.data is None:
+            params["image"] = {"url": image.url}
+            return None, params
+        digest = hashlib.sha256(image.data).hexdigest()
+        self.store.put_blob(digest, image.data)
+        params["image"] = {"sha256": digest, "format": image.format, "width": image.width, "height": image.height,
+                           **({"url": image.url} if image.url else {})}
+        return image.data, params
+
+    @staticmethod
+    def video_spec(model: str, params: Mapping[str, Any], image: bytes | None) -> VideoSpec:
+        ref = params.get("image") or {}
+        return VideoSpec(
+            model=model, prompt=params.get("prompt", ""), width=params["width"], height=params["height"],
+            fps=params["fps"], duration=params["duration"], seed=params["seed"],
+            image=image, image_url=ref.get("url") if image is None else None,
+        )
+
+    def _spec_for(self, task: Task) -> VideoSpec:
+        ref = task.params.get("image") or {}
+        image = self.store.get_blob(ref["sha256"]) if "sha256" in ref else None
+        return self.video_spec(task.model, task.params, image)
+
+    def _render_if_cached(self, task: Task) -> Task:
+        if self.videos.has(task.video_key):
+            return self.store.update_task(task.id, rendered=True) or task
+        return task
+
+    def _start_render(self, task: Task) -> None:
+        if self.videos.has(task.video_key):
+            self.store.update_task(task.id, rendered=True)
+            return
+
+        def done(future: Any) -> None:
+            error = future.exception()
+            if error is None:
+                self.store.update_task(task.id, rendered=True)
+            else:
+                self._record_failure(task, error)
+
+        self.videos.start(self._spec_for(task), done)
+
+    def _render_now(self, task: Task) -> Task:
+        try:
+            self.videos.ensure(self._spec_for(task))
+        except RenderError as exc:
+            return self._record_failure(task, exc)
+        return self.store.update_task(task.id, rendered=True) or task
+
+    def _record_failure(self, task: Task, error: BaseException) -> Task:
+        log.error("render for task %s failed: %s", task.id, error)
+        failure = {"code": RENDER_FAILED_CODE, "message": f"rendering the video failed: {error}", "at": self.clock.now()}
+        return self.store.update_task(task.id, failure=failure) or task

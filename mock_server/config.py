@@ -1,0 +1,177 @@
+"""Configuration: one JSON document, built from defaults, a TOML file, VIDEOMOCK_* variables and CLI flags.
+
+The document's shape and defaults live in ``contracts/schemas/config.schema.json``; this module only merges
+sources and applies the schema, so the CLI, the environment, the config file and ``PUT /__admin/config``
+cannot drift apart. A bad value fails at start with a message naming the setting.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contracts.catalog import Catalog, CatalogError
+from contracts.schemas import load_schema
+from contracts.validation import validate_against
+
+#: Sections that only take effect at start; PUT /__admin/config may not change them.
+STARTUP_ONLY = ("server", "video")
+
+
+class ConfigError(ValueError):
+    """A setting is invalid. The message names the setting and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting reachable from the command line and the environment."""
+
+    flag: str                      # CLI flag without leading dashes
+    path: tuple[str, ...]          # where it lands in the config document
+    parse: Callable[[str], Any]    # converts the string form (env / CLI)
+    help: str
+    multiple: bool = False         # repeatable flag; comma-separated in the environment
+
+    @property
+    def env(self) -> str:
+        return "VIDEOMOCK_" + self.flag.upper().replace("-", "_") + ("S" if self.multiple else "")
+
+
+def _maybe_none(text: str) -> str | None:
+    return None if text.strip().lower() in ("", "none", "null") else text
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", ("server", "host"), str, "Interface to listen on."),
+    Setting("port", ("server", "port"), int, "Port to listen on (0 picks a free one)."),
+    Setting("public-url", ("server", "public_url"), _maybe_none, "Base URL used in task `url` links."),
+    Setting("max-body-bytes", ("server", "max_body_bytes"), int, "Largest accepted request body (bytes)."),
+    Setting("api-key", ("auth", "api_keys"), str, "Accept only this API key (repeatable). Default: any non-empty key.", multiple=True),
+    Setting("admin-token", ("auth", "admin_token"), _maybe_none, "Require this bearer token on /__admin/."),
+    Setting("seed", ("seed",), int, "Seed for ids, generated seeds, jitter and fault decisions."),
+    Setting("clock", ("clock", "mode"), str, "Clock mode: speed, instant or manual."),
+    Setting("speed", ("clock", "speed"), float, "Virtual seconds per real second in speed mode."),
+    Setting("jitter", ("clock", "jitter"), float, "Seeded spread of queue/render times (0..1)."),
+    Setting("cache-dir", ("video", "cache_dir"), _maybe_none, "Directory for rendered videos."),
+    Setting("cache-max-bytes", ("video", "cache_max_bytes"), int, "Video cache size cap (bytes)."),
+    Setting("ffmpeg", ("video", "ffmpeg"), _maybe_none, "ffmpeg binary to use instead of the bundled one."),
+)
+
+
+def _schema() -> dict[str, Any]:
+    return load_schema("config")
+
+
+def apply_defaults(schema: Mapping[str, Any], doc: Any) -> Any:
+    """Fill in every ``default`` the schema declares, recursively, without touching given values."""
+    if not isinstance(doc, dict) or schema.get("type") != "object":
+        return doc
+    for name, sub in schema.get("properties", {}).items():
+        if name not in doc and "default" in sub:
+            doc[name] = copy.deepcopy(sub["default"])
+        if name in doc:
+            doc[name] = apply_defaults(sub, doc[name])
+    return doc
+
+
+def _set(doc: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for part in path[:-1]:
+        doc = doc.setdefault(part, {})
+    doc[path[-1]] = value
+
+
+def merge_config(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into ``base`` in place: tables merge, everything else (lists, values) replaces."""
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            merge_config(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {os.fspath(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {os.fspath(path)!r} is not valid TOML: {exc}") from None
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env)
+        if raw is None:
+            continue
+        try:
+            value = [setting.parse(p.strip()) for p in raw.split(",") if p.strip()] if setting.multiple else setting.parse(raw)
+        except ValueError:
+            raise ConfigError(f"{setting.env}={raw!r}: {setting.help}") from None
+        _set(doc, setting.path, value)
+    return doc
+
+
+def from_flags(flags: Mapping[str, Any]) -> dict[str, Any]:
+    """CLI values keyed by flag name (dashes or underscores); None and empty tuples mean 'not given'."""
+    doc: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = flags.get(setting.flag, flags.get(setting.flag.replace("-", "_")))
+        if value is None or (setting.multiple and not value):
+            continue
+        _set(doc, setting.path, list(value) if setting.multiple else value)
+    return doc
+
+
+def build_config(
+    *layers: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Merge layers (later wins) over the defaults and validate. Raises ConfigError."""
+    doc: dict[str, Any] = {}
+    for layer in layers:
+        if layer:
+            merge_config(doc, layer)
+    return check_config(doc)
+
+
+def check_config(doc: Any) -> dict[str, Any]:
+    """Defaults applied, schema checked, catalog overrides checked; the returned copy is the config."""
+    doc = apply_defaults(_schema(), copy.deepcopy(doc)) if isinstance(doc, dict) else doc
+    violations = validate_against("config", doc)
+    if violations:
+        raise ConfigError("invalid configuration: " + "; ".join(
+            f"{v.param or 'config'}: {v.message.removeprefix((v.param or '') + ' ').strip()}" for v in violations))
+    try:
+        Catalog.load(doc["models"])
+    except CatalogError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from None
+    return doc
+
+
+def load_config(
+    *,
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The config from every source, lowest precedence first: defaults, file, environment, flags, overrides.
+
+    ``VIDEOMOCK_CONFIG`` names the file when ``config_file`` is not given.
+    """
+    environ = os.environ if environ is None else environ
+    path = config_file or environ.get("VIDEOMOCK_CONFIG")
+    file_doc = read_config_file(path) if path else None
+    return build_config(file_doc, from_environment(environ), from_flags(flags or {}), overrides)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "videomock" / "videos"

@@ -1,0 +1,41 @@
+"""Routes about the server rather than the provider's tasks: models, the OpenAPI document, health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from contracts.openapi import openapi_document
+from mock_server.api import backend, caller
+
+meta = Blueprint("meta", __name__)
+
+#: A fixed `created` for /v1/models; the catalog has no dates and a changing value would break determinism.
+CATALOG_CREATED = 1_735_689_600
+
+
+@meta.get("/v1/models")
+def list_models() -> Any:
+    caller()
+    data = [{"id": model_id, "object": "model", "created": CATALOG_CREATED, "owned_by": spec.vendor}
+            for model_id, spec in backend().catalog.items()]
+    return {"object": "list", "data": data}
+
+
+@meta.get("/openapi.json")
+def openapi() -> Any:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("videomock")
+    except PackageNotFoundError:
+        release = "0.0.0"
+    server = backend().config["server"]["public_url"] or request.host_url.rstrip("/")
+    return openapi_document(backend().catalog, server_url=server, version=release)
+
+
+@meta.get("/healthz")
+def healthz() -> Any:
+    b = backend()
+    return {"status": "ok", "models": len(b.catalog), "clock": b.clock.mode, "seed": b.seed}

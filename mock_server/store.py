@@ -1,0 +1,133 @@
+"""Where the server keeps state: tasks, the request journal, counters, blobs and named state (clock, config).
+
+Everything that must be shared between workers or survive a restart goes through :class:`Store`. The
+in-memory implementation here serves the fixtures and throwaway runs; a durable one can replace it without
+the backend noticing.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import deque
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from mock_server.tasks import Task
+
+#: Named state a reset keeps: configuration outlives tests; tasks, journal, counters and clock do not.
+KEPT_ON_RESET = frozenset({"config"})
+
+
+class Store(Protocol):
+    def next_id(self, counter: str) -> int:
+        """Atomically increment the named counter and return its new value (the first call returns 1)."""
+
+    def counter(self, counter: str) -> int:
+        """The named counter's current value (0 if never incremented)."""
+
+    def add_task(self, task: Task) -> None: ...
+
+    def get_task(self, task_id: str) -> Task | None: ...
+
+    def update_task(self, task_id: str, **changes: Any) -> Task | None:
+        """Replace some fields of a stored task; returns the new task (None if unknown)."""
+
+    def tasks(self, owner: str | None = None) -> list[Task]:
+        """Tasks in submission order, optionally only one key's."""
+
+    def put_blob(self, key: str, data: bytes) -> None: ...
+
+    def get_blob(self, key: str) -> bytes | None: ...
+
+    def append_journal(self, entry: dict[str, Any]) -> int:
+        """Record one request; returns its sequence number."""
+
+    def journal(self) -> list[dict[str, Any]]:
+        """Recorded requests, oldest first."""
+
+    def get_state(self, name: str) -> Any:
+        """A JSON-like value, or None. Callers must not mutate it."""
+
+    def set_state(self, name: str, value: Any) -> None: ...
+
+    def reset(self) -> None:
+        """Forget tasks, journal, counters, blobs and state other than :data:`KEPT_ON_RESET`."""
+
+
+class MemoryStore:
+    """A thread-safe store in process memory. The journal keeps the newest ``journal_limit`` entries."""
+
+    def __init__(self, *, journal_limit: int = 50_000) -> None:
+        self._lock = threading.Lock()
+        self._journal_limit = journal_limit
+        self._tasks: dict[str, Task] = {}
+        self._counters: dict[str, int] = {}
+        self._blobs: dict[str, bytes] = {}
+        self._journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
+        self._state: dict[str, Any] = {}
+
+    def next_id(self, counter: str) -> int:
+        with self._lock:
+            value = self._counters.get(counter, 0) + 1
+            self._counters[counter] = value
+            return value
+
+    def counter(self, counter: str) -> int:
+        return self._counters.get(counter, 0)
+
+    def add_task(self, task: Task) -> None:
+        with self._lock:
+            self._tasks[task.id] = task
+
+    def get_task(self, task_id: str) -> Task | None:
+        return self._tasks.get(task_id)
+
+    def update_task(self, task_id: str, **changes: Any) -> Task | None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                return None
+            updated = Task.from_record({**task.to_record(), **changes}) if changes else task
+            self._tasks[task_id] = updated
+            return updated
+
+    def tasks(self, owner: str | None = None) -> list[Task]:
+        with self._lock:
+            found: Iterable[Task] = list(self._tasks.values())
+        if owner is not None:
+            found = [t for t in found if t.owner == owner]
+        return sorted(found, key=lambda t: t.seq)
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        with self._lock:
+            self._blobs[key] = data
+
+    def get_blob(self, key: str) -> bytes | None:
+        return self._blobs.get(key)
+
+    def append_journal(self, entry: dict[str, Any]) -> int:
+        with self._lock:
+            seq = self._counters.get("journal", 0) + 1
+            self._counters["journal"] = seq
+            self._journal.append({**entry, "seq": seq})
+            return seq
+
+    def journal(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._journal)
+
+    def get_state(self, name: str) -> Any:
+        return self._state.get(name)
+
+    def set_state(self, name: str, value: Any) -> None:
+        with self._lock:
+            self._state[name] = copy.deepcopy(value)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._tasks.clear()
+            self._counters.clear()
+            self._blobs.clear()
+            self._journal.clear()
+            self._state = {k: v for k, v in self._state.items() if k in KEPT_ON_RESET}

@@ -1,0 +1,56 @@
+"""Shared test fixtures: one live fake per session, reset before each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from fixtures.live import LiveServer
+from mock_server import create_app
+from mock_server.backend import VideoBackend
+from mock_server.videos import VideoLibrary
+
+
+@dataclass
+class Fake:
+    """A running fake: its URL, its backend (for clock control), and an authenticated session."""
+
+    url: str
+    backend: VideoBackend
+    key: str = "sk-test"
+
+    def session(self, key: str | None = None) -> requests.Session:
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {key or self.key}"
+        return s
+
+    def submit(self, body: dict[str, Any], key: str | None = None) -> requests.Response:
+        return self.session(key).post(f"{self.url}/v1/video/generations", json=body, timeout=10)
+
+    def poll(self, task_id: str, key: str | None = None) -> requests.Response:
+        return self.session(key).get(f"{self.url}/v1/video/generations/{task_id}", timeout=30)
+
+
+@pytest.fixture(scope="session")
+def video_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VideoLibrary]:
+    library = VideoLibrary(tmp_path_factory.mktemp("videos"), max_bytes=1 << 30)
+    yield library
+    library.close()
+
+
+@pytest.fixture(scope="session")
+def live_fake(video_library: VideoLibrary) -> Iterator[Fake]:
+    app = create_app({"clock": {"mode": "manual"}}, videos=video_library)
+    with LiveServer(app) as server:
+        yield Fake(server.url, app.extensions["videomock"])
+
+
+@pytest.fixture
+def fake(live_fake: Fake) -> Fake:
+    live_fake.backend.reset()
+    return live_fake

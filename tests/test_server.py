@@ -1,0 +1,239 @@
+"""The fake provider over real HTTP: routes, statuses, bodies and the task lifecycle, checked against the
+contracts. The clock is manual here so each step of the lifecycle can be observed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+
+from contracts import Catalog, validate_response
+from fixtures.live import LiveServer
+from mock_server import create_app
+from tests.conftest import Fake
+from tests.test_contracts import doc_example_for
+
+CATALOG = Catalog.load()
+TASK_KEYS = {"task_id", "status", "progress", "url", "format", "metadata", "error", "model", "created_at", "completed_at"}
+
+
+def assert_error(response: requests.Response, status: int, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    """The response is a JSON error in the contract's shape with the given status."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert validate_response("error", body) == [], body
+    if param is not None:
+        assert body["error"]["param"] == param, body
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+def finish(fake: Fake, task_id: str) -> dict[str, Any]:
+    """Advance virtual time past the task's timeline and poll once."""
+    fake.backend.advance(3600)
+    response = fake.poll(task_id)
+    assert response.status_code == 200
+    return response.json()
+
+
+# --- submit and poll ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model", list(CATALOG))
+def test_provider_doc_example_round_trips(fake: Fake, model: str) -> None:
+    body = doc_example_for(CATALOG[model])
+    submitted = fake.submit(body)
+    assert submitted.status_code == 200
+    assert set(submitted.json()) == {"task_id", "status"}
+    assert submitted.json()["status"] == "queued"
+    assert validate_response("submit", submitted.json()) == []
+
+    task = finish(fake, submitted.json()["task_id"])
+    assert set(task) == TASK_KEYS
+    assert validate_response("task", task) == []
+    assert task["status"] == "completed" and task["progress"] == 100
+    assert task["metadata"] == {k: body[k] for k in ("duration", "fps", "width", "height", "seed")}
+    assert task["model"] == model and task["format"] == "mp4" and task["error"] is None
+    assert task["completed_at"] >= task["created_at"]
+
+    video = fake.session().get(task["url"], timeout=30)
+    assert video.status_code == 200
+    assert video.headers["Content-Type"] == "video/mp4"
+    assert video.content[4:8] == b"ftyp"
+
+
+def test_lifecycle_goes_queued_in_progress_completed(fake: Fake) -> None:
+    spec = CATALOG["kling-v2-5-turbo"]
+    task_id = fake.submit({"model": spec.id, "prompt": "lifecycle"}).json()["task_id"]
+    first = fake.poll(task_id).json()
+    assert (first["status"], first["progress"], first["url"], first["completed_at"]) == ("queued", 0, None, None)
+
+    fake.backend.advance(spec.queue_seconds + spec.render_seconds * 0.25)
+    quarter = fake.poll(task_id).json()
+    assert quarter["status"] == "in_progress" and 20 <= quarter["progress"] <= 30
+    assert validate_response("task", quarter) == []
+
+    fake.backend.advance(spec.render_seconds * 0.5)
+    three_quarters = fake.poll(task_id).json()
+    assert three_quarters["status"] == "in_progress" and three_quarters["progress"] > quarter["progress"]
+
+    fake.backend.advance(spec.render_seconds)
+    done = fake.poll(task_id).json()
+    assert done["status"] == "completed" and done["progress"] == 100 and done["url"].endswith(f"/v1/videos/{task_id}/content")
+
+
+@pytest.mark.parametrize("model", list(CATALOG))
+def test_omitted_fields_get_the_models_defaults(fake: Fake, model: str) -> None:
+    task_id = fake.submit({"model": model, "prompt": "defaults"}).json()["task_id"]
+    metadata = fake.poll(task_id).json()["metadata"]
+    defaults = CATALOG[model].defaults
+    assert {k: metadata[k] for k in defaults} == dict(defaults)
+    assert 0 <= metadata["seed"] <= 2**32 - 1
+
+
+def test_generated_seeds_and_ids_are_deterministic(video_library: Any) -> None:
+    def run() -> list[tuple[str, int]]:
+        app = create_app({"seed": 7, "clock": {"mode": "manual"}}, videos=video_library)
+        client = app.test_client()
+        out = []
+        for _ in range(3):
+            task_id = client.post("/v1/video/generations", json={"model": "veo_3_1", "prompt": "x"},
+                                  headers={"Authorization": "Bearer k"}).get_json()["task_id"]
+            task = client.get(f"/v1/video/generations/{task_id}", headers={"Authorization": "Bearer k"}).get_json()
+            out.append((task_id, task["metadata"]["seed"]))
+        return out
+
+    first, second = run(), run()
+    assert first == second
+    assert len({task_id for task_id, _ in first}) == 3
+
+
+def test_a_given_seed_is_kept(fake: Fake) -> None:
+    task_id = fake.submit({"model": "veo_3_1", "prompt": "x", "seed": 4294967295}).json()["task_id"]
+    assert fake.poll(task_id).json()["metadata"]["seed"] == 4294967295
+
+
+def test_invalid_request_names_the_field_and_what_is_allowed(fake: Fake) -> None:
+    error = assert_error(fake.submit({"model": "veo_3_1", "prompt": "x", "duration": 5}), 400, param="duration")
+    assert error["message"] == "duration 5 is not supported by veo_3_1; allowed: 4, 6, 8"
+    assert error["type"] == "invalid_request_error"
+
+
+def test_nothing_is_stored_for_a_rejected_request(fake: Fake) -> None:
+    fake.submit({"model": "veo_3_1", "prompt": "x", "duration": 5})
+    assert fake.backend.store.tasks() == []
+
+
+# --- downloads ------------------------------------------------------------------------------------------
+
+def test_download_before_completion_is_a_documented_error(fake: Fake) -> None:
+    task_id = fake.submit({"model": "veo_3_1", "prompt": "x"}).json()["task_id"]
+    assert_error(fake.session().get(f"{fake.url}/v1/videos/{task_id}/content", timeout=10), 400, code="video_not_ready")
+
+
+def test_download_unknown_task_is_404(fake: Fake) -> None:
+    assert_error(fake.session().get(f"{fake.url}/v1/videos/task_nope/content", timeout=10), 404)
+
+
+# --- auth -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer   ", "Basic abc", "sk-test"])
+def test_missing_or_malformed_key_is_401(fake: Fake, header: str | None) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    response = requests.post(f"{fake.url}/v1/video/generations", json={"model": "veo_3_1", "prompt": "x"}, headers=headers, timeout=10)
+    assert assert_error(response, 401)["type"] == "authentication_error"
+
+
+def test_tasks_are_private_to_their_key(fake: Fake) -> None:
+    task_id = fake.submit({"model": "veo_3_1", "prompt": "x"}, key="sk-alice").json()["task_id"]
+    assert fake.poll(task_id, key="sk-alice").status_code == 200
+    assert_error(fake.poll(task_id, key="sk-bob"), 404, param="task_id")
+    fake.backend.advance(3600)
+    fake.poll(task_id, key="sk-alice")
+    assert_error(fake.session("sk-bob").get(f"{fake.url}/v1/videos/{task_id}/content", timeout=10), 404)
+
+
+def test_configured_keys_restrict_access(video_library: Any) -> None:
+    app = create_app({"auth": {"api_keys": ["sk-one", "sk-two"]}}, videos=video_library)
+    with LiveServer(app) as server:
+        body = {"model": "veo_3_1", "prompt": "x"}
+        ok = requests.post(f"{server.url}/v1/video/generations", json=body, headers={"Authorization": "Bearer sk-two"}, timeout=10)
+        assert ok.status_code == 200
+        denied = requests.post(f"{server.url}/v1/video/generations", json=body, headers={"Authorization": "Bearer sk-three"}, timeout=10)
+        assert_error(denied, 401, code="invalid_api_key")
+
+
+# --- malformed input never yields a 500 or HTML -----------------------------------------------------------
+
+@pytest.mark.parametrize("data, content_type, code", [
+    (b'{"model": "veo_3_1", "prompt": ', "application/json", "invalid_json"),
+    (b'{"model": "veo_3_1", "prompt": "x"}', "text/plain", "unsupported_content_type"),
+    (b'{"model": "veo_3_1", "prompt": "x"}', None, "unsupported_content_type"),
+    (b"[1, 2, 3]", "application/json", "invalid_type"),
+    (b'"just a string"', "application/json", "invalid_type"),
+    (b'{"model": "veo_3_1", "prompt": "x", "seed": NaN}', "application/json", "invalid_json"),
+    (b'{"model": "veo_3_1", "prompt": "x", "seed": Infinity}', "application/json", "invalid_json"),
+    (b'{"model": "veo_3_1", "prompt": "x", "prompt": "y"}', "application/json", "invalid_json"),
+    (b"[" * 100_000 + b"]" * 100_000, "application/json", "invalid_json"),
+    (b'{"a":' * 40 + b"1" + b"}" * 40, "application/json", "invalid_json"),
+    (b"", "application/json", "invalid_json"),
+    (b"\xff\xfe\x00", "application/json", "invalid_json"),
+])
+def test_malformed_bodies_get_json_400s(fake: Fake, data: bytes, content_type: str | None, code: str) -> None:
+    headers = {"Authorization": "Bearer sk-test"} | ({"Content-Type": content_type} if content_type else {})
+    response = requests.post(f"{fake.url}/v1/video/generations", data=data, headers=headers, timeout=10)
+    assert_error(response, 400, code=code)
+
+
+def test_oversized_body_is_413(video_library: Any) -> None:
+    app = create_app({"server": {"max_body_bytes": 2048}}, videos=video_library)
+    with LiveServer(app) as server:
+        body = json.dumps({"model": "veo_3_1", "prompt": "x" * 5000})
+        response = requests.post(f"{server.url}/v1/video/generations", data=body, timeout=10,
+                                 headers={"Authorization": "Bearer k", "Content-Type": "application/json"})
+        assert "2048" in assert_error(response, 413)["message"]
+
+
+def test_unknown_route_is_a_json_404(fake: Fake) -> None:
+    response = fake.session().get(f"{fake.url}/v1/nothing-here", timeout=10)
+    assert "/v1/nothing-here" in assert_error(response, 404)["message"]
+
+
+def test_wrong_method_is_a_json_405_with_allow(fake: Fake) -> None:
+    response = fake.session().delete(f"{fake.url}/v1/video/generations", timeout=10)
+    assert_error(response, 405)
+    assert "POST" in response.headers["Allow"]
+
+
+def test_trailing_slash_does_not_redirect(fake: Fake) -> None:
+    response = fake.session().post(f"{fake.url}/v1/video/generations/", json={"model": "veo_3_1", "prompt": "x"}, timeout=10, allow_redirects=False)
+    assert response.status_code == 200
+
+
+# --- models, openapi, health ------------------------------------------------------------------------------
+
+def test_models_lists_the_catalog_in_the_openai_shape(fake: Fake) -> None:
+    body = fake.session().get(f"{fake.url}/v1/models", timeout=10).json()
+    assert validate_response("model_list", body) == []
+    assert [m["id"] for m in body["data"]] == list(CATALOG)
+    assert {m["owned_by"] for m in body["data"]} == {"kling", "google"}
+
+
+def test_models_requires_a_key(fake: Fake) -> None:
+    assert_error(requests.get(f"{fake.url}/v1/models", timeout=10), 401)
+
+
+def test_openapi_json_is_served_and_valid(fake: Fake) -> None:
+    from openapi_spec_validator import validate
+
+    document = requests.get(f"{fake.url}/openapi.json", timeout=10).json()
+    validate(document)
+    assert document["servers"] == [{"url": fake.url}]
+
+
+def test_healthz(fake: Fake) -> None:
+    body = requests.get(f"{fake.url}/healthz", timeout=10).json()
+    assert body["status"] == "ok" and body["models"] == len(CATALOG)
