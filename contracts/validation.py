@@ -49,7 +49,7 @@ def validate_request(body: Any, catalog: Catalog | None = None) -> list[Violatio
         spec = catalog[model_id]
         errors = spec.validator.iter_errors(body)
         return _violations(errors, body, spec)
-    violations = _violations(_generic_validator().iter_errors(body), body, None)
+    violations = violations_of(_schema_validator("generation_request"), body)
     if isinstance(model_id, str) and model_id:
         violations.insert(0, Violation(
             "/model",
@@ -68,7 +68,12 @@ def validate_response(kind: str, body: Any) -> list[Violation]:
 
 def validate_against(schema_name: str, document: Any) -> list[Violation]:
     """Every violation of ``document`` against the named schema file (see :mod:`contracts.schemas`)."""
-    return _violations(_schema_validator(schema_name).iter_errors(document), document, None)
+    return violations_of(_schema_validator(schema_name), document)
+
+
+def violations_of(validator: Any, document: Any) -> list[Violation]:
+    """Every violation of ``document`` against a compiled validator, explained like request violations."""
+    return _violations(validator.iter_errors(document), document, None)
 
 
 _CACHE: dict[str, Any] = {}
@@ -79,12 +84,6 @@ def default_catalog() -> Catalog:
     if "catalog" not in _CACHE:
         _CACHE["catalog"] = Catalog.load()
     return _CACHE["catalog"]
-
-
-def _generic_validator() -> Any:
-    if "generic" not in _CACHE:
-        _CACHE["generic"] = validator_for(load_schema("generation_request"))
-    return _CACHE["generic"]
 
 
 def _schema_validator(name: str) -> Any:
@@ -197,7 +196,26 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
         return [Violation(pointer, f"{name} {_show(value)} does not match the pattern {error.validator_value}", "invalid_value")]
     if kind == "not":
         return [Violation(pointer, f"{name} is not allowed here", "invalid_value")]
+    if kind in ("oneOf", "anyOf") and error.context:
+        consts = [e for e in error.context if e.validator == "const"]
+        if consts and len({e.schema_path[0] for e in consts}) == len({e.schema_path[0] for e in error.context}):
+            field_path = list(consts[0].absolute_path)
+            return [Violation(_pointer(field_path), f"{_name(field_path)} {_show(consts[0].instance)} is not supported; "
+                              f"allowed: {_choices(e.validator_value for e in consts)}", "unsupported_value")]
+        return _explain(_closest_branch_error(error), body, spec)
     return [Violation(pointer, f"{name}: {error.message}", "invalid_value")]
+
+
+def _closest_branch_error(error: ValidationError) -> ValidationError:
+    """For a value that fits none of several alternatives, the error of the alternative it came closest
+    to: the one whose discriminating ``const`` it satisfies, else the one with the fewest errors."""
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(sub.schema_path[0], []).append(sub)
+    def distance(errors: list[ValidationError]) -> tuple[int, int]:
+        discriminator_failed = any(e.validator == "const" for e in errors)
+        return (int(discriminator_failed), len(errors))
+    return min(branches.values(), key=distance)[0]
 
 
 def _is_prompt_or_image(schema: Mapping[str, Any]) -> bool:

@@ -1,16 +1,37 @@
-"""The provider's routes: submit, poll, download. Parsing and rendering only; behaviour is in the backend."""
+"""The provider's routes: submit, poll, download (and the "CDN" a redirect fault points to).
+
+Parsing and rendering only; behaviour is in the backend. Each request carries an :class:`Exchange` in its
+WSGI environ: the backend records fault decisions on it, the journal and the transport layer act on them.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request, send_file
+from flask import Blueprint, Response, current_app, g, redirect, request, send_file
 
+from mock_server import links
 from mock_server.auth import authenticate
 from mock_server.backend import TaskView, VideoBackend
+from mock_server.errors import APIError
+from mock_server.faults import HEADER, HEADER_GRAMMAR, Exchange, FaultSpecError, parse_fault_header
 from mock_server.jsonbody import parse_json_body
+from mock_server.transport import ENVIRON_KEY
 
 provider = Blueprint("provider", __name__)
+
+#: Flask endpoint -> the endpoint names fault rules use.
+FAULT_ENDPOINTS = {
+    "provider.submit": "submit",
+    "provider.poll": "poll",
+    "provider.download": "download",
+    "provider.cdn_download": "download",
+    "meta.list_models": "models",
+}
+
+#: How long a redirect's signed CDN link stays valid by default (virtual seconds).
+CDN_LINK_TTL = 3600
 
 
 def backend() -> VideoBackend:
@@ -23,19 +44,52 @@ def caller() -> str:
     return g.videomock_owner
 
 
-def video_url(task_id: str) -> str:
-    base = backend().config["server"]["public_url"] or request.host_url
-    return f"{base.rstrip('/')}/v1/videos/{task_id}/content"
+def exchange() -> Exchange:
+    return request.environ[ENVIRON_KEY]
 
 
-def task_body(view: TaskView) -> dict[str, Any]:
+@provider.before_app_request
+def _open_exchange() -> None:
+    """Every provider request gets an Exchange; a bad X-Videomock-Fault header is a 400 naming it."""
+    endpoint = FAULT_ENDPOINTS.get(request.endpoint or "")
+    if endpoint is None:
+        return
+    ex = Exchange()
+    request.environ[ENVIRON_KEY] = ex
+    header = request.headers.get(HEADER)
+    if header is not None:
+        try:
+            ex.header = parse_fault_header(header, endpoint)
+        except FaultSpecError as exc:
+            raise APIError(400, f"Bad {HEADER} header: {exc}. Grammar: {HEADER_GRAMMAR}", param=HEADER,
+                           code="invalid_fault_header") from None
+
+
+def public_base() -> str:
+    return (backend().config["server"]["public_url"] or request.host_url).rstrip("/")
+
+
+def video_url(task_id: str, ttl: float | None) -> str:
+    url = f"{public_base()}/v1/videos/{task_id}/content"
+    if ttl is None:
+        return url
+    return url + "?" + _signed_query(task_id, ttl)
+
+
+def _signed_query(task_id: str, ttl: float) -> str:
+    b = backend()
+    expires = int(b.clock.now() + ttl)
+    return f"expires={expires}&signature={links.sign(b.seed, task_id, expires)}"
+
+
+def task_body(view: TaskView, link_ttl: float | None = None) -> dict[str, Any]:
     task, state = view.task, view.state
     p = task.params
     return {
         "task_id": task.id,
         "status": state.status,
         "progress": state.progress,
-        "url": video_url(task.id) if state.status == "completed" else None,
+        "url": video_url(task.id, link_ttl) if state.status == "completed" else None,
         "format": "mp4",
         "metadata": {"duration": p["duration"], "fps": p["fps"], "width": p["width"], "height": p["height"], "seed": p["seed"]},
         "error": state.error,
@@ -50,7 +104,7 @@ def submit() -> Any:
     owner = caller()
     body = parse_json_body(request)
     g.videomock_body = body
-    task = backend().submit(owner, body)
+    task = backend().submit(owner, body, exchange(), idempotency_key=request.headers.get("Idempotency-Key"))
     g.videomock_task_id = task.id
     return {"task_id": task.id, "status": "queued"}
 
@@ -59,15 +113,47 @@ def submit() -> Any:
 def poll(task_id: str) -> Any:
     owner = caller()
     g.videomock_task_id = task_id
-    return task_body(backend().get(owner, task_id))
+    ex = exchange()
+    return task_body(backend().get(owner, task_id, ex), ex.expire_ttl)
 
 
 @provider.get("/v1/videos/<task_id>/content")
 def download(task_id: str) -> Response:
     owner = caller()
     g.videomock_task_id = task_id
-    path = backend().video_file(owner, task_id)
-    response = send_file(path, mimetype="video/mp4", conditional=True, etag=True, max_age=0,
+    if "expires" in request.args or "signature" in request.args:
+        _check_link(task_id)
+    ex = exchange()
+    path = backend().video_file(owner, task_id, ex)
+    if ex.redirect is not None:
+        target = f"{public_base()}/cdn/videos/{task_id}.mp4?{_signed_query(task_id, ex.redirect.get('ttl', CDN_LINK_TTL))}"
+        return redirect(target, code=ex.redirect.get("status", 302))
+    return _send_video(path, task_id)
+
+
+@provider.get("/cdn/videos/<task_id>.mp4")
+def cdn_download(task_id: str) -> Response:
+    """Where redirect faults send downloads: no API key, but a valid unexpired signature."""
+    g.videomock_task_id = task_id
+    _check_link(task_id)
+    return _send_video(backend().video_file(None, task_id, exchange()), task_id)
+
+
+def _check_link(task_id: str) -> None:
+    b = backend()
+    try:
+        expires = int(request.args.get("expires", ""))
+    except ValueError:
+        raise APIError(403, "This link is not valid: it has no expiry.", code="invalid_signature") from None
+    if not links.is_valid(b.seed, task_id, expires, request.args.get("signature", "")):
+        raise APIError(403, "This link is not valid: its signature does not match.", code="invalid_signature")
+    if b.clock.now() > expires:
+        raise APIError(403, "This link has expired; poll the task again for a fresh url.", code="url_expired")
+
+
+def _send_video(path: Path, task_id: str) -> Response:
+    # The file name is the render's cache key: identical bytes, identical ETag, even after a re-render.
+    response = send_file(path, mimetype="video/mp4", conditional=True, etag=path.stem, max_age=0,
                          download_name=f"{task_id}.mp4")
     response.headers["Accept-Ranges"] = "bytes"
     return response

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from mock_server.admin import admin
 from mock_server.api import provider
 from mock_server.backend import VideoBackend
 from mock_server.config import check_config, default_cache_dir
@@ -16,6 +17,7 @@ from mock_server.errors import register_error_handlers
 from mock_server.journal import install_journal
 from mock_server.meta import meta
 from mock_server.store import MemoryStore, Store
+from mock_server.transport import TransportFaults
 from mock_server.videos import VideoLibrary
 
 
@@ -44,5 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     register_error_handlers(app)
     app.register_blueprint(provider)
     app.register_blueprint(meta)
+    app.register_blueprint(admin)
     install_journal(app)
+    app.wsgi_app = TransportFaults(app.wsgi_app)  # type: ignore[method-assign]
     return app

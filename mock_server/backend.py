@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -21,8 +22,12 @@ from contracts.validation import Violation, validate_request
 from mock_server import rng
 from mock_server.clock import Clock
 from mock_server.config import STARTUP_ONLY, ConfigError, check_config, merge_config
+from mock_server.auth import fingerprint
 from mock_server.errors import APIError
+from mock_server.faults import (FAILURE_REASONS, Exchange, JobShape, RequestFacts, Rule, compile_rules, fire,
+                                header_firings, http_error_parts, job_shape, record)
 from mock_server.images import ImageError, fetch_image, parse_image
+from mock_server.limits import charge, check_in_flight, task_cost
 from mock_server.render import RenderError, VideoSpec
 from mock_server.store import Store
 from mock_server.tasks import Plan, Task, TaskState, is_due, is_running, observe
@@ -42,6 +47,10 @@ class TaskView:
     state: TaskState
 
 
+def _digest(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def bad_request(violations: list[Violation]) -> APIError:
     """One 400 for every violation: ``param`` names the first (most basic) one, the message lists them all."""
     first = violations[0]
@@ -55,6 +64,7 @@ class VideoBackend:
         self.store = store
         self.videos = videos
         self._catalog_cache: tuple[Any, Catalog] | None = None
+        self._rules_cache: tuple[Any, list[Rule]] | None = None
         if store.get_state("config") is None:
             store.set_state("config", dict(config))
         clock_cfg = self.config["clock"]
@@ -73,6 +83,15 @@ class VideoBackend:
         if cached is None or cached[0] is not models:
             cached = (models, Catalog.load(models))
             self._catalog_cache = cached
+        return cached[1]
+
+    @property
+    def rules(self) -> list[Rule]:
+        faults = self.config["faults"]
+        cached = self._rules_cache
+        if cached is None or cached[0] is not faults:
+            cached = (faults, compile_rules(faults, fingerprint))
+            self._rules_cache = cached
         return cached[1]
 
     @property
@@ -100,45 +119,61 @@ class VideoBackend:
 
     # --- provider operations ------------------------------------------------------------------------
 
-    def submit(self, owner: str, body: Any) -> Task:
+    def submit(self, owner: str, body: Any, exchange: Exchange | None = None, *,
+               idempotency_key: str | None = None) -> Task:
+        """Accept a generation request. Order matters and mirrors a real gateway: validate, then faults
+        (rate limits, safety rejections), then quota, then the task is created with its whole future."""
+        exchange = exchange if exchange is not None else Exchange()
         catalog = self.catalog
         violations = validate_request(body, catalog)
         if violations:
             raise bad_request(violations)
         spec = catalog[body["model"]]
+        self._apply_faults(RequestFacts("submit", owner, spec.id, body.get("prompt")), exchange)
+        if idempotency_key is not None:
+            replay = self._replay(owner, idempotency_key, body)
+            if replay is not None:
+                return replay
         params = spec.resolve(body)
         image_bytes, params = self._take_image(params)
+        now = self.clock.now()
+        limits = self.config["limits"]
+        check_in_flight(limits, self.store, owner, now)
+        charge(limits, self.store, owner, task_cost(spec, params["duration"]))
         seq = self.store.next_id("tasks")
         task_id = "task_" + rng.token(self.seed, "task-id", seq)
         if "seed" not in params:
             params["seed"] = rng.derive(self.seed, "video-seed", seq) % 2**32
-        queue, render = self._timeline(spec, seq)
+        shape = job_shape(exchange.applied)
+        queue, render = self._timeline(spec, seq, shape)
         task = Task(
             id=task_id, seq=seq, owner=owner, model=spec.id, params=params,
-            created_at=self.clock.now(), queue_seconds=queue, render_seconds=render,
-            video_key=self.video_spec(spec.id, params, image_bytes).cache_key(), plan=Plan(),
+            created_at=now, queue_seconds=queue, render_seconds=render,
+            video_key=self.video_spec(spec.id, params, image_bytes).cache_key(), plan=self._plan(shape),
         )
         self.store.add_task(task)
-        if queue == 0:
+        if idempotency_key is not None:
+            self.store.set_state(self._idempotency_state(owner, idempotency_key), {"task_id": task.id, "body": _digest(body)})
+        if queue == 0 and is_running(task, now):
             self._start_render(task)
         return task
 
-    def get(self, owner: str, task_id: str) -> TaskView:
+    def get(self, owner: str, task_id: str, exchange: Exchange | None = None) -> TaskView:
         """A task's state now. A task whose video is due is answered only once the video exists."""
         task = self._owned(owner, task_id)
-        now = self.clock.now()
-        if not task.rendered and is_running(task, now):
-            task = self._render_if_cached(task)
-            if not task.rendered:
-                if is_due(task, now):
-                    task = self._render_now(task)
-                else:
-                    self._start_render(task)
-        return TaskView(task, observe(task, now))
+        self._apply_faults(RequestFacts("poll", owner, task.model, task.params.get("prompt")),
+                           exchange if exchange is not None else Exchange())
+        return self._view(task)
 
-    def video_file(self, owner: str, task_id: str) -> Path:
-        """The completed task's MP4 (re-rendered if it was evicted). 400 before completion."""
-        view = self.get(owner, task_id)
+    def video_file(self, owner: str | None, task_id: str, exchange: Exchange | None = None) -> Path:
+        """The completed task's MP4 (re-rendered if it was evicted). 400 before completion.
+        ``owner`` None means the caller proved access another way (a signed CDN link)."""
+        task = self.store.get_task(task_id) if owner is None else self._owned(owner, task_id)
+        if task is None:
+            raise APIError(404, f"No task {task_id!r}.", param="task_id", code="task_not_found")
+        self._apply_faults(RequestFacts("download", task.owner, task.model, task.params.get("prompt")),
+                           exchange if exchange is not None else Exchange())
+        view = self._view(task)
         if view.state.status != "completed":
             raise APIError(400, f"Task {task_id} is {view.state.status}; its video can be downloaded once it is completed.",
                            param="task_id", code="video_not_ready")
@@ -147,6 +182,10 @@ class VideoBackend:
         except RenderError as exc:
             log.error("re-render of %s failed: %s", task_id, exc)
             raise APIError(500, "The video could not be re-rendered; see the server log.", code="render_failed") from None
+
+    def list_models(self, owner: str, exchange: Exchange | None = None) -> Catalog:
+        self._apply_faults(RequestFacts("models", owner), exchange if exchange is not None else Exchange())
+        return self.catalog
 
     def views(self, owner: str | None = None) -> list[TaskView]:
         now = self.clock.now()
@@ -166,19 +205,67 @@ class VideoBackend:
 
     # --- helpers -------------------------------------------------------------------------------------
 
+    def _view(self, task: Task) -> TaskView:
+        now = self.clock.now()
+        if not task.rendered and is_running(task, now):
+            task = self._render_if_cached(task)
+            if not task.rendered:
+                if is_due(task, now):
+                    task = self._render_now(task)
+                else:
+                    self._start_render(task)
+        return TaskView(task, observe(task, now))
+
+    def _apply_faults(self, facts: RequestFacts, exchange: Exchange) -> None:
+        """Fire the header's directives and the matching rules; an HTTP error fault is raised here."""
+        firings = header_firings(exchange.header) + fire(self.rules, facts, seed=self.seed, next_match=self.store.next_id)
+        action = record(exchange, firings, self.seed, facts.endpoint)
+        if action is not None:
+            status, message, code, headers = http_error_parts(action)
+            raise APIError(status, message, code=code, headers=headers, param="prompt" if status == 400 else None)
+
+    @staticmethod
+    def _idempotency_state(owner: str, key: str) -> str:
+        return f"idempotency:{owner}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+    def _replay(self, owner: str, key: str, body: Any) -> Task | None:
+        """The task an earlier submit with this Idempotency-Key created, if any; a different body is refused."""
+        previous = self.store.get_state(self._idempotency_state(owner, key))
+        if previous is None:
+            return None
+        if previous["body"] != _digest(body):
+            raise APIError(400, "This Idempotency-Key was already used with a different request body.",
+                           param="Idempotency-Key", code="idempotency_key_reused")
+        return self.store.get_task(previous["task_id"])
+
+    def _plan(self, shape: JobShape) -> Plan:
+        if shape.outcome != "fail":
+            return Plan(outcome=shape.outcome, at_progress=shape.at_progress)
+        code, message = FAILURE_REASONS[shape.reason or "upstream_error"]
+        return Plan(outcome="fail", at_progress=shape.at_progress, reason=shape.reason, code=code,
+                    message=shape.message or message)
+
     def _owned(self, owner: str, task_id: str) -> Task:
         task = self.store.get_task(task_id)
         if task is None or task.owner != owner:
             raise APIError(404, f"No task {task_id!r} for this API key.", param="task_id", code="task_not_found")
         return task
 
-    def _timeline(self, spec: ModelSpec, seq: int) -> tuple[float, float]:
-        """Queue and render seconds: the catalog's typical times, jittered by the seed, scaled by the clock."""
-        jitter = float(self.config["clock"]["jitter"])
-        scale = self.clock.scale()
-        queue = spec.queue_seconds * rng.spread(self.seed, jitter, "queue", seq) * scale
-        render = spec.render_seconds * rng.spread(self.seed, jitter, "render", seq) * scale
-        return round(queue, 3), round(render, 3)
+    def _timeline(self, spec: ModelSpec, seq: int, shape: JobShape) -> tuple[float, float]:
+        """Queue and render seconds: the catalog's typical times, jittered by the seed and scaled by the
+        clock (zero in instant mode), unless a duration fault fixes them (which holds in every mode)."""
+        if shape.total_seconds is not None:
+            typical = spec.queue_seconds + spec.render_seconds
+            share = spec.queue_seconds / typical if typical else 0.0
+            queue = shape.queue_seconds if shape.queue_seconds is not None else shape.total_seconds * share
+            queue = min(queue, shape.total_seconds)
+            render = shape.total_seconds - queue
+        else:
+            jitter = float(self.config["clock"]["jitter"])
+            scale = self.clock.scale()
+            queue = spec.queue_seconds * rng.spread(self.seed, jitter, "queue", seq) * scale
+            render = spec.render_seconds * rng.spread(self.seed, jitter, "render", seq) * scale
+        return round(queue * shape.slow, 3), round(render * shape.slow, 3)
 
     def _take_image(self, params: dict[str, Any]) -> tuple[bytes | None, dict[str, Any]]:
         """Validate ``image``; keep its bytes in the store and only a reference in the task."""

@@ -18,13 +18,19 @@ from typing import Any
 from contracts.catalog import Catalog, CatalogError
 from contracts.schemas import load_schema
 from contracts.validation import validate_against
+from mock_server.auth import fingerprint
+from mock_server.faults import FaultSpecError, compile_rules
 
 #: Sections that only take effect at start; PUT /__admin/config may not change them.
 STARTUP_ONLY = ("server", "video")
 
 
 class ConfigError(ValueError):
-    """A setting is invalid. The message names the setting and what is allowed."""
+    """A setting is invalid. The message names the setting and what is allowed; ``param`` is its dotted path."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 @dataclass(frozen=True)
@@ -146,11 +152,11 @@ def check_config(doc: Any) -> dict[str, Any]:
     doc = apply_defaults(_schema(), copy.deepcopy(doc)) if isinstance(doc, dict) else doc
     violations = validate_against("config", doc)
     if violations:
-        raise ConfigError("invalid configuration: " + "; ".join(
-            f"{v.param or 'config'}: {v.message.removeprefix((v.param or '') + ' ').strip()}" for v in violations))
+        raise ConfigError("invalid configuration: " + "; ".join(v.message for v in violations), violations[0].param)
     try:
         Catalog.load(doc["models"])
-    except CatalogError as exc:
+        compile_rules(doc["faults"], fingerprint)
+    except (CatalogError, FaultSpecError) as exc:
         raise ConfigError(f"invalid configuration: {exc}") from None
     return doc
 

@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from mock_server.transport import ENVIRON_KEY
+
 BODY_TEXT_LIMIT = 4096
 
 
@@ -43,6 +45,11 @@ def _response_body(response: Response) -> Any:
         return response.get_data(as_text=True)[:BODY_TEXT_LIMIT]
 
 
+def _faults() -> list[dict[str, Any]] | None:
+    exchange = request.environ.get(ENVIRON_KEY)
+    return exchange.journal() if exchange is not None else None
+
+
 def install_journal(app: Flask) -> None:
     @app.before_request
     def _start_timer() -> None:
@@ -65,7 +72,7 @@ def install_journal(app: Flask) -> None:
             "task_id": g.get("videomock_task_id"),
             "request_body": _request_body(),
             "response_body": _response_body(response),
-            "fault": g.get("videomock_fault"),
+            "fault": _faults(),
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         })
         return response

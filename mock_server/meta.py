@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from contracts.openapi import openapi_document
-from mock_server.api import backend, caller
+from mock_server.api import backend, caller, exchange
 
 meta = Blueprint("meta", __name__)
 
@@ -17,9 +17,9 @@ CATALOG_CREATED = 1_735_689_600
 
 @meta.get("/v1/models")
 def list_models() -> Any:
-    caller()
+    catalog = backend().list_models(caller(), exchange())
     data = [{"id": model_id, "object": "model", "created": CATALOG_CREATED, "owned_by": spec.vendor}
-            for model_id, spec in backend().catalog.items()]
+            for model_id, spec in catalog.items()]
     return {"object": "list", "data": data}
 
 

@@ -23,6 +23,9 @@ class Store(Protocol):
     def next_id(self, counter: str) -> int:
         """Atomically increment the named counter and return its new value (the first call returns 1)."""
 
+    def increment(self, counter: str, amount: int) -> int:
+        """Atomically add ``amount`` (may be negative) to the named counter; returns the new value."""
+
     def counter(self, counter: str) -> int:
         """The named counter's current value (0 if never incremented)."""
 
@@ -68,8 +71,11 @@ class MemoryStore:
         self._state: dict[str, Any] = {}
 
     def next_id(self, counter: str) -> int:
+        return self.increment(counter, 1)
+
+    def increment(self, counter: str, amount: int) -> int:
         with self._lock:
-            value = self._counters.get(counter, 0) + 1
+            value = self._counters.get(counter, 0) + amount
             self._counters[counter] = value
             return value
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,14 +42,19 @@ def video_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VideoLib
     library.close()
 
 
+BASELINE_CONFIG = {"clock": {"mode": "manual"}}
+
+
 @pytest.fixture(scope="session")
 def live_fake(video_library: VideoLibrary) -> Iterator[Fake]:
-    app = create_app({"clock": {"mode": "manual"}}, videos=video_library)
+    app = create_app(BASELINE_CONFIG, videos=video_library)
     with LiveServer(app) as server:
         yield Fake(server.url, app.extensions["videomock"])
 
 
 @pytest.fixture
 def fake(live_fake: Fake) -> Fake:
+    """The session's fake with its baseline configuration, no tasks, an empty journal and a fresh clock."""
+    live_fake.backend.configure(BASELINE_CONFIG)
     live_fake.backend.reset()
     return live_fake
