@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -72,9 +73,10 @@ class VideoLibrary:
             raise RenderError(f"rendering took longer than {self.render_timeout:g} s") from None
 
     def touch(self, path: Path) -> None:
-        """Mark a file as recently used, for eviction order."""
+        """Mark a file as recently used, for eviction order. Only the access time moves, so the file's
+        Last-Modified (and conditional GETs) stay stable."""
         with contextlib.suppress(OSError):
-            os.utime(path)
+            os.utime(path, (time.time(), path.stat().st_mtime))
 
     def _forget(self, key: str) -> None:
         with self._lock:
@@ -106,7 +108,7 @@ class VideoLibrary:
         for entry in os.scandir(self.cache_dir):
             if entry.name.endswith(".mp4") and entry.is_file():
                 stat = entry.stat()
-                files.append((stat.st_mtime, stat.st_size, Path(entry.path)))
+                files.append((stat.st_atime, stat.st_size, Path(entry.path)))
         total = sum(size for _, size, _ in files)
         for _, size, path in sorted(files):
             if total <= self.max_bytes:

@@ -9,7 +9,6 @@ import base64
 import hashlib
 import http.server
 import io
-import json
 import struct
 import subprocess
 import threading
@@ -22,31 +21,16 @@ import imageio_ffmpeg
 import pytest
 from PIL import Image, ImageDraw
 
+from contracts import Catalog
 from mock_server.images import ImageError, ImageInput, fetch_image, parse_image
 from mock_server.render import RenderError, VideoSpec, ffmpeg_executable, probe, render
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
 # --- helpers ------------------------------------------------------------------------------------------------
-
-def catalog() -> dict[str, dict]:
-    """The model catalog with ``extends`` resolved (a child inherits every field it does not set)."""
-    path = next(p for p in (ROOT / "contracts" / "catalog" / "models.json", ROOT / "contracts" / "models.json")
-                if p.exists())
-    raw = json.loads(path.read_text())
-
-    def resolved(name: str) -> dict:
-        model = raw[name]
-        return {**resolved(model["extends"]), **model} if "extends" in model else model
-
-    return {name: resolved(name) for name in raw}
-
 
 def model_cases() -> list[tuple[str, int, int, int, int]]:
     """Each model at its default size and fps and its shortest duration."""
-    return [(name, m["defaults"]["width"], m["defaults"]["height"], m["defaults"]["fps"], min(m["durations"]))
-            for name, m in catalog().items()]
+    return [(spec.id, spec.defaults["width"], spec.defaults["height"], spec.defaults["fps"], min(spec.durations))
+            for spec in Catalog.load().values()]
 
 
 def picture(width: int, height: int, fmt: str = "PNG", **save: object) -> bytes:
@@ -110,14 +94,6 @@ def test_each_model_renders_exactly_what_was_asked(tmp_path: Path, kind: str, mo
     assert (info.codec, info.pix_fmt, info.faststart) == ("h264", "yuv420p", True)
     assert info.profile in ("Constrained Baseline", "Baseline", "Main", "High")
 
-
-def test_catalog_inheritance_is_resolved() -> None:
-    models = catalog()
-    assert models["veo_3_1-fast"]["durations"] == models["veo_3_1"]["durations"]
-    assert models["veo_3_1-fast"]["defaults"] == models["veo_3_1"]["defaults"]
-
-
-# --- what the frames show -------------------------------------------------------------------------------------
 
 def test_picture_changes_exactly_when_the_elapsed_seconds_do(tmp_path: Path) -> None:
     hashes = frame_hashes(rendered(tmp_path, spec(fps=24, duration=3)), 320, 240)
