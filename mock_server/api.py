@@ -50,11 +50,12 @@ def exchange() -> Exchange:
 
 @provider.before_app_request
 def _open_exchange() -> None:
-    """Every provider request gets an Exchange; a bad X-Videomock-Fault header is a 400 naming it."""
+    """Every provider request gets an Exchange (or uses the one an embedding caller put in the environ, as
+    the in-process adapter does); a bad X-Videomock-Fault header is a 400 naming it."""
     endpoint = FAULT_ENDPOINTS.get(request.endpoint or "")
     if endpoint is None:
         return
-    ex = Exchange()
+    ex = request.environ.get(ENVIRON_KEY) or Exchange()
     request.environ[ENVIRON_KEY] = ex
     header = request.headers.get(HEADER)
     if header is not None:

@@ -314,6 +314,8 @@ class VideoBackend:
             return
 
         def done(future: Any) -> None:
+            if future.cancelled():  # the server is shutting down; the task renders when next observed
+                return
             error = future.exception()
             if error is None:
                 self.store.update_task(task.id, rendered=True)

@@ -20,6 +20,8 @@ from typing import Any
 from mock_server.faults import Exchange
 
 ENVIRON_KEY = "videomock.exchange"
+#: Set by the in-process adapter, which renders transport faults as `requests` exceptions itself.
+IN_PROCESS_KEY = "videomock.in_process"
 
 log = logging.getLogger("videomock")
 
@@ -62,6 +64,8 @@ class TransportFaults:
             captured.update(status=status, headers=headers, exc_info=exc_info)
             return lambda data: None
 
+        if environ.get(IN_PROCESS_KEY):
+            return self.app(environ, start_response)
         body = self.app(environ, capture)
         exchange: Exchange | None = environ.get(ENVIRON_KEY)
         if exchange is None or (exchange.delay <= 0 and exchange.transport is None):
