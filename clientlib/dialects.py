@@ -158,20 +158,24 @@ def _first_number(inner: Mapping[str, Any], keys: tuple[str, ...]) -> int | None
     return None
 
 
-def read_error(status: int, body: Any) -> ErrorFields:
+def dialect_violation(dialect: str) -> Violation:
+    """The contract's schemas describe the documented dialect only; a variant breaks them as a whole."""
+    return Violation("", f"the body is in the {dialect} dialect, not the documented one", "unexpected_dialect")
+
+
+def read_error(status: int | None, body: Any) -> ErrorFields:
     """An error response in either shape (``{"error": {...}}`` or the gateway's ``{code, message, data}``),
-    with how it breaks the error contract, including a type that does not match the status."""
+    with how it breaks the error contract, including a type that does not match ``status`` (if known)."""
     if dialect_of(body) == NEW_API:
         message = body.get("message") if isinstance(body.get("message"), str) and body["message"] else str(body.get("code"))
-        violation = Violation("", f"error body is in the {NEW_API} dialect ({{code, message, data}}), not {{\"error\": {{...}}}}", "unexpected_dialect")
-        return ErrorFields(message, None, body.get("code"), None, [violation])
+        return ErrorFields(message, None, body.get("code"), None, [dialect_violation(NEW_API)])
     if not (isinstance(body, dict) and isinstance(body.get("error"), dict)):
         text = body if isinstance(body, str) else repr(body)
         return ErrorFields(text.strip()[:500] or f"HTTP {status}", None, None, None,
                            [Violation("", "error body is not a JSON object with an error member", "invalid_type")])
     error = body["error"]
     violations = validate_response("error", body)
-    wanted = expected_type(status)
+    wanted = expected_type(status) if status is not None else None
     if wanted is not None and error.get("type") != wanted and not any(v.pointer == "/error/type" for v in violations):
         violations.append(Violation("/error/type", f"error type {error.get('type')!r} does not match HTTP {status}; expected {wanted!r}", "unsupported_value"))
     message = error.get("message") if isinstance(error.get("message"), str) and error["message"] else f"HTTP {status}"

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from clientlib import cli as client_cli
 from mock_server.config import SETTINGS, ConfigError, load_config
 
 
@@ -78,6 +79,11 @@ def serve(config_file: str | None, quiet: bool, **flags: Any) -> None:
         click.echo("stopped", err=True)
     finally:
         server.server_close()
+
+
+main.add_command(client_cli.generate)
+main.add_command(client_cli.validate)
+main.add_command(client_cli.verify)
 
 
 if __name__ == "__main__":  # pragma: no cover
