@@ -8,6 +8,7 @@ redrawn bar, so CI logs stay readable.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +41,7 @@ class ProgressLine:
     """Progress on stderr: one redrawn bar on a terminal, otherwise a line per status change or step."""
 
     def __init__(self) -> None:
-        self.tty = click.get_text_stream("stderr").isatty()
+        self.tty = sys.stderr.isatty()
         self.last: tuple[str, int] | None = None
 
     def task(self, task: Task) -> None:

@@ -56,20 +56,23 @@ class _Failed(Exception):
 @contextmanager
 def _step(row: Row, name: str) -> Iterator[list[str]]:
     """Run one step: it fails on an exception or when the client warned about a contract violation.
-    Yields a list the step may append problems of its own to."""
+    Yields a list the step may append problems of its own to. Only an exception stops the model's later
+    steps (their input is missing); a step that merely found problems lets the rest run and report too."""
     problems: list[str] = []
+    stopped = False
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", ContractWarning)
         try:
             yield problems
         except (VideoClientError, _Failed, OSError) as exc:
             problems.append(str(exc))
+            stopped = True
     for w in seen:
         if not issubclass(w.category, ContractWarning):  # not ours to swallow
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     problems[:0] = [str(w.message) for w in seen if issubclass(w.category, ContractWarning)]
     row.checks.append(Check(name, not problems, "; ".join(problems)))
-    if problems:
+    if stopped:
         raise _Failed(name)
 
 
