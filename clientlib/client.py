@@ -268,7 +268,7 @@ class VideoClient:
         start = file.tell() if file.seekable() else 0
         written, total, validator, failures = 0, None, None, 0
         while True:
-            headers = self._headers(url)
+            headers = {**self._headers(url), "Accept-Encoding": "identity"}  # byte offsets must be the file's
             if written:
                 headers["Range"] = f"bytes={written}-"
                 if validator:

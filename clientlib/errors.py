@@ -90,7 +90,8 @@ class WaitTimeout(VideoClientError):
     """The task was not finished when the wait gave up. ``task`` is the last state seen."""
 
     def __init__(self, task: Task, timeout: float) -> None:
-        super().__init__(f"task {task.id} still {task.status} ({task.progress}%) after {timeout:g} s")
+        progress = "" if task.progress is None else f" ({task.progress}%)"
+        super().__init__(f"task {task.id} still {task.status}{progress} after {timeout:g} s")
         self.task = task
         self.timeout = timeout
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,24 +92,18 @@ def verify_provider(client: VideoClient, models: Sequence[str] | None = None, *,
 
 def _check_provider(client: VideoClient, models: Sequence[str]) -> Row:
     row = Row("(provider)")
-    try:
-        with _step(row, "models") as problems:
-            listed = {m.get("id") for m in client.list_models()}
-            missing = [m for m in models if m not in listed]
-            if missing:
-                problems.append(f"not listed by GET /v1/models: {', '.join(missing)}")
-    except _Failed:
-        pass
-    try:
-        with _step(row, "unknown task") as problems:
-            try:
-                client.get(MISSING_TASK_ID)
-                problems.append(f"GET of the unknown task {MISSING_TASK_ID} answered 200")
-            except NotFound as exc:
-                if exc.status != 404:
-                    problems.append(f"unknown task answered HTTP {exc.status} {exc.code!r}; the contract says 404")
-    except _Failed:
-        pass
+    with suppress(_Failed), _step(row, "models") as problems:
+        listed = {m.get("id") for m in client.list_models()}
+        missing = [m for m in models if m not in listed]
+        if missing:
+            problems.append(f"not listed by GET /v1/models: {', '.join(missing)}")
+    with suppress(_Failed), _step(row, "unknown task") as problems:
+        try:
+            client.get(MISSING_TASK_ID)
+            problems.append(f"GET of the unknown task {MISSING_TASK_ID} answered 200")
+        except NotFound as exc:
+            if exc.status != 404:
+                problems.append(f"unknown task answered HTTP {exc.status} {exc.code!r}; the contract says 404")
     return row
 
 

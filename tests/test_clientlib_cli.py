@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from PIL import Image
 
 from clientlib.cli import ProgressLine
@@ -31,7 +31,8 @@ def instant(video_library: VideoLibrary) -> Iterator[str]:
         yield url
 
 
-def run(*args: str, env: dict[str, str | None] | None = None) -> "Result":  # noqa: F821
+def run(*args: str, env: dict[str, str | None] | None = None) -> Result:
+    """Invoke ``videomock`` with no connection settings leaking in from the environment."""
     return CliRunner(env={"VIDEOMOCK_API_KEY": None, "VIDEOMOCK_BASE_URL": None, **(env or {})}).invoke(main, list(args))
 
 

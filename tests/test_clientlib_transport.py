@@ -8,9 +8,10 @@ import io
 import random
 import socket
 from collections.abc import Iterator
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Response, request
@@ -19,7 +20,7 @@ from clientlib import (
     ContractWarning, PermissionDenied, QuotaExceeded, RateLimited, RetryPolicy, ServerError, TransportError,
     VideoClient,
 )
-from tests.clientlib_support import ScriptedServer, VirtualTime, recorded, reply
+from tests.clientlib_support import Reply, ScriptedServer, VirtualTime, recorded, reply
 
 TASK = {"task_id": "task_retry", "status": "queued"}
 SUBMIT = "/v1/video/generations"
@@ -32,9 +33,8 @@ def error(status: int, type_: str, code: str | None = None) -> dict[str, object]
     return {"error": {"message": f"scripted {status}", "type": type_, "param": None, "code": code}}
 
 
-def task_body(status: str = "queued") -> dict[str, object]:
-    return {"task_id": "task_retry", "status": status, "progress": 0, "url": None, "format": "mp4",
-            "metadata": {"duration": 8, "fps": 24, "width": 1280, "height": 720, "seed": 1}, "error": None}
+TASK_BODY = {"task_id": "task_retry", "status": "queued", "progress": 0, "url": None, "format": "mp4",
+             "metadata": {"duration": 8, "fps": 24, "width": 1280, "height": 720, "seed": 1}, "error": None}
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +56,8 @@ def closed_port_url() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-def client_for(url: str, time: VirtualTime, **kwargs: object) -> VideoClient:
-    return VideoClient(url, "sk-test", retry=time.policy(**kwargs.pop("policy", {})), clock=time.clock, **kwargs)  # type: ignore[arg-type]
+def client_for(url: str, time: VirtualTime, *, policy: dict[str, Any] | None = None, **options: Any) -> VideoClient:
+    return VideoClient(url, "sk-test", retry=time.policy(**(policy or {})), clock=time.clock, **options)
 
 
 # --- the policy ---------------------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def test_poll_retries_429_honouring_retry_after_in_seconds_and_as_a_date(server:
     time = VirtualTime(now=1_800_000_000.0)
     date = format_datetime(datetime.fromtimestamp(time.now + 5, timezone.utc), usegmt=True)
     server.on("GET", POLL, reply(429, error(429, "rate_limit_error"), {"Retry-After": "2"}),
-              reply(429, error(429, "rate_limit_error"), {"Retry-After": date}), reply(200, task_body()))
+              reply(429, error(429, "rate_limit_error"), {"Retry-After": date}), reply(200, TASK_BODY))
     with VideoClient(server.url, "k", retry=RetryPolicy(sleep=time.sleep, now=time.clock)) as client:
         assert client.get("task_retry").status == "queued"
     assert time.sleeps == [2.0, 3.0]  # the date is absolute: 5 s after the start, 2 s of which were slept and len(server.requests_to("GET", POLL)) == 3
@@ -172,7 +172,7 @@ def test_403_is_permission_denied_and_out_of_quota_is_quota_exceeded(server: Scr
 
 # --- downloads ----------------------------------------------------------------------------------------------
 
-def serve_video(*, honour_range: bool, cut_first_at: int | None, etag: str = '"v1"'):  # type: ignore[no-untyped-def]
+def serve_video(*, honour_range: bool, cut_first_at: int | None, etag: str = '"v1"') -> Reply:
     """A route serving VIDEO; the first response is cut after ``cut_first_at`` bytes (Content-Length still
     promising the whole file), as a dropped connection would."""
     state = {"served": 0}
