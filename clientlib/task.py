@@ -32,7 +32,7 @@ class Task:
     #: Fields the contract does not define, exactly as received (from inside the wrapper, if any).
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: The body exactly as received.
-    raw: Any = None
+    raw: Any = field(default=None, repr=False)
     #: How the body breaks the contract (lenient mode keeps going and records them here).
     violations: tuple[Violation, ...] = ()
 
