@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from clientlib import cli as client_cli
 from mock_server.config import SETTINGS, ConfigError, load_config
 
 
@@ -127,6 +128,11 @@ def render_command(model: str, prompt: str, width: int | None, height: int | Non
         raise click.ClickException(str(exc)) from None
     click.echo(f"{out}: {info.width}x{info.height}, {info.fps} fps, {info.frame_count} frames, {info.duration:g} s, "
                f"{info.codec} {info.pix_fmt}")
+
+
+main.add_command(client_cli.generate)
+main.add_command(client_cli.validate)
+main.add_command(client_cli.verify)
 
 
 if __name__ == "__main__":  # pragma: no cover

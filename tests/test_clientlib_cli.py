@@ -1,0 +1,201 @@
+"""``videomock generate | validate | verify`` through click's CliRunner against live servers, and once as
+a real subprocess through the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from PIL import Image
+
+from clientlib.cli import ProgressLine
+from clientlib.verify import MISSING_TASK_ID
+from contracts import default_catalog
+from mock_server.cli import main
+from mock_server.render import VideoSpec, probe
+from mock_server.videos import VideoLibrary
+from tests.clientlib_support import RECORDINGS, ScriptedServer, reply, serve_fake
+
+CATALOG = default_catalog()
+
+
+@pytest.fixture(scope="module")
+def instant(video_library: VideoLibrary) -> Iterator[str]:
+    with serve_fake({"clock": {"mode": "instant"}}, video_library) as (url, _):
+        yield url
+
+
+def run(*args: str, env: dict[str, str | None] | None = None) -> Result:
+    """Invoke ``videomock`` with no connection settings leaking in from the environment."""
+    return CliRunner(env={"VIDEOMOCK_API_KEY": None, "VIDEOMOCK_BASE_URL": None, **(env or {})}).invoke(main, list(args))
+
+
+# --- generate -----------------------------------------------------------------------------------------------
+
+def test_generate_writes_the_video_and_logs_progress_lines_off_a_terminal(instant: str, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    result = run("generate", "--base-url", instant, "--api-key", "sk-cli", "--model", "veo_3_1", "--prompt", "cli",
+                 "--duration", "4", "--width", "720", "--height", "1280", "--seed", "3", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    task_id, path, size, unit = result.stdout.split()
+    assert task_id.startswith("task_") and (path, int(size), unit) == (str(out), out.stat().st_size, "bytes")
+    info = probe(out)
+    assert (info.width, info.height, info.duration) == (720, 1280, 4.0)
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("queued ") and any(line.startswith("completed ") for line in lines)
+    assert lines[-1].startswith("downloading ") and lines[-1].split("]")[1].split()[0] == "100%"
+    assert "\r" not in result.stderr
+
+
+def test_generate_animates_an_image_file(instant: str, tmp_path: Path) -> None:
+    Image.new("RGB", (640, 360), (200, 40, 40)).save(tmp_path / "still.png")
+    result = run("generate", "--base-url", instant, "--api-key", "k", "--model", "kling-v2-5-turbo",
+                 "--image", str(tmp_path / "still.png"), "--metadata", '{"negative_prompt": "blur"}',
+                 "--out", str(tmp_path / "moving.mp4"))
+    assert result.exit_code == 0, result.output
+    assert probe(tmp_path / "moving.mp4").frame_count == 5 * 30
+
+
+def test_generate_refuses_an_invalid_body_before_sending_it(instant: str, tmp_path: Path) -> None:
+    result = run("generate", "--base-url", instant, "--api-key", "k", "--model", "veo_3_1", "--prompt", "x",
+                 "--duration", "5", "--fps", "30", "--out", str(tmp_path / "x.mp4"))
+    assert result.exit_code == 1
+    assert "  /duration: duration 5 is not supported by veo_3_1; allowed: 4, 6, 8" in result.stderr
+    assert "  /fps: fps 30 is not supported by veo_3_1; allowed: 24" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_generate_needs_an_api_key(instant: str, tmp_path: Path) -> None:
+    result = run("generate", "--base-url", instant, "--model", "veo_3_1", "--prompt", "x", "--out", str(tmp_path / "x.mp4"))
+    assert result.exit_code == 2 and "--api-key" in result.stderr
+
+
+def test_generate_reports_api_errors(video_library: VideoLibrary, tmp_path: Path) -> None:
+    with serve_fake({"auth": {"api_keys": ["sk-good"]}}, video_library) as (url, _):
+        result = run("generate", "--base-url", url, "--model", "veo_3_1", "--prompt", "x", "--out", str(tmp_path / "x.mp4"),
+                     env={"VIDEOMOCK_API_KEY": "sk-bad"})
+    assert result.exit_code == 1 and "401 authentication_error: Incorrect API key provided." in result.stderr
+
+
+def test_generate_as_a_subprocess_through_the_console_script(instant: str, tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("videomock")
+    env = {**os.environ, "VIDEOMOCK_API_KEY": "sk-subprocess", "VIDEOMOCK_BASE_URL": instant}
+    done = subprocess.run([str(script), "generate", "--model", "kling-v2-5-turbo", "--prompt", "subprocess",
+                           "--out", str(tmp_path / "sub.mp4")], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[1] == str(tmp_path / "sub.mp4") and "completed " in done.stderr
+    assert probe(tmp_path / "sub.mp4").frame_count == 150
+
+
+def test_progress_redraws_one_line_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    line = ProgressLine()
+    line.tty = True
+    line.show("in_progress", 40)
+    line.show("in_progress", 45)
+    line.end()
+    assert capsys.readouterr().err == (f"\rin_progress  [{'#' * 12}{'-' * 18}]  40%"
+                                       f"\rin_progress  [{'#' * 13}{'-' * 17}]  45%\n")
+
+
+# --- validate -----------------------------------------------------------------------------------------------
+
+def test_validate_accepts_the_documented_recordings() -> None:
+    files = sorted(str(p) for p in RECORDINGS.glob("documented_*.json"))
+    result = run("validate", *files)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count(": ok (") == len(files)
+
+
+def test_validate_reports_each_variant_and_which_dialect_it_is() -> None:
+    result = run("validate", *sorted(str(p) for p in RECORDINGS.glob("new_api_*.json")))
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "new_api_task_in_progress.json response: INVALID (task)\n  /: the body is in the new-api dialect, not the documented one" in out
+    assert "new_api_submit.json response: INVALID (submit)\n  /: the body is in the openai-video dialect" in out
+    assert "new_api_quota.json response: INVALID (error)\n  /error/type: error.type \"new_api_error\" is not supported" in out
+
+
+def test_validate_reads_bare_bodies_lists_and_envelopes(tmp_path: Path) -> None:
+    session = [
+        {"model": "veo_3_1", "prompt": "x", "duration": 5},
+        {"task_id": "task_1", "status": "queued"},
+        {"request": {"model": "veo_3_1", "prompt": "x"}, "response": {"task_id": "task_1", "status": "queued"}},
+        {"response": {"error": {"message": "m", "type": "invalid_request_error", "param": None, "code": None}}, "status": 404},
+        {"something": "else"},
+    ]
+    (tmp_path / "session.json").write_text(json.dumps(session))
+    (tmp_path / "broken.json").write_text("{not json")
+    result = run("validate", str(tmp_path / "session.json"), str(tmp_path / "broken.json"))
+    assert result.exit_code == 1
+    lines = [line.replace(str(tmp_path) + "/", "") for line in result.stdout.splitlines()]
+    assert lines[:9] == [
+        "session.json[0]: INVALID (request)",
+        "  /duration: duration 5 is not supported by veo_3_1; allowed: 4, 6, 8",
+        "session.json[1]: ok (submit)",
+        "session.json[2] request: ok (request)",
+        "session.json[2] response: ok (submit)",
+        "session.json[3] response: INVALID (error)",
+        "  /error/type: error type 'invalid_request_error' does not match HTTP 404; expected 'not_found_error'",
+        "session.json[4]: INVALID (unknown kind)",
+        '  /: cannot tell what this body is; wrap it as {"response": ..., "kind": ...} or {"request": ...}',
+    ]
+    assert lines[9].startswith("broken.json: INVALID (not readable JSON")
+    assert "4 invalid" in result.stderr
+
+
+# --- verify -------------------------------------------------------------------------------------------------
+
+def test_verify_passes_against_the_fake(instant: str) -> None:
+    result = run("verify", "--base-url", instant, "--api-key", "k")
+    assert result.exit_code == 0, result.output
+    table = result.stdout.splitlines()
+    for model in CATALOG:
+        row = next(line for line in table if line.startswith(model + " "))
+        assert row.split()[1:] == ["ok"] * 5 + ["PASS"]
+    assert f"{len(CATALOG) + 1} of {len(CATALOG) + 1} passed" in result.stdout
+    assert [line for line in result.stderr.splitlines()] == [f"verifying {m} ..." for m in CATALOG]
+
+
+def test_verify_fails_when_the_providers_model_no_longer_matches_the_catalog(video_library: VideoLibrary) -> None:
+    drifted = {"models": {"kling-v2-1-master": {"fps": [30], "defaults": {"fps": 30}}}}
+    with serve_fake({"clock": {"mode": "instant"}, **drifted}, video_library) as (url, _):
+        result = run("verify", "--base-url", url, "--api-key", "k", "--model", "kling-v2-1-master", "--model", "veo_3_1")
+    assert result.exit_code == 1
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith(("kling", "veo"))}
+    assert rows == {"kling-v2-1-master": ["FAIL", "-", "-", "-", "-", "FAIL"], "veo_3_1": ["ok"] * 5 + ["PASS"]}
+    assert "kling-v2-1-master submit: 400 invalid_request_error: fps 24 is not supported by kling-v2-1-master; allowed: 30" in result.stdout
+
+
+def test_verify_fails_on_a_wrong_body_and_a_wrong_video(video_library: VideoLibrary) -> None:
+    spec = CATALOG["veo_3_1"]
+    wrong = video_library.ensure(VideoSpec(model=spec.id, prompt="wrong", width=640, height=360, fps=24, duration=8, seed=1))
+    asked = spec.example_request()
+    task = {"task_id": "task_w", "status": "completed", "progress": 100, "url": None,
+            "metadata": {**{k: asked[k] for k in ("duration", "fps", "width", "height")}, "seed": 1}}
+    with ScriptedServer() as server:
+        task["url"] = f"{server.url}/v1/videos/task_w/content"
+        server.on("GET", "/v1/models", reply(200, {"object": "list", "data": [
+            {"id": m, "object": "model", "created": 0, "owned_by": CATALOG[m].vendor} for m in CATALOG]}))
+        server.on("GET", f"/v1/video/generations/{MISSING_TASK_ID}", reply(404, {"error": {
+            "message": "no such task", "type": "not_found_error", "param": "task_id", "code": "task_not_found"}}))
+        server.on("POST", "/v1/video/generations", reply(200, {"task_id": "task_w", "status": "queued"}))
+        server.on("GET", "/v1/video/generations/task_w", reply(200, task))
+        server.on("GET", "/v1/videos/task_w/content", reply(200, wrong.read_bytes(), {"Content-Type": "video/mp4"}))
+        result = run("verify", "--base-url", server.url, "--api-key", "k", "--model", "veo_3_1")
+    assert result.exit_code == 1
+    assert [line.split()[1:] for line in result.stdout.splitlines() if line.startswith("veo_3_1")] == \
+        [["ok", "FAIL", "ok", "ok", "FAIL", "FAIL"]]
+    assert "veo_3_1 poll: task response (documented dialect) breaks the contract: format is required" in result.stdout
+    assert "veo_3_1 video: video width is 640, asked for 1280; video height is 360, asked for 720" in result.stdout
+    assert "1 of 2 passed" in result.stdout
+
+
+def test_verify_refuses_a_model_it_has_no_rules_for(instant: str) -> None:
+    result = run("verify", "--base-url", instant, "--api-key", "k", "--model", "sora-9")
+    assert result.exit_code == 2 and "sora-9 not in the catalog" in result.stderr
