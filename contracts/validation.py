@@ -47,8 +47,9 @@ def validate_request(body: Any, catalog: Catalog | None = None) -> list[Violatio
     model_id = body.get("model") if isinstance(body, dict) else None
     if isinstance(model_id, str) and model_id in catalog:
         spec = catalog[model_id]
-        errors = spec.validator.iter_errors(body)
-        return _violations(errors, body, spec)
+        if spec.validator.is_valid(body):
+            return []
+        return _violations(spec.validator.iter_errors(body), body, spec)
     violations = violations_of(_schema_validator("generation_request"), body)
     if isinstance(model_id, str) and model_id:
         violations.insert(0, Violation(
@@ -73,6 +74,8 @@ def validate_against(schema_name: str, document: Any) -> list[Violation]:
 
 def violations_of(validator: Any, document: Any) -> list[Violation]:
     """Every violation of ``document`` against a compiled validator, explained like request violations."""
+    if validator.is_valid(document):
+        return []
     return _violations(validator.iter_errors(document), document, None)
 
 
