@@ -9,6 +9,7 @@ everywhere with no code change.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,9 @@ from functools import cached_property
 from importlib import resources
 from typing import Any
 
-from contracts.schemas import load_schema, validator_for
+from jsonschema import SchemaError
+
+from contracts.schemas import CompiledSchema, check_schema, compiled, load_schema
 
 CATALOG_FILE = "models.json"
 
@@ -171,8 +174,9 @@ class ModelSpec:
         return branch
 
     @cached_property
-    def validator(self) -> Any:
-        return validator_for(self.request_schema)
+    def validator(self) -> CompiledSchema:
+        # Built from the shipped request schema and metadata field schemas that _checked already vetted.
+        return CompiledSchema(self.request_schema, check=False)
 
     def resolve(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Fill omitted fields with this model's defaults. ``body`` must already be valid.
@@ -302,13 +306,25 @@ def _resolve_extends(model_id: str, raw: Mapping[str, Mapping[str, Any]], seen: 
     return _deep_merge(parent, entry)
 
 
+@functools.lru_cache(maxsize=1024)
+def _check_field_schema(text: str) -> None:
+    """Meta-check one metadata field schema (cached: the same catalog is loaded on every config change)."""
+    check_schema(json.loads(text))
+
+
 def _checked(entry: dict[str, Any]) -> dict[str, Any]:
     """Schema-check one resolved entry and the cross-field rules a schema can't express."""
     model_id = entry.get("id")
-    errors = sorted(validator_for(load_schema("model")).iter_errors(entry), key=lambda e: list(e.path))
-    if errors:
+    validator = compiled("model")
+    if not validator.is_valid(entry):
+        errors = sorted(validator.iter_errors(entry), key=lambda e: list(e.path))
         detail = "; ".join(f"{'.'.join(map(str, e.path)) or '(entry)'}: {e.message}" for e in errors)
         raise CatalogError(f"models.{model_id}: {detail}")
+    for name, field_schema in entry["metadata"].items():
+        try:
+            _check_field_schema(json.dumps(field_schema, sort_keys=True))
+        except SchemaError as exc:
+            raise CatalogError(f"models.{model_id}: metadata.{name} is not a valid JSON Schema: {exc.message}") from None
     spec = ModelSpec(entry)
     d = spec.defaults
     problems = []

@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema import ValidationError
 
 from contracts.catalog import Catalog, ModelSpec
-from contracts.schemas import load_schema, validator_for
+from contracts.schemas import compiled
 
 #: Response kinds accepted by :func:`validate_response`, mapped to their schema.
 RESPONSE_SCHEMAS = {"submit": "submit_response", "task": "task", "error": "error", "model_list": "model_list"}
@@ -90,10 +90,7 @@ def default_catalog() -> Catalog:
 
 
 def _schema_validator(name: str) -> Any:
-    key = f"schema:{name}"
-    if key not in _CACHE:
-        _CACHE[key] = validator_for(load_schema(name))
-    return _CACHE[key]
+    return compiled(name)
 
 
 # --- turning jsonschema errors into violations -------------------------------------------------------

@@ -11,6 +11,7 @@ from openapi_spec_validator import validate as validate_openapi
 
 from contracts import Catalog, CatalogError, load_schema, openapi_document, validate_request, validate_response
 from contracts.catalog import ModelSpec
+from contracts.schemas import check_schema
 
 CATALOG = Catalog.load()
 MODELS = list(CATALOG)
@@ -242,6 +243,15 @@ def test_openapi_request_schemas_are_the_catalog_schemas() -> None:
         assert document["components"]["schemas"][ref.rsplit("/", 1)[1]] == CATALOG[model].request_schema
 
 
-def test_every_message_has_a_schema() -> None:
+def test_every_shipped_schema_is_valid_2020_12() -> None:
+    # The server trusts its own schema files at start (the meta-check is slow); this is where they are checked.
     for name in ("generation_request", "submit_response", "task", "error", "model_list", "config", "model"):
         assert load_schema(name)["$schema"].endswith("2020-12/schema")
+        check_schema(load_schema(name))
+    for spec in CATALOG.values():
+        check_schema(spec.request_schema)
+
+
+def test_a_metadata_field_schema_from_config_is_meta_checked() -> None:
+    with pytest.raises(CatalogError, match="metadata.style is not a valid JSON Schema"):
+        Catalog.load({"veo_3_1": {"metadata": {"style": {"type": "colour"}}}})

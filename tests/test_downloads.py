@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from flask import Flask, send_file
 from PIL import Image
 

@@ -340,7 +340,10 @@ class _ImageServer(http.server.BaseHTTPRequestHandler):
         if self.path != "/unsized":  # without a length, only the streamed byte count can stop a big body
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except ConnectionError:  # the fetcher hung up on purpose (byte cap, time limit)
+            pass
 
     def log_message(self, *args: object) -> None:
         pass

@@ -34,8 +34,9 @@ class CompiledSchema:
     reference Python implementation explains what is wrong, and runs only for documents that are not valid.
     Both implement the same 2020-12 specification, and the tests hold them to the same verdicts."""
 
-    def __init__(self, schema: dict[str, Any]) -> None:
-        Draft202012Validator.check_schema(schema)  # a broken catalog fails loudly at load, with a clear message
+    def __init__(self, schema: dict[str, Any], *, check: bool = True) -> None:
+        if check:  # the meta-schema check is slow; shipped schemas are checked by the test suite instead
+            Draft202012Validator.check_schema(schema)
         self.schema = schema
         self._explainer = Draft202012Validator(schema)
         self._fast = jsonschema_rs.validator_for(schema)
@@ -51,4 +52,16 @@ class CompiledSchema:
 
 
 def validator_for(schema: dict[str, Any]) -> CompiledSchema:
+    """A validator for a schema from outside (config), checked against the meta-schema first."""
     return CompiledSchema(schema)
+
+
+@cache
+def compiled(name: str) -> CompiledSchema:
+    """The validator for a shipped schema file, compiled once per process."""
+    return CompiledSchema(load_schema(name), check=False)
+
+
+def check_schema(schema: Any) -> None:
+    """Raise jsonschema.SchemaError if ``schema`` is not a valid 2020-12 schema."""
+    Draft202012Validator.check_schema(schema)
