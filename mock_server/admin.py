@@ -103,36 +103,46 @@ def advance_clock() -> Any:
     return {"now": backend().advance(float(seconds))}
 
 
-#: Journal filters: query parameter -> how an entry is tested.
-def _journal_filters(args: Mapping[str, str]) -> list[Any]:
-    tests = []
-    if "method" in args:
-        tests.append(lambda e, v=args["method"].upper(): e["method"] == v)
-    if "path" in args:
-        tests.append(lambda e, v=args["path"]: e["path"] == v or (v.endswith("*") and e["path"].startswith(v[:-1])))
+def _owner(key: str) -> str:
+    """Filters accept an API key or its fingerprint; the journal and tasks only hold fingerprints."""
+    return key if key.startswith("key_") else fingerprint(key)
+
+
+def _journal_filter(args: Mapping[str, str]) -> Any:
+    """A predicate for journal entries from the query parameters."""
+    method = args.get("method", "").upper() or None
+    path = args.get("path")
+    key = _owner(args["key"]) if "key" in args else None
+    task_id = args.get("task_id")
+    fault = args.get("fault")
+    status = None
     if "status" in args:
-        try:
-            status = int(args["status"])
-        except ValueError:
-            raise APIError(400, "status must be an HTTP status code.", param="status", code="invalid_value") from None
-        tests.append(lambda e, v=status: e["status"] == v)
-    if "key" in args:
-        key = args["key"] if args["key"].startswith("key_") else fingerprint(args["key"])
-        tests.append(lambda e, v=key: e["key"] == v)
-    if "task_id" in args:
-        tests.append(lambda e, v=args["task_id"]: e["task_id"] == v)
-    if "fault" in args:
-        wanted = args["fault"]
-        tests.append(lambda e, v=wanted: any(v in (f["rule"], f["type"]) for f in e["fault"] or ()))
-    return tests
+        if not args["status"].isdigit():
+            raise APIError(400, "status must be an HTTP status code.", param="status", code="invalid_value")
+        status = int(args["status"])
+
+    def keep(entry: Mapping[str, Any]) -> bool:
+        if method is not None and entry["method"] != method:
+            return False
+        if path is not None and not (entry["path"] == path or (path.endswith("*") and entry["path"].startswith(path[:-1]))):
+            return False
+        if status is not None and entry["status"] != status:
+            return False
+        if key is not None and entry["key"] != key:
+            return False
+        if task_id is not None and entry["task_id"] != task_id:
+            return False
+        return fault is None or any(fault in (f["rule"], f["type"]) for f in entry["fault"] or ())
+
+    return keep
 
 
 @admin.get("/requests")
 def requests_journal() -> Any:
     """The journal, oldest first. Filters: method, path (a trailing * matches a prefix), status, key
     (the API key or its fingerprint), task_id, fault (rule id or action type); limit keeps the newest N."""
-    tests = _journal_filters(request.args)
-    entries = [e for e in backend().store.journal() if all(t(e) for t in tests)]
+    keep = _journal_filter(request.args)
+    entries = [e for e in backend().store.journal() if keep(e)]
     limit = request.args.get("limit")
     if limit is not None:
         if not limit.isdigit():
@@ -154,5 +164,4 @@ def task_summary(view: TaskView) -> dict[str, Any]:
 @admin.get("/tasks")
 def tasks() -> Any:
     key = request.args.get("key")
-    owner = None if key is None else key if key.startswith("key_") else fingerprint(key)
-    return {"tasks": [task_summary(v) for v in backend().views(owner)]}
+    return {"tasks": [task_summary(v) for v in backend().views(None if key is None else _owner(key))]}
