@@ -23,8 +23,8 @@ from pathlib import Path
 
 import requests
 from servers import REPO, ServerProcess, free_port, start_videomock
-from throughput import completed_task, serve_args
-from wrk import Load, WrkResult, run_wrk
+from throughput import Measured, completed_task, measure_load, print_load_average, serve_args
+from wrk import Load, run_wrk
 
 PEERS_DIR = Path(__file__).resolve().parent / ".peers"
 WIREMOCK = "wiremock@3.13.2"
@@ -88,6 +88,7 @@ def main() -> None:
     parser.add_argument("serve_flags", nargs="*", help="extra flags for videomock serve")
     args = parser.parse_args()
     jar, prism = install_peers()
+    print_load_average()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         ours, url = start_videomock(tmp, *serve_args(None, tmp), *args.serve_flags)
@@ -102,11 +103,11 @@ def main() -> None:
                 server.wait_until_answering(base + poll.path, poll.headers)
             for _, base in servers.values():
                 run_wrk(base, poll, seconds=args.warmup)
-            results: dict[str, list[WrkResult]] = {name: [] for name in servers}
+            results: dict[str, list[Measured]] = {name: [] for name in servers}
             for round_number in range(1, args.runs + 1):
-                for name, (_, base) in servers.items():
-                    results[name].append(run_wrk(base, poll, seconds=args.seconds))
-                    print(f"round {round_number} {name}: {results[name][-1].requests_per_second:.0f} req/s",
+                for name, (server, base) in servers.items():
+                    results[name].append(measure_load(server, base, poll, args.seconds))
+                    print(f"round {round_number} {name}: {results[name][-1].wrk.requests_per_second:.0f} req/s",
                           file=sys.stderr, flush=True)
         finally:
             for server, _ in servers.values():
@@ -114,18 +115,21 @@ def main() -> None:
     print_table(results, args.seconds)
 
 
-def print_table(results: dict[str, list[WrkResult]], seconds: int) -> None:
+def print_table(results: dict[str, list[Measured]], seconds: int) -> None:
     """Medians over the rounds, column by column; failures are summed."""
-    def median(name: str, column: Callable[[WrkResult], float]) -> float:
-        return statistics.median(column(r) for r in results[name])
+    def median(name: str, column: Callable[[Measured], float]) -> float:
+        return statistics.median(column(m) for m in results[name])
 
-    ours = median("videomock", lambda r: r.requests_per_second)
+    ours = median("videomock", lambda m: m.wrk.requests_per_second)
     print(f"\npoll, wrk -t1 -c16 -d{seconds}s, median of {len(results['videomock'])} rounds")
-    print(f"{'server':32} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'failed':>7} {'videomock/this':>15}")
+    print(f"{'server':32} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'failed':>7} {'cpu us/req':>10} "
+          f"{'videomock/this':>15}")
     for name, runs in results.items():
-        rps = median(name, lambda r: r.requests_per_second)
-        print(f"{name:32} {rps:8.0f} {median(name, lambda r: r.p50_ms):8.2f} {median(name, lambda r: r.p90_ms):8.2f} "
-              f"{median(name, lambda r: r.p99_ms):8.2f} {sum(r.failures for r in runs):7d} {ours / rps:14.2f}x")
+        rps = median(name, lambda m: m.wrk.requests_per_second)
+        print(f"{name:32} {rps:8.0f} {median(name, lambda m: m.wrk.p50_ms):8.2f} "
+              f"{median(name, lambda m: m.wrk.p90_ms):8.2f} {median(name, lambda m: m.wrk.p99_ms):8.2f} "
+              f"{sum(m.wrk.failures for m in runs):7d} {median(name, lambda m: m.server_cpu_us_per_request):10.0f} "
+              f"{ours / rps:14.2f}x")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,17 @@ class ServerProcess:
             total_kib += int(found.group(1)) if found else 0
         return total_kib / 1024
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time used so far by the live processes of the group."""
+        ticks = 0
+        for pid in _group_pids(self.process.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except FileNotFoundError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])   # utime, stime (fields 14 and 15 of stat)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -61,9 +62,24 @@ def serve_args(store: str | None, tmp: Path) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Measured:
+    """A wrk run and the server CPU it cost: CPU per request stays comparable when other processes share
+    the machine and req/s does not."""
+
+    wrk: WrkResult
+    server_cpu_us_per_request: float
+
+
+def measure_load(server: ServerProcess, base_url: str, load: Load, seconds: int) -> Measured:
+    cpu_before = server.cpu_seconds()
+    result = run_wrk(base_url, load, seconds=seconds)
+    return Measured(result, (server.cpu_seconds() - cpu_before) / max(result.requests, 1) * 1e6)
+
+
+@dataclass(frozen=True)
 class Report:
-    poll: WrkResult
-    submit: WrkResult
+    poll: Measured
+    submit: Measured
     tasks: int
     rss_mib: float
 
@@ -73,8 +89,8 @@ def measure(store: str | None, seconds: int) -> Report:
         server, url = start_videomock(Path(tmp), *serve_args(store, Path(tmp)))
         try:
             poll, _ = completed_task(url)
-            poll_result = run_wrk(url, poll, seconds=seconds)
-            submit_result = run_wrk(url, SUBMIT, seconds=seconds)
+            poll_result = measure_load(server, url, poll, seconds)
+            submit_result = measure_load(server, url, SUBMIT, seconds)
         finally:
             server.stop()
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,12 +103,18 @@ def measure(store: str | None, seconds: int) -> Report:
     return Report(poll_result, submit_result, RSS_TASKS, rss)
 
 
-def print_report(report: Report) -> None:
-    def row(name: str, r: WrkResult, target: float) -> str:
-        return (f"{name:8} {r.requests_per_second:9.0f} {r.p50_ms:8.2f} {r.p90_ms:8.2f} {r.p99_ms:8.2f} "
-                f"{r.failures:8d}   target >= {target:.0f} req/s")
+def print_load_average() -> None:
+    """Other processes on the machine move req/s (CPU per request much less): say how busy it was."""
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
-    print(f"{'':8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'failed':>8}")
+
+def print_report(report: Report) -> None:
+    def row(name: str, m: Measured, target: float) -> str:
+        r = m.wrk
+        return (f"{name:8} {r.requests_per_second:9.0f} {r.p50_ms:8.2f} {r.p90_ms:8.2f} {r.p99_ms:8.2f} "
+                f"{r.failures:8d} {m.server_cpu_us_per_request:9.0f}   target >= {target:.0f} req/s")
+
+    print(f"{'':8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'failed':>8} {'cpu us/req':>9}")
     print(row("poll", report.poll, TARGETS["poll_rps"]) + f", p99 <= {TARGETS['poll_p99_ms']} ms")
     print(row("submit", report.submit, TARGETS["submit_rps"]))
     print(f"RSS after {report.tasks} tasks: {report.rss_mib:.0f} MiB   target <= {TARGETS['rss_mib']} MiB")
@@ -103,6 +125,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--store", help="passed to --store (default: a SQLite file in a temporary folder)")
     args = parser.parse_args()
+    print_load_average()
     print_report(measure(args.store, args.seconds))
 
 
