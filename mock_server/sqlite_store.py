@@ -18,8 +18,9 @@ Choices, and why:
 - **Cached named state.** The backend reads ``config`` and ``clock`` several times per request, so values
   are cached per process and revalidated against a version number kept in the first 8 bytes of the lock
   file, memory-mapped: a read is one 8-byte load, not a query. Each ``set_state`` or ``reset`` draws a new
-  version from the database in its transaction and publishes it there after the commit; since versions
-  are unique, a process never keeps a value older than a change that finished before its read.
+  version from the database in its transaction and publishes it there around its commit (see
+  :meth:`SqliteStore._state_change`); since versions are unique, a process never keeps a value older than a
+  change that finished before its read.
 - **A bounded journal**: the newest ``journal_limit`` entries are kept, as in :class:`MemoryStore`; older ones
   are deleted in batches so appending stays a single insert.
 """
@@ -84,6 +85,18 @@ def default_store_path() -> Path:
     return Path(base) / "videomock" / "store.db"
 
 
+@contextmanager
+def _committed(conn: sqlite3.Connection) -> Iterator[None]:
+    """The block runs in one write transaction: committed at the end, rolled back on an exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
@@ -145,14 +158,8 @@ class SqliteStore:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction of several statements."""
-        with self._writing() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._writing() as conn, _committed(conn):
+            yield conn
 
     def _after_fork(self) -> None:
         """In a forked child. SQLite connections must not cross a fork, not even to be closed (closing can
@@ -270,7 +277,8 @@ class SqliteStore:
             value = cached[2]   # unchanged: keep the same object, so callers' identity-keyed caches stay valid
         else:
             value = None if raw is None else json.loads(raw)
-        self._state_cache[name] = (version, raw, value)
+        if version % 2 == 0:   # odd: a change is being committed, or its writer died before publishing
+            self._state_cache[name] = (version, raw, value)
         return value
 
     def set_state(self, name: str, value: Any) -> None:
@@ -280,11 +288,15 @@ class SqliteStore:
 
     @contextmanager
     def _state_change(self) -> Iterator[sqlite3.Connection]:
-        """A transaction that changes named state: it draws a new state version, published after the commit."""
-        with self._transaction() as conn:
-            yield conn
-            version = conn.execute("UPDATE state_version SET value = value + 1 RETURNING value").fetchall()[0][0]
-        _VERSION.pack_into(self._version_map, 0, version)
+        """A transaction that changes named state. Change ``n`` publishes ``2n - 1`` before its commit and
+        ``2n`` after, both under the write lock; readers cache nothing under an odd version, so a writer
+        killed between commit and publication leaves caching off (until the next change) instead of stale."""
+        with self._writing() as conn:
+            with _committed(conn):
+                yield conn
+                change = conn.execute("UPDATE state_version SET value = value + 1 RETURNING value").fetchall()[0][0]
+                _VERSION.pack_into(self._version_map, 0, 2 * change - 1)
+            _VERSION.pack_into(self._version_map, 0, 2 * change)
 
     # --- reset ---------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ the writing process is killed with SIGKILL."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
 import sqlite3
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from mock_server import sqlite_store
 from mock_server.sqlite_store import JOURNAL_PRUNE_EVERY, SqliteStore
 from mock_server.store import MemoryStore, Store, StoreError
 from mock_server.tasks import Plan, Task
@@ -229,6 +231,47 @@ def test_state_changed_by_another_process_is_seen(sqlite_path: Path) -> None:
         expected = {"mode": "manual", "moved": True} if change is _change_state else None
         assert store.get_state("clock") == expected
         assert store.get_state("config") is config
+    store.close()
+
+
+def _die_before_publishing(path: Path, about_to_commit: Any, go_on: Any) -> None:
+    """Change state, pausing just before the commit (while readers see the change as under way), then die
+    (SIGKILL) between the commit and publishing that it finished."""
+    store = SqliteStore(path)
+    real = sqlite_store._VERSION
+
+    class DyingAfterCommit:
+        def unpack_from(self, buffer: Any) -> tuple[int, ...]:
+            return real.unpack_from(buffer)
+
+        def pack_into(self, buffer: Any, offset: int, version: int) -> None:
+            if version % 2 == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+            real.pack_into(buffer, offset, version)
+            about_to_commit.set()
+            go_on.wait(DEADLINE)
+
+    sqlite_store._VERSION = DyingAfterCommit()  # type: ignore[assignment]
+    store.set_state("clock", {"mode": "manual", "moved": True})
+
+
+def test_a_writer_killed_after_committing_state_leaves_no_stale_cache(sqlite_path: Path) -> None:
+    store = SqliteStore(sqlite_path)
+    store.set_state("clock", {"mode": "manual"})
+    assert store.get_state("clock") == {"mode": "manual"}   # now cached here
+    context = multiprocessing.get_context("spawn")
+    about_to_commit, go_on = context.Event(), context.Event()
+    writer = context.Process(target=_die_before_publishing, args=(sqlite_path, about_to_commit, go_on))
+    writer.start()
+    assert about_to_commit.wait(DEADLINE)
+    assert store.get_state("clock") == {"mode": "manual"}   # read during the change: not committed yet
+    go_on.set()
+    writer.join(DEADLINE)
+    assert writer.exitcode == -signal.SIGKILL
+    assert store.get_state("clock") == {"mode": "manual", "moved": True}
+    store.set_state("config", {"seed": 1})                   # the next change turns caching back on
+    assert store.get_state("config") is store.get_state("config")
+    assert store.get_state("clock") == {"mode": "manual", "moved": True}
     store.close()
 
 
