@@ -91,10 +91,11 @@ def _committed(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:   # also when COMMIT itself failed: the pooled connection must come back clean
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _dumps(value: Any) -> str:
