@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.videomock-installed
+BENCH_STAMP := $(VENV)/.videomock-bench-installed
 ARGS ?=
 PYTEST_ARGS ?=
 
@@ -15,11 +16,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	@touch $(BENCH_STAMP)
+
 serve: $(STAMP)
 	$(BIN)/videomock serve $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Needs wrk (apt-get install wrk); compare_peers installs WireMock and Prism into bench/.peers/ (npm, Java).
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/store_ops.py
+	$(BIN)/python bench/poll_path.py
+	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/compare_peers.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -16,6 +16,7 @@ from mock_server.config import check_config, default_cache_dir
 from mock_server.errors import register_error_handlers
 from mock_server.journal import install_journal
 from mock_server.meta import meta
+from mock_server.sqlite_store import SqliteStore
 from mock_server.store import MemoryStore, Store
 from mock_server.transport import TransportFaults
 from mock_server.videos import VideoLibrary
@@ -26,7 +27,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     """A fake provider app. ``config`` is a (partial) config document; defaults fill the rest.
 
     ``store`` and ``videos`` let callers share state or a video cache between apps (the fixtures share
-    one video cache across tests so each placeholder is rendered once per session).
+    one video cache across tests so each placeholder is rendered once per session). Without ``store``, the
+    app opens the one ``server.store`` names, and this config replaces any a previous run left in it (tasks,
+    journal and virtual time carry on).
     """
     cfg = check_config(dict(config or {}))
     app = Flask("mock_server")
@@ -41,8 +44,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
             max_bytes=video_cfg["cache_max_bytes"], ffmpeg=video_cfg["ffmpeg"],
             render_timeout=video_cfg["render_timeout"],
         )
-    app.extensions["videomock"] = VideoBackend(cfg, store if store is not None else MemoryStore(), videos,
-                                               real_time=real_time)
+    opened = store is None
+    if store is None:
+        store = open_store(cfg["server"]["store"])
+        store.set_state("config", cfg)
+    backend = VideoBackend(cfg, store, videos, real_time=real_time)
+    if opened:
+        backend.clock.configure(cfg["clock"]["mode"], cfg["clock"]["speed"])
+    app.extensions["videomock"] = backend
     register_error_handlers(app)
     app.register_blueprint(provider)
     app.register_blueprint(meta)
@@ -50,3 +59,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     install_journal(app)
     app.wsgi_app = TransportFaults(app.wsgi_app)  # type: ignore[method-assign]
     return app
+
+
+def open_store(setting: str | None) -> Store:
+    """The store ``server.store`` names: unset or ``"memory"`` is process memory, anything else a SQLite file."""
+    return MemoryStore() if setting in (None, "memory") else SqliteStore(setting)

@@ -58,12 +58,19 @@ def serve(config_file: str | None, quiet: bool, **flags: Any) -> None:
     from werkzeug.serving import make_server
 
     from mock_server.app import create_app
+    from mock_server.sqlite_store import default_store_path
+    from mock_server.store import StoreError
 
     config = config_from_cli(config_file, flags)
+    if config["server"]["store"] is None:
+        config["server"]["store"] = str(default_store_path())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
     host, port = config["server"]["host"], config["server"]["port"]
     try:
         server = make_server(host, port, app, threaded=True)
@@ -72,7 +79,8 @@ def serve(config_file: str | None, quiet: bool, **flags: Any) -> None:
     clock = config["clock"]
     click.echo(f"videomock serving on http://{host}:{server.server_port}  "
                f"(clock: {clock['mode']}{' x' + format(clock['speed'], 'g') if clock['mode'] == 'speed' else ''}, "
-               f"seed: {config['seed']}, models: {', '.join(app.extensions['videomock'].catalog)})", err=True)
+               f"seed: {config['seed']}, store: {config['server']['store']}, "
+               f"models: {', '.join(app.extensions['videomock'].catalog)})", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -57,6 +57,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", ("server", "port"), int, "Port to listen on (0 picks a free one)."),
     Setting("public-url", ("server", "public_url"), _maybe_none, "Base URL used in task `url` links."),
     Setting("max-body-bytes", ("server", "max_body_bytes"), int, "Largest accepted request body (bytes)."),
+    Setting("store", ("server", "store"), str, "Where state lives: memory, or a SQLite file kept across restarts."),
     Setting("api-key", ("auth", "api_keys"), str, "Accept only this API key (repeatable). Default: any non-empty key.", multiple=True),
     Setting("admin-token", ("auth", "admin_token"), _maybe_none, "Require this bearer token on /__admin/."),
     Setting("seed", ("seed",), int, "Seed for ids, generated seeds, jitter and fault decisions."),

@@ -19,6 +19,10 @@ from mock_server.tasks import Task
 KEPT_ON_RESET = frozenset({"config"})
 
 
+class StoreError(RuntimeError):
+    """The store cannot be opened or used (a bad path, a file that is not a videomock store)."""
+
+
 class Store(Protocol):
     def next_id(self, counter: str) -> int:
         """Atomically increment the named counter and return its new value (the first call returns 1)."""

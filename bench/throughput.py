@@ -1,0 +1,133 @@
+"""Throughput and latency of a real ``videomock serve`` process, against the issue's targets: poll and submit
+req/s with p50/p90/p99 at 16 connections (``wrk -t1 -c16``), and resident memory after 10,000 tasks.
+
+Run: .venv/bin/python bench/throughput.py [--seconds 10] [--store memory]
+
+Polls ask for one completed task (the body a CI job sees last, url included). The clock runs 1000x so that
+task completes at once; submitted tasks are never polled, so no video is rendered during the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from servers import ServerProcess, start_videomock
+from wrk import Load, WrkResult, run_wrk
+
+API_KEY = "sk-bench"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+SUBMIT_BODY = {"model": "kling-v2-5-turbo", "prompt": "An astronaut walking on the Moon", "duration": 5,
+               "width": 1280, "height": 720, "fps": 30}
+SUBMIT = Load("/v1/video/generations", "POST", {**AUTH, "Content-Type": "application/json"}, json.dumps(SUBMIT_BODY))
+RSS_TASKS = 10_000
+TARGETS = {"poll_rps": 4000, "submit_rps": 1500, "poll_p99_ms": 10, "rss_mib": 150}
+
+
+def completed_task(url: str) -> tuple[Load, bytes]:
+    """Submit one task and poll it until completed; the poll request and the completed body."""
+    task_id = requests.post(f"{url}/v1/video/generations", json=SUBMIT_BODY, headers=AUTH, timeout=30).json()["task_id"]
+    poll = Load(f"/v1/video/generations/{task_id}", headers=AUTH)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        response = requests.get(url + poll.path, headers=AUTH, timeout=30)
+        if response.json()["status"] == "completed":
+            return poll, response.content
+    raise SystemExit(f"task {task_id} did not complete within 60 s")
+
+
+def submit_tasks(url: str, count: int, *, connections: int = 16) -> None:
+    """Exactly ``count`` accepted submissions over ``connections`` keep-alive connections (wrk cannot stop
+    after a number of requests)."""
+    def submit_share(share: int) -> None:
+        with requests.Session() as session:
+            session.headers.update(AUTH)
+            for _ in range(share):
+                session.post(f"{url}/v1/video/generations", json=SUBMIT_BODY, timeout=30).raise_for_status()
+
+    with ThreadPoolExecutor(connections) as pool:
+        shares = [count // connections + (i < count % connections) for i in range(connections)]
+        list(pool.map(submit_share, shares))
+
+
+def serve_args(store: str | None, tmp: Path) -> list[str]:
+    return ["--store", store or str(tmp / "store.db"), "--clock", "speed", "--speed", "1000"]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A wrk run and the server CPU it cost: CPU per request stays comparable when other processes share
+    the machine and req/s does not."""
+
+    wrk: WrkResult
+    server_cpu_us_per_request: float
+
+
+def measure_load(server: ServerProcess, base_url: str, load: Load, seconds: int) -> Measured:
+    cpu_before = server.cpu_seconds()
+    result = run_wrk(base_url, load, seconds=seconds)
+    return Measured(result, (server.cpu_seconds() - cpu_before) / max(result.requests, 1) * 1e6)
+
+
+@dataclass(frozen=True)
+class Report:
+    poll: Measured
+    submit: Measured
+    tasks: int
+    rss_mib: float
+
+
+def measure(store: str | None, seconds: int) -> Report:
+    with tempfile.TemporaryDirectory() as tmp:
+        server, url = start_videomock(Path(tmp), *serve_args(store, Path(tmp)))
+        try:
+            poll, _ = completed_task(url)
+            poll_result = measure_load(server, url, poll, seconds)
+            submit_result = measure_load(server, url, SUBMIT, seconds)
+        finally:
+            server.stop()
+    with tempfile.TemporaryDirectory() as tmp:
+        server, url = start_videomock(Path(tmp), *serve_args(store, Path(tmp)))
+        try:
+            submit_tasks(url, RSS_TASKS)
+            rss = server.rss_mib()
+        finally:
+            server.stop()
+    return Report(poll_result, submit_result, RSS_TASKS, rss)
+
+
+def print_load_average() -> None:
+    """Other processes on the machine move req/s (CPU per request much less): say how busy it was."""
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+
+
+def print_report(report: Report) -> None:
+    def row(name: str, m: Measured, target: float) -> str:
+        r = m.wrk
+        return (f"{name:8} {r.requests_per_second:9.0f} {r.p50_ms:8.2f} {r.p90_ms:8.2f} {r.p99_ms:8.2f} "
+                f"{r.failures:8d} {m.server_cpu_us_per_request:9.0f}   target >= {target:.0f} req/s")
+
+    print(f"{'':8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'failed':>8} {'cpu us/req':>9}")
+    print(row("poll", report.poll, TARGETS["poll_rps"]) + f", p99 <= {TARGETS['poll_p99_ms']} ms")
+    print(row("submit", report.submit, TARGETS["submit_rps"]))
+    print(f"RSS after {report.tasks} tasks: {report.rss_mib:.0f} MiB   target <= {TARGETS['rss_mib']} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--store", help="passed to --store (default: a SQLite file in a temporary folder)")
+    args = parser.parse_args()
+    print_load_average()
+    print_report(measure(args.store, args.seconds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,321 @@
+"""The store contract, run against every store, then what only the SQLite store promises: counters unique
+across threads and real processes, state changes seen across processes, and nothing acknowledged lost when
+the writing process is killed with SIGKILL."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mock_server import sqlite_store
+from mock_server.sqlite_store import JOURNAL_PRUNE_EVERY, SqliteStore
+from mock_server.store import MemoryStore, Store, StoreError
+from mock_server.tasks import Plan, Task
+
+DEADLINE = 30.0
+
+
+def make_task(seq: int, owner: str = "key_a", **fields: Any) -> Task:
+    return Task(id=f"task_{seq}", seq=seq, owner=owner, model="veo_3_1",
+                params={"prompt": "a cat", "duration": 8, "width": 1280, "height": 720, "fps": 24, "seed": seq},
+                created_at=1000.0 + seq, queue_seconds=2.5, render_seconds=30.0, video_key=f"video-{seq}", **fields)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore(journal_limit=5)
+    else:
+        sqlite_store = SqliteStore(tmp_path / "store.db", journal_limit=5)
+        yield sqlite_store
+        sqlite_store.close()
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "store.db"
+
+
+# --- the contract, for every store --------------------------------------------------------------------
+
+def test_counters_start_at_one_and_are_independent(store: Store) -> None:
+    assert store.counter("tasks") == 0
+    assert [store.next_id("tasks") for _ in range(3)] == [1, 2, 3]
+    assert store.next_id("rules") == 1
+    assert (store.counter("tasks"), store.counter("rules"), store.counter("never")) == (3, 1, 0)
+
+
+def test_tasks_round_trip_and_replace(store: Store) -> None:
+    task = make_task(1, plan=Plan("fail", 40, "moderation", 1301, "blocked"), failure={"code": 5010, "message": "x", "at": 3.5})
+    store.add_task(task)
+    assert store.get_task("task_1") == task
+    assert store.get_task("task_404") is None
+    store.add_task(replace(task, model="veo_3_1-fast"))
+    assert store.get_task("task_1").model == "veo_3_1-fast"
+    assert len(store.tasks()) == 1
+
+
+def test_update_task_changes_only_the_given_fields(store: Store) -> None:
+    store.add_task(make_task(1))
+    updated = store.update_task("task_1", rendered=True, failure={"code": 5010, "message": "boom", "at": 9.0})
+    assert updated == replace(make_task(1), rendered=True, failure={"code": 5010, "message": "boom", "at": 9.0})
+    assert store.get_task("task_1") == updated
+    assert store.update_task("task_1") == updated
+    assert store.update_task("task_404", rendered=True) is None
+    with pytest.raises(TypeError):
+        store.update_task("task_1", colour="red")
+    assert store.get_task("task_1") == updated
+
+
+def test_tasks_are_listed_in_submission_order_and_by_owner(store: Store) -> None:
+    for seq, owner in [(3, "key_a"), (1, "key_b"), (2, "key_a")]:
+        store.add_task(make_task(seq, owner))
+    assert [t.seq for t in store.tasks()] == [1, 2, 3]
+    assert [t.seq for t in store.tasks("key_a")] == [2, 3]
+    assert store.tasks("key_c") == []
+
+
+def test_blobs_round_trip(store: Store) -> None:
+    image = bytes(range(256)) * (10 * 1024 * 1024 // 256)   # the largest image accepted: 10 MB
+    store.put_blob("a", image)
+    store.put_blob("b", b"")
+    assert store.get_blob("a") == image
+    assert store.get_blob("b") == b""
+    assert store.get_blob("c") is None
+    store.put_blob("a", b"replaced")
+    assert store.get_blob("a") == b"replaced"
+
+
+def test_journal_numbers_entries_and_keeps_the_newest(store: Store) -> None:
+    assert store.journal() == []
+    assert [store.append_journal({"path": f"/{i}", "body": {"n": [i]}}) for i in range(1, 4)] == [1, 2, 3]
+    assert store.journal() == [{"path": f"/{i}", "body": {"n": [i]}, "seq": i} for i in range(1, 4)]
+    for i in range(4, 10):
+        store.append_journal({"path": f"/{i}"})
+    assert [e["seq"] for e in store.journal()] == [5, 6, 7, 8, 9]   # journal_limit=5
+
+
+def test_state_is_a_copy_and_stays_the_same_object_until_set(store: Store) -> None:
+    assert store.get_state("config") is None
+    value = {"models": {"veo_3_1": {"fps": [24]}}, "seed": 7}
+    store.set_state("config", value)
+    value["seed"] = 8
+    config = store.get_state("config")
+    assert config == {"models": {"veo_3_1": {"fps": [24]}}, "seed": 7}
+    store.set_state("clock", {"mode": "manual"})
+    assert store.get_state("config") is config     # callers key caches on identity (the backend's catalog)
+    store.set_state("config", {"seed": 9})
+    assert store.get_state("config") == {"seed": 9}
+    assert store.get_state("clock") == {"mode": "manual"}
+
+
+def test_reset_forgets_everything_but_config(store: Store) -> None:
+    store.next_id("tasks")
+    store.add_task(make_task(1))
+    store.put_blob("a", b"x")
+    store.append_journal({"path": "/"})
+    store.set_state("config", {"seed": 1})
+    store.set_state("clock", {"mode": "manual"})
+    store.reset()
+    assert (store.counter("tasks"), store.tasks(), store.get_task("task_1"), store.get_blob("a")) == (0, [], None, None)
+    assert store.journal() == [] and store.get_state("clock") is None
+    assert store.get_state("config") == {"seed": 1}
+    assert store.next_id("tasks") == 1 and store.append_journal({"path": "/"}) == 1
+
+
+# --- SQLite: durability and sharing ---------------------------------------------------------------------
+
+def test_everything_survives_reopening(sqlite_path: Path) -> None:
+    first = SqliteStore(sqlite_path)
+    first.next_id("tasks")
+    first.add_task(make_task(1))
+    first.put_blob("a", b"image")
+    first.append_journal({"path": "/"})
+    first.set_state("clock", {"mode": "manual"})
+    first.close()
+    second = SqliteStore(sqlite_path)
+    assert second.next_id("tasks") == 2
+    assert second.get_task("task_1") == make_task(1) and second.get_blob("a") == b"image"
+    assert second.journal() == [{"path": "/", "seq": 1}]
+    assert second.get_state("clock") == {"mode": "manual"}
+    second.close()
+
+
+def test_the_journal_file_stays_bounded(sqlite_path: Path) -> None:
+    store = SqliteStore(sqlite_path, journal_limit=10)
+    for i in range(3 * JOURNAL_PRUNE_EVERY):
+        store.append_journal({"i": i})
+    assert [e["i"] for e in store.journal()] == list(range(3 * JOURNAL_PRUNE_EVERY - 10, 3 * JOURNAL_PRUNE_EVERY))
+    rows = sqlite3.connect(sqlite_path).execute("SELECT count(*) FROM journal").fetchone()[0]
+    assert rows <= 10 + JOURNAL_PRUNE_EVERY
+    store.close()
+
+
+def test_counters_are_unique_across_threads(sqlite_path: Path) -> None:
+    store = SqliteStore(sqlite_path)
+    results: list[list[int]] = [[] for _ in range(8)]
+
+    def take(slot: int) -> None:
+        results[slot] = [store.next_id("tasks") for _ in range(100)]
+
+    threads = [threading.Thread(target=take, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    taken = sorted(i for r in results for i in r)
+    assert taken == list(range(1, 801))
+    store.close()
+
+
+def _take_ids(store: SqliteStore | Path, count: int, out: multiprocessing.Queue) -> None:
+    """In a child process: a store inherited through fork, or opened on the path (spawn)."""
+    opened = store if isinstance(store, SqliteStore) else SqliteStore(store)
+    out.put([opened.next_id("tasks") for _ in range(count)])
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "fork"])
+def test_counters_are_unique_across_processes(sqlite_path: Path, start_method: str) -> None:
+    """spawn: three processes open one file; fork: three children inherit an open, used store (as workers
+    forked from a preloaded app would)."""
+    store = SqliteStore(sqlite_path)
+    store.next_id("tasks")
+    context = multiprocessing.get_context(start_method)
+    out = context.Queue()
+    target = store if start_method == "fork" else sqlite_path
+    children = [context.Process(target=_take_ids, args=(target, 200, out)) for _ in range(3)]
+    for child in children:
+        child.start()
+    taken = [i for _ in children for i in out.get(timeout=DEADLINE)]
+    for child in children:
+        child.join(DEADLINE)
+        assert child.exitcode == 0
+    assert sorted(taken + [store.next_id("tasks")]) == list(range(2, 603))
+    store.close()
+
+
+def _change_state(path: Path) -> None:
+    store = SqliteStore(path)
+    store.set_state("clock", {"mode": "manual", "moved": True})
+    store.close()
+
+
+def _reset(path: Path) -> None:
+    SqliteStore(path).reset()
+
+
+def test_state_changed_by_another_process_is_seen(sqlite_path: Path) -> None:
+    store = SqliteStore(sqlite_path)
+    store.set_state("config", {"seed": 1})
+    store.set_state("clock", {"mode": "manual"})
+    config = store.get_state("config")
+    assert store.get_state("clock") == {"mode": "manual"}   # now cached here
+    context = multiprocessing.get_context("spawn")
+    for change in (_change_state, _reset):
+        other = context.Process(target=change, args=(sqlite_path,))
+        other.start()
+        other.join(DEADLINE)
+        assert other.exitcode == 0
+        expected = {"mode": "manual", "moved": True} if change is _change_state else None
+        assert store.get_state("clock") == expected
+        assert store.get_state("config") is config
+    store.close()
+
+
+def _die_before_publishing(path: Path, about_to_commit: Any, go_on: Any) -> None:
+    """Change state, pausing just before the commit (while readers see the change as under way), then die
+    (SIGKILL) between the commit and publishing that it finished."""
+    store = SqliteStore(path)
+    real = sqlite_store._VERSION
+
+    class DyingAfterCommit:
+        def unpack_from(self, buffer: Any) -> tuple[int, ...]:
+            return real.unpack_from(buffer)
+
+        def pack_into(self, buffer: Any, offset: int, version: int) -> None:
+            if version % 2 == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+            real.pack_into(buffer, offset, version)
+            about_to_commit.set()
+            go_on.wait(DEADLINE)
+
+    sqlite_store._VERSION = DyingAfterCommit()  # type: ignore[assignment]
+    store.set_state("clock", {"mode": "manual", "moved": True})
+
+
+def test_a_writer_killed_after_committing_state_leaves_no_stale_cache(sqlite_path: Path) -> None:
+    store = SqliteStore(sqlite_path)
+    store.set_state("clock", {"mode": "manual"})
+    assert store.get_state("clock") == {"mode": "manual"}   # now cached here
+    context = multiprocessing.get_context("spawn")
+    about_to_commit, go_on = context.Event(), context.Event()
+    writer = context.Process(target=_die_before_publishing, args=(sqlite_path, about_to_commit, go_on))
+    writer.start()
+    assert about_to_commit.wait(DEADLINE)
+    assert store.get_state("clock") == {"mode": "manual"}   # read during the change: not committed yet
+    go_on.set()
+    writer.join(DEADLINE)
+    assert writer.exitcode == -signal.SIGKILL
+    assert store.get_state("clock") == {"mode": "manual", "moved": True}
+    store.set_state("config", {"seed": 1})                   # the next change turns caching back on
+    assert store.get_state("config") is store.get_state("config")
+    assert store.get_state("clock") == {"mode": "manual", "moved": True}
+    store.close()
+
+
+ADD_TASKS_UNTIL_KILLED = """
+import sys
+from mock_server.sqlite_store import SqliteStore
+from tests.test_store import make_task
+
+store = SqliteStore(sys.argv[1])
+seq = 0
+while True:
+    seq += 1
+    store.add_task(make_task(seq))
+    store.append_journal({"seq_added": seq})
+    print(seq, flush=True)
+"""
+
+
+def test_acknowledged_writes_survive_sigkill(sqlite_path: Path) -> None:
+    writer = subprocess.Popen([sys.executable, "-c", ADD_TASKS_UNTIL_KILLED, str(sqlite_path)],
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+    acks: queue.Queue[int] = queue.Queue()
+    reader = threading.Thread(target=lambda: [acks.put(int(line)) for line in writer.stdout if line.endswith("\n")])
+    reader.start()
+    while acks.get(timeout=DEADLINE) < 200:
+        pass
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(DEADLINE)
+    reader.join(DEADLINE)
+    acknowledged = 200
+    while not acks.empty():
+        acknowledged = acks.get_nowait()
+    store = SqliteStore(sqlite_path)
+    assert [t.seq for t in store.tasks()][:acknowledged] == list(range(1, acknowledged + 1))
+    assert [e["seq_added"] for e in store.journal()][:acknowledged] == list(range(1, acknowledged + 1))
+    store.close()
+
+
+def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
+    not_sqlite = tmp_path / "notes.db"
+    not_sqlite.write_text("not a database " * 100)
+    with pytest.raises(StoreError, match="notes.db"):
+        SqliteStore(not_sqlite)
+    other_schema = tmp_path / "other.db"
+    sqlite3.connect(other_schema).execute("PRAGMA user_version=99")
+    with pytest.raises(StoreError, match="schema 99"):
+        SqliteStore(other_schema)
