@@ -203,9 +203,12 @@ class SqliteStore:
     # --- counters ------------------------------------------------------------------------------------
 
     def next_id(self, counter: str) -> int:
+        return self.increment(counter, 1)
+
+    def increment(self, counter: str, amount: int) -> int:
         with self._writing() as conn:
-            return conn.execute("INSERT INTO counters VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = value + 1 "
-                                "RETURNING value", (counter,)).fetchall()[0][0]
+            return conn.execute("INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + ? "
+                                "RETURNING value", (counter, amount, amount)).fetchall()[0][0]
 
     def counter(self, counter: str) -> int:
         rows = self._query("SELECT value FROM counters WHERE name = ?", (counter,))

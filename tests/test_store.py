@@ -57,6 +57,12 @@ def test_counters_start_at_one_and_are_independent(store: Store) -> None:
     assert (store.counter("tasks"), store.counter("rules"), store.counter("never")) == (3, 1, 0)
 
 
+def test_increment_adds_any_amount_atomically(store: Store) -> None:
+    assert store.increment("credits:key_a", 2500) == 2500
+    assert store.increment("credits:key_a", -1000) == 1500
+    assert store.counter("credits:key_a") == 1500 and store.counter("credits:key_b") == 0
+
+
 def test_tasks_round_trip_and_replace(store: Store) -> None:
     task = make_task(1, plan=Plan("fail", 40, "moderation", 1301, "blocked"), failure={"code": 5010, "message": "x", "at": 3.5})
     store.add_task(task)
