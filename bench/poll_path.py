@@ -40,7 +40,7 @@ def app_with_completed_task(store: str, tmp: Path) -> tuple[Any, dict[str, Any]]
 
 
 def microseconds_per_poll(app: Any, environ: dict[str, Any], polls: int) -> float:
-    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         assert status.startswith("200"), status
 
     started = time.perf_counter()

@@ -109,7 +109,7 @@ def main() -> None:
         print(f"{'operation (us per call)':24}" + "".join(f"{name:>10}" for name in stores))
         for op in table["memory"]:
             print(f"{op:24}" + "".join(f"{table[name][op]:10.2f}" for name in stores))
-        print(f"\nstore work of one poll (get_task, 4 x get_state, append_journal), polls/s")
+        print("\nstore work of one poll (get_task, 4 x get_state, append_journal), polls/s")
         print(f"{'threads':24}" + "".join(f"{name:>10}" for name in stores))
         for threads in sorted({1, args.threads}):
             print(f"{threads:<24}" + "".join(f"{polls_per_second(store, threads):10.0f}" for store in stores.values()))

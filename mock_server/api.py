@@ -9,15 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, redirect, request, send_file
+from flask import Blueprint, Response, current_app, redirect, request, send_file
 
 from mock_server import links
 from mock_server.auth import authenticate
 from mock_server.backend import TaskView, VideoBackend
 from mock_server.errors import APIError
-from mock_server.faults import HEADER, HEADER_GRAMMAR, Exchange, FaultSpecError, parse_fault_header
+from mock_server.exchange import ENVIRON_KEY, Exchange
+from mock_server.faults import HEADER, HEADER_GRAMMAR, FaultSpecError, parse_fault_header
 from mock_server.jsonbody import parse_json_body
-from mock_server.transport import ENVIRON_KEY
 
 provider = Blueprint("provider", __name__)
 
@@ -40,23 +40,23 @@ def backend() -> VideoBackend:
 
 def caller() -> str:
     """Authenticate the request; the key's fingerprint is kept for the journal."""
-    g.videomock_owner = authenticate(request, backend().config["auth"]["api_keys"])
-    return g.videomock_owner
+    owner = authenticate(request, backend().config["auth"]["api_keys"])
+    exchange().owner = owner
+    return owner
 
 
 def exchange() -> Exchange:
+    """This request's Exchange, opened by the journal for every request outside /__admin/."""
     return request.environ[ENVIRON_KEY]
 
 
 @provider.before_app_request
-def _open_exchange() -> None:
-    """Every provider request gets an Exchange (or uses the one an embedding caller put in the environ, as
-    the in-process adapter does); a bad X-Videomock-Fault header is a 400 naming it."""
+def _read_fault_header() -> None:
+    """A bad X-Videomock-Fault header is a 400 naming it."""
     endpoint = FAULT_ENDPOINTS.get(request.endpoint or "")
     if endpoint is None:
         return
-    ex = request.environ.get(ENVIRON_KEY) or Exchange()
-    request.environ[ENVIRON_KEY] = ex
+    ex = exchange()
     header = request.headers.get(HEADER)
     if header is not None:
         try:
@@ -67,7 +67,14 @@ def _open_exchange() -> None:
 
 
 def public_base() -> str:
-    return (backend().config["server"]["public_url"] or request.host_url).rstrip("/")
+    """Where clients reach us: the configured public URL, else the scheme and Host of this request (read
+    from the environ directly; werkzeug's host_url re-parses and re-encodes it on every call)."""
+    configured = backend().config["server"]["public_url"]
+    if configured:
+        return configured.rstrip("/")
+    environ = request.environ
+    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+    return f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}".rstrip("/")
 
 
 def video_url(task_id: str, ttl: float | None) -> str:
@@ -103,25 +110,27 @@ def task_body(view: TaskView, link_ttl: float | None = None) -> dict[str, Any]:
 @provider.post("/v1/video/generations")
 def submit() -> Any:
     owner = caller()
-    body = parse_json_body(request)
-    g.videomock_body = body
-    task = backend().submit(owner, body, exchange(), idempotency_key=request.headers.get("Idempotency-Key"))
-    g.videomock_task_id = task.id
-    return {"task_id": task.id, "status": "queued"}
+    ex = exchange()
+    ex.body = parse_json_body(request)
+    task = backend().submit(owner, ex.body, ex, idempotency_key=request.headers.get("Idempotency-Key"))
+    ex.task_id = task.id
+    ex.response = {"task_id": task.id, "status": "queued"}
+    return ex.response
 
 
 @provider.get("/v1/video/generations/<task_id>")
 def poll(task_id: str) -> Any:
     owner = caller()
-    g.videomock_task_id = task_id
     ex = exchange()
-    return task_body(backend().get(owner, task_id, ex), ex.expire_ttl)
+    ex.task_id = task_id
+    ex.response = task_body(backend().get(owner, task_id, ex), ex.expire_ttl)
+    return ex.response
 
 
 @provider.get("/v1/videos/<task_id>/content")
 def download(task_id: str) -> Response:
     owner = caller()
-    g.videomock_task_id = task_id
+    exchange().task_id = task_id
     if "expires" in request.args or "signature" in request.args:
         _check_link(task_id)
     ex = exchange()
@@ -135,7 +144,7 @@ def download(task_id: str) -> Response:
 @provider.get("/cdn/videos/<task_id>.mp4")
 def cdn_download(task_id: str) -> Response:
     """Where redirect faults send downloads: no API key, but a valid unexpired signature."""
-    g.videomock_task_id = task_id
+    exchange().task_id = task_id
     _check_link(task_id)
     return _send_video(backend().video_file(None, task_id, exchange()), task_id)
 

@@ -14,6 +14,7 @@ from mock_server.api import provider
 from mock_server.backend import VideoBackend
 from mock_server.config import check_config, default_cache_dir
 from mock_server.errors import register_error_handlers
+from mock_server.exchange import open_exchanges
 from mock_server.journal import install_journal
 from mock_server.meta import meta
 from mock_server.sqlite_store import SqliteStore
@@ -57,7 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     app.register_blueprint(meta)
     app.register_blueprint(admin)
     install_journal(app)
-    app.wsgi_app = TransportFaults(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = TransportFaults(open_exchanges(app.wsgi_app))  # type: ignore[method-assign]
     return app
 
 

@@ -24,7 +24,8 @@ from mock_server.clock import Clock
 from mock_server.config import STARTUP_ONLY, ConfigError, check_config, merge_config
 from mock_server.auth import fingerprint
 from mock_server.errors import APIError
-from mock_server.faults import (FAILURE_REASONS, Exchange, JobShape, RequestFacts, Rule, compile_rules, fire,
+from mock_server.exchange import Exchange
+from mock_server.faults import (FAILURE_REASONS, JobShape, RequestFacts, Rule, compile_rules, fire,
                                 header_firings, http_error_parts, job_shape, record)
 from mock_server.images import ImageError, fetch_image, parse_image
 from mock_server.limits import charge, check_in_flight, task_cost

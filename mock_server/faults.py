@@ -5,8 +5,8 @@ script its own faults with the ``X-Videomock-Fault`` header (grammar in :func:`p
 is decided from the seed and a per-rule match counter kept in the store, never from a shared random
 generator, so the same seed and request sequence give the same faults in any process.
 
-The backend decides; the HTTP layer renders. Decisions are written to an :class:`Exchange`, which travels
-with the request so the journal and the transport layer (resets, truncation, dribbling) can act on them.
+The backend decides; the HTTP layer renders. Decisions are written to the request's
+:class:`~mock_server.exchange.Exchange`, so the journal and the transport layer can act on them.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from contracts.schemas import CompiledSchema, load_schema
 from contracts.validation import violations_of
 from mock_server import rng
+from mock_server.exchange import Exchange
 
 HEADER = "X-Videomock-Fault"
 
@@ -108,21 +109,6 @@ class Firing:
 
     def journal(self) -> dict[str, Any]:
         return {"rule": self.rule, "match": self.match, **self.action}
-
-
-@dataclass
-class Exchange:
-    """One request's fault decisions, filled in by the backend and acted on by the HTTP layer."""
-
-    header: list[Mapping[str, Any]] = field(default_factory=list)
-    applied: list[Firing] = field(default_factory=list)
-    delay: float = 0.0
-    transport: Mapping[str, Any] | None = None
-    expire_ttl: float | None = None
-    redirect: Mapping[str, Any] | None = None
-
-    def journal(self) -> list[dict[str, Any]] | None:
-        return [f.journal() for f in self.applied] or None
 
 
 def compile_rules(rules: Sequence[Mapping[str, Any]], fingerprint: Any) -> list[Rule]:

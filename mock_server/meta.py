@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from contracts.openapi import openapi_document
-from mock_server.api import backend, caller, exchange
+from mock_server.api import backend, caller, exchange, public_base
 
 meta = Blueprint("meta", __name__)
 
@@ -31,8 +31,7 @@ def openapi() -> Any:
         release = version("videomock")
     except PackageNotFoundError:
         release = "0.0.0"
-    server = backend().config["server"]["public_url"] or request.host_url.rstrip("/")
-    return openapi_document(backend().catalog, server_url=server, version=release)
+    return openapi_document(backend().catalog, server_url=public_base(), version=release)
 
 
 @meta.get("/healthz")

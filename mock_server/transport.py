@@ -17,9 +17,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from mock_server.faults import Exchange
+from mock_server.exchange import ENVIRON_KEY, Exchange
 
-ENVIRON_KEY = "videomock.exchange"
 #: Set by the in-process adapter, which renders transport faults as `requests` exceptions itself.
 IN_PROCESS_KEY = "videomock.in_process"
 
