@@ -83,16 +83,20 @@ class Clock:
         return moved.anchor_virtual
 
     def configure(self, mode: str, speed: float) -> None:
-        """Change mode or speed from now on, without a jump in virtual time."""
+        """Change mode or speed from now on, without a jump in virtual time; start the clock if it has not
+        started. Servers call this before serving, so that concurrent first requests do not each start it
+        at their own moment: the last to store its start would win, and in instant mode (where time stands
+        still) a task created under an earlier start than the one kept would never leave the queue."""
         if mode not in MODES:
             raise ValueError(f"clock mode {mode!r}; expected one of {', '.join(MODES)}")
         self._default = (mode, speed)
         current = self._store.get_state(_STATE_KEY)
+        real = self._real_time()
         if current is None:
+            self._store.set_state(_STATE_KEY, asdict(ClockState(mode, speed, real, real)))
             return
         state = ClockState(**current)
         if (state.mode, state.speed) != (mode, speed):
-            real = self._real_time()
             self._store.set_state(_STATE_KEY, asdict(ClockState(mode, speed, real, state.now(real))))
 
     def reset(self) -> None:
