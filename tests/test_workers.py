@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from mock_server.app import create_app, publish_config
@@ -183,6 +184,28 @@ def test_the_same_seed_and_requests_give_the_same_answers_from_4_workers_as_from
     outcomes, tasks = runs[4]
     assert {(kind, status) for kind, status, _ in outcomes} == {("submit", 200), ("submit", 503), ("poll", 200), ("poll", 429)}
     assert {plan["outcome"] for _, _, plan in tasks} == {"complete", "fail"}
+
+
+# --- transport faults under gunicorn ----------------------------------------------------------------------
+
+def test_transport_faults_break_their_own_connection_and_no_worker(tmp_path: Path) -> None:
+    """The faults swap the connection's descriptor for a dead socket; gunicorn's keep-alive handling of it
+    must neither answer the client nor take the worker down."""
+    with serve(*serving(tmp_path, 2), "--clock", "instant") as server, requests.Session() as session:
+        workers = server.wait_for_workers(2)
+        session.headers.update(HEADERS)
+        task_id = session.post(f"{server.url}/v1/video/generations", json=BODIES[0], timeout=DEADLINE).json()["task_id"]
+        poll, download = f"{server.url}/v1/video/generations/{task_id}", f"{server.url}/v1/videos/{task_id}/content"
+        assert session.get(poll, timeout=DEADLINE).json()["status"] == "completed"
+        video = session.get(download, timeout=DEADLINE).content
+        for url, fault, error in [(poll, "reset", requests.ConnectionError), (poll, "empty", requests.ConnectionError),
+                                  (poll, "truncate=0.3", requests.exceptions.ChunkedEncodingError),
+                                  (download, "truncate=0.5", requests.exceptions.ChunkedEncodingError)]:
+            with pytest.raises(error):
+                session.get(url, headers={"X-Videomock-Fault": fault}, timeout=DEADLINE)
+            assert session.get(url, timeout=DEADLINE).status_code == 200
+        assert session.get(download, timeout=DEADLINE).content == video
+        assert server.worker_pids() == workers
 
 
 # --- configuration and startup --------------------------------------------------------------------------------
