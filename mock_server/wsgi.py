@@ -35,6 +35,7 @@ KEEPALIVE_SECONDS = 5
 #: Seconds workers get to finish the requests under way when asked to stop (SIGTERM) before being killed.
 GRACEFUL_TIMEOUT_SECONDS = 10
 
+#: The ``server.store`` value that keeps state in process memory.
 MEMORY = "memory"
 
 
