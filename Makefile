@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.videomock-installed
-BENCH_STAMP := $(VENV)/.videomock-bench-installed
 ARGS ?=
 PYTEST_ARGS ?=
 
@@ -16,10 +15,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
-	@touch $(BENCH_STAMP)
-
 serve: $(STAMP)
 	$(BIN)/videomock serve $(ARGS)
 
@@ -27,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Needs wrk (apt-get install wrk); compare_peers installs WireMock and Prism into bench/.peers/ (npm, Java).
-bench: $(BENCH_STAMP)
+bench: $(STAMP)
 	$(BIN)/python bench/store_ops.py
 	$(BIN)/python bench/poll_path.py
 	$(BIN)/python bench/throughput.py

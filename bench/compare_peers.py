@@ -1,8 +1,9 @@
 """Poll throughput of videomock against its peers, all measured in the same run with the same wrk command:
 WireMock 3.13 (default settings, a static stub of the same poll body), Prism 5.16 (mocking our OpenAPI
-document) and a bare Flask app returning the same body under gunicorn gthread (the framework's floor).
+document) and a bare Flask app returning the same body under gunicorn gthread with videomock's workers and
+threads (the floor for any Flask app served the way ``videomock serve`` is).
 
-Run: .venv/bin/python bench/compare_peers.py [--runs 3] [--seconds 10] [-- extra videomock serve flags]
+Run: .venv/bin/python bench/compare_peers.py [--runs 3] [--seconds 10] [--workers 2] [--threads 8]
 
 The peers are installed on first use into bench/.peers/ (npm packages ``wiremock`` and
 ``@stoplight/prism-cli``; WireMock runs on the machine's Java). Rounds go through every server in turn,
@@ -23,13 +24,12 @@ from pathlib import Path
 
 import requests
 from servers import REPO, ServerProcess, free_port, start_videomock
-from throughput import Measured, completed_task, measure_load, print_load_average, serve_args
+from throughput import Measured, Serving, completed_task, measure_load, print_load_average
 from wrk import Load, run_wrk
 
 PEERS_DIR = Path(__file__).resolve().parent / ".peers"
 WIREMOCK = "wiremock@3.13.2"
 PRISM = "@stoplight/prism-cli@5.16.0"
-GUNICORN_WORKERS, GUNICORN_THREADS = 4, 4
 
 
 def install_peers() -> tuple[Path, Path]:
@@ -67,15 +67,15 @@ def start_prism(prism: Path, openapi: bytes, tmp: Path) -> tuple[ServerProcess, 
     return server, f"http://127.0.0.1:{port}"
 
 
-def start_bare_flask(body: bytes, tmp: Path) -> tuple[ServerProcess, str]:
+def start_bare_flask(body: bytes, serving: Serving, tmp: Path) -> tuple[ServerProcess, str]:
     body_file = tmp / "poll-body.json"
     body_file.write_bytes(body)
     port = free_port()
     server = ServerProcess(
         "flask-gunicorn",
-        [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(GUNICORN_WORKERS),
-         "--threads", str(GUNICORN_THREADS), "--bind", f"127.0.0.1:{port}", "--chdir", str(REPO / "bench"),
-         "bare_flask:app"],
+        [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(serving.workers),
+         "--threads", str(serving.threads), "--keep-alive", "5", "--no-control-socket",
+         "--bind", f"127.0.0.1:{port}", "--chdir", str(REPO / "bench"), "bare_flask:app"],
         tmp, env={"BARE_FLASK_BODY": str(body_file)})
     return server, f"http://127.0.0.1:{port}"
 
@@ -85,20 +85,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=5, help="untimed seconds of load per server first (JIT, caches)")
-    parser.add_argument("serve_flags", nargs="*", help="extra flags for videomock serve")
+    Serving.add_arguments(parser)
     args = parser.parse_args()
+    serving = Serving.from_arguments(args)
     jar, prism = install_peers()
     print_load_average()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        ours, url = start_videomock(tmp, *serve_args(None, tmp), *args.serve_flags)
-        servers = {"videomock": (ours, url)}
+        ours, url = start_videomock(tmp, *serving.args(tmp))
+        shape = f"{serving.workers}x{serving.threads}"
+        servers = {f"videomock serve {shape}": (ours, url)}
         try:
             poll, body = completed_task(url)
             openapi = requests.get(f"{url}/openapi.json", timeout=30).content
             servers["wiremock 3.13 (default)"] = start_wiremock(jar, poll, body, tmp)
             servers["prism 5.16"] = start_prism(prism, openapi, tmp)
-            servers[f"flask gunicorn gthread {GUNICORN_WORKERS}x{GUNICORN_THREADS}"] = start_bare_flask(body, tmp)
+            servers[f"bare flask, gunicorn gthread {shape}"] = start_bare_flask(body, serving, tmp)
             for server, base in servers.values():
                 server.wait_until_answering(base + poll.path, poll.headers)
             for _, base in servers.values():
@@ -120,13 +122,14 @@ def print_table(results: dict[str, list[Measured]], seconds: int) -> None:
     def median(name: str, column: Callable[[Measured], float]) -> float:
         return statistics.median(column(m) for m in results[name])
 
-    ours = median("videomock", lambda m: m.wrk.requests_per_second)
-    print(f"\npoll, wrk -t1 -c16 -d{seconds}s, median of {len(results['videomock'])} rounds")
-    print(f"{'server':32} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'failed':>7} {'cpu us/req':>10} "
+    videomock = next(iter(results))   # measured first
+    ours = median(videomock, lambda m: m.wrk.requests_per_second)
+    print(f"\npoll, wrk -t1 -c16 -d{seconds}s, median of {len(results[videomock])} rounds")
+    print(f"{'server':36} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'failed':>7} {'cpu us/req':>10} "
           f"{'videomock/this':>15}")
     for name, runs in results.items():
         rps = median(name, lambda m: m.wrk.requests_per_second)
-        print(f"{name:32} {rps:8.0f} {median(name, lambda m: m.wrk.p50_ms):8.2f} "
+        print(f"{name:36} {rps:8.0f} {median(name, lambda m: m.wrk.p50_ms):8.2f} "
               f"{median(name, lambda m: m.wrk.p90_ms):8.2f} {median(name, lambda m: m.wrk.p99_ms):8.2f} "
               f"{sum(m.wrk.failures for m in runs):7d} {median(name, lambda m: m.server_cpu_us_per_request):10.0f} "
               f"{ours / rps:14.2f}x")

@@ -63,14 +63,23 @@ class ServerProcess:
             raise SystemExit(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
 
     def rss_mib(self) -> float:
-        """Resident memory of the whole process group (a server may be a wrapper plus its workers)."""
+        """Resident memory of the whole process group (a server may be a wrapper plus its workers), summed:
+        pages a forked worker shares with its master count once per process."""
+        return self._memory_mib("Rss")
+
+    def pss_mib(self) -> float:
+        """Proportional set size of the whole process group: each shared page counted once in all, so the
+        memory the server really holds (the sum of RSS overstates a master with forked workers)."""
+        return self._memory_mib("Pss")
+
+    def _memory_mib(self, field: str) -> float:
         total_kib = 0
         for pid in _group_pids(self.process.pid):
             try:
-                status = Path(f"/proc/{pid}/status").read_text()
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
             except FileNotFoundError:
                 continue
-            found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+            found = re.search(rf"^{field}:\s+(\d+) kB", rollup, re.M)
             total_kib += int(found.group(1)) if found else 0
         return total_kib / 1024
 

@@ -12,6 +12,7 @@ from flask import Flask
 from mock_server.admin import admin
 from mock_server.api import provider
 from mock_server.backend import VideoBackend
+from mock_server.clock import Clock
 from mock_server.config import check_config, default_cache_dir
 from mock_server.errors import register_error_handlers
 from mock_server.exchange import open_exchanges
@@ -30,7 +31,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     ``store`` and ``videos`` let callers share state or a video cache between apps (the fixtures share
     one video cache across tests so each placeholder is rendered once per session). Without ``store``, the
     app opens the one ``server.store`` names, and this config replaces any a previous run left in it (tasks,
-    journal and virtual time carry on).
+    journal and virtual time carry on). With ``store``, the runtime configuration already in it stays (so a
+    worker process started later does not undo a change made through the admin API); ``config`` then only
+    supplies the startup-only sections, which cannot have changed.
     """
     cfg = check_config(dict(config or {}))
     app = Flask("mock_server")
@@ -45,14 +48,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
             max_bytes=video_cfg["cache_max_bytes"], ffmpeg=video_cfg["ffmpeg"],
             render_timeout=video_cfg["render_timeout"],
         )
-    opened = store is None
     if store is None:
         store = open_store(cfg["server"]["store"])
-        store.set_state("config", cfg)
-    backend = VideoBackend(cfg, store, videos, real_time=real_time)
-    if opened:
-        backend.clock.configure(cfg["clock"]["mode"], cfg["clock"]["speed"])
-    app.extensions["videomock"] = backend
+        publish_config(store, cfg, real_time=real_time)
+    app.extensions["videomock"] = VideoBackend(cfg, store, videos, real_time=real_time)
     register_error_handlers(app)
     app.register_blueprint(provider)
     app.register_blueprint(meta)
@@ -60,6 +59,15 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     install_journal(app)
     app.wsgi_app = TransportFaults(open_exchanges(app.wsgi_app))  # type: ignore[method-assign]
     return app
+
+
+def publish_config(store: Store, config: Mapping[str, Any], *, real_time: Callable[[], float] = time.time) -> None:
+    """Make ``config`` (already checked) the store's runtime configuration, replacing any a previous run left,
+    and move the stored clock to its mode and speed without a jump in virtual time. Done once per server
+    start, before any app serves from the store: by :func:`create_app` when it opens the store itself, and
+    by the ``serve`` master before it starts its workers."""
+    store.set_state("config", config)
+    Clock(store, real_time=real_time).configure(config["clock"]["mode"], config["clock"]["speed"])
 
 
 def open_store(setting: str | None) -> Store:

@@ -54,39 +54,30 @@ def config_from_cli(config_file: str | None, flags: dict[str, Any]) -> dict[str,
 @setting_options
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 def serve(config_file: str | None, quiet: bool, **flags: Any) -> None:
-    """Run the fake provider (Ctrl-C stops it)."""
-    from werkzeug.serving import make_server
-
-    from mock_server.app import create_app
+    """Run the fake provider under gunicorn (Ctrl-C stops it; SIGTERM lets requests under way finish)."""
+    from contracts.catalog import Catalog
     from mock_server.sqlite_store import default_store_path
     from mock_server.store import StoreError
+    from mock_server.wsgi import CannotListen, worker_count
+    from mock_server.wsgi import serve as serve_forever
 
     config = config_from_cli(config_file, flags)
     if config["server"]["store"] is None:
         config["server"]["store"] = str(default_store_path())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if quiet:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server, clock = config["server"], config["clock"]
+
+    def announce(url: str) -> None:
+        click.echo(f"videomock serving on {url}  "
+                   f"(workers: {worker_count(server['workers'])} x {server['threads']} threads, "
+                   f"clock: {clock['mode']}{' x' + format(clock['speed'], 'g') if clock['mode'] == 'speed' else ''}, "
+                   f"seed: {config['seed']}, store: {server['store']}, "
+                   f"models: {', '.join(Catalog.load(config['models']))})", err=True)
+
     try:
-        app = create_app(config)
-    except StoreError as exc:
+        serve_forever(config, log_requests=not quiet, on_ready=announce)
+    except (ConfigError, StoreError, CannotListen) as exc:
         raise click.ClickException(str(exc)) from None
-    host, port = config["server"]["host"], config["server"]["port"]
-    try:
-        server = make_server(host, port, app, threaded=True)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    clock = config["clock"]
-    click.echo(f"videomock serving on http://{host}:{server.server_port}  "
-               f"(clock: {clock['mode']}{' x' + format(clock['speed'], 'g') if clock['mode'] == 'speed' else ''}, "
-               f"seed: {config['seed']}, store: {config['server']['store']}, "
-               f"models: {', '.join(app.extensions['videomock'].catalog)})", err=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped", err=True)
-    finally:
-        server.server_close()
 
 
 @main.command("render")

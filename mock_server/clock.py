@@ -15,6 +15,7 @@ from mock_server.store import Store
 
 MODES = ("speed", "instant", "manual")
 _STATE_KEY = "clock"
+_CONFIG_KEY = "config"
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,20 @@ class Clock:
         self._real_time = real_time
         self._default = (mode, speed)
 
+    def _configured(self) -> tuple[str, float]:
+        """The mode and speed a fresh clock (first use, or after a reset) starts in: the stored configuration's
+        when there is one. Not this object's own: with several workers, the one that resets the clock may not
+        be the one that was told about a runtime change of mode."""
+        config = self._store.get_state(_CONFIG_KEY)
+        if config is None:
+            return self._default
+        return config["clock"]["mode"], config["clock"]["speed"]
+
     def state(self) -> ClockState:
         raw = self._store.get_state(_STATE_KEY)
         if raw is None:
             now = self._real_time()
-            mode, speed = self._default
+            mode, speed = self._configured()
             state = ClockState(mode, speed, now, now)
             self._store.set_state(_STATE_KEY, asdict(state))
             return state
@@ -73,20 +83,24 @@ class Clock:
         return moved.anchor_virtual
 
     def configure(self, mode: str, speed: float) -> None:
-        """Change mode or speed from now on, without a jump in virtual time."""
+        """Change mode or speed from now on, without a jump in virtual time; start the clock if it has not
+        started. Servers call this before serving, so that concurrent first requests do not each start it
+        at their own moment: the last to store its start would win, and in instant mode (where time stands
+        still) a task created under an earlier start than the one kept would never leave the queue."""
         if mode not in MODES:
             raise ValueError(f"clock mode {mode!r}; expected one of {', '.join(MODES)}")
         self._default = (mode, speed)
         current = self._store.get_state(_STATE_KEY)
+        real = self._real_time()
         if current is None:
+            self._store.set_state(_STATE_KEY, asdict(ClockState(mode, speed, real, real)))
             return
         state = ClockState(**current)
         if (state.mode, state.speed) != (mode, speed):
-            real = self._real_time()
             self._store.set_state(_STATE_KEY, asdict(ClockState(mode, speed, real, state.now(real))))
 
     def reset(self) -> None:
         """Back to the wall clock's current time, in the configured mode."""
         real = self._real_time()
-        mode, speed = self._default
+        mode, speed = self._configured()
         self._store.set_state(_STATE_KEY, asdict(ClockState(mode, speed, real, real)))

@@ -30,7 +30,7 @@ log = logging.getLogger("videomock")
 class VideoLibrary:
     def __init__(self, cache_dir: Path, *, max_bytes: int, ffmpeg: str | None = None,
                  render_timeout: float = 120.0, threads: int = 2) -> None:
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = Path(cache_dir).absolute()   # send_file would resolve a relative one against the app's root
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         (self.cache_dir / "locks").mkdir(exist_ok=True)
         self.max_bytes = max_bytes

@@ -116,6 +116,19 @@ def test_evicted_videos_are_rendered_again_on_demand(tmp_path: Path) -> None:
     library.close()
 
 
+def test_a_relative_cache_dir_means_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in ``videomock serve --cache-dir videos``: not resolved against Flask's root path when sent."""
+    monkeypatch.chdir(tmp_path)
+    library = VideoLibrary(Path("videos"), max_bytes=1 << 30)
+    app = create_app({"clock": {"mode": "instant"}}, videos=library)
+    with LiveServer(app) as server:
+        fake = Fake(server.url, app.extensions["videomock"])
+        video = fake.session().get(fake.poll(fake.submit(BODY).json()["task_id"]).json()["url"], timeout=30)
+        assert video.status_code == 200 and video.content[4:8] == b"ftyp"
+        assert [p.name for p in (tmp_path / "videos").glob("*.mp4")] == [f"{fake.backend.store.tasks()[0].video_key}.mp4"]
+    library.close()
+
+
 def test_a_render_failure_fails_the_task_not_the_request(tmp_path: Path) -> None:
     library = VideoLibrary(tmp_path / "videos", max_bytes=1 << 30, ffmpeg=str(tmp_path / "no-such-ffmpeg"))
     app = create_app({"clock": {"mode": "instant"}}, videos=library)

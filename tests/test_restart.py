@@ -1,17 +1,12 @@
-"""A real ``videomock serve`` process killed with SIGKILL and started again on the same store: every task it
-accepted completes and downloads, and ids carry on instead of starting over."""
+"""A real ``videomock serve`` killed with SIGKILL and started again on the same store: every task it accepted
+completes and downloads, and ids carry on instead of starting over; with several workers too, killed together
+while submissions are still arriving."""
 
 from __future__ import annotations
 
 import queue
-import re
-import signal
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,31 +14,14 @@ import pytest
 import requests
 
 from mock_server.sqlite_store import SqliteStore, default_store_path
+from tests.serve_process import DEADLINE, serve
 
-DEADLINE = 30.0
 HEADERS = {"Authorization": "Bearer sk-restart"}
 REQUESTS = [
     {"model": "kling-v2-5-turbo", "prompt": "a lighthouse", "duration": 5, "width": 1280, "height": 720, "fps": 24},
     {"model": "veo_3_1-fast", "prompt": "a harbour", "duration": 4, "width": 720, "height": 1280},
     {"model": "veo_3_1", "prompt": "a storm", "duration": 6},
 ]
-
-
-@contextmanager
-def serve(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``videomock serve`` on a free port; yields the process and its URL once it listens."""
-    process = subprocess.Popen([sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--quiet", *args],
-                               stderr=subprocess.PIPE, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
-    try:
-        deadline = time.monotonic() + DEADLINE
-        while (found := re.search(r"serving on (http://\S+)", lines.get(timeout=deadline - time.monotonic()))) is None:
-            pass
-        yield process, found.group(1)
-    finally:
-        process.kill()
-        process.wait(DEADLINE)
 
 
 def poll_until_finished(url: str, task_id: str) -> dict[str, Any]:
@@ -55,25 +33,30 @@ def poll_until_finished(url: str, task_id: str) -> dict[str, Any]:
     raise AssertionError(f"{task_id} did not finish within {DEADLINE} s: {task}")
 
 
+def assert_completes_and_downloads(url: str, task_id: str) -> None:
+    assert poll_until_finished(url, task_id)["status"] == "completed"
+    video = requests.get(f"{url}/v1/videos/{task_id}/content", headers=HEADERS, timeout=DEADLINE)
+    assert video.status_code == 200 and video.headers["Content-Type"] == "video/mp4"
+    assert video.content[4:8] == b"ftyp"
+
+
 def test_tasks_accepted_before_sigkill_complete_after_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("VIDEOMOCK_CACHE_DIR", str(tmp_path / "videos"))
-    with serve("--clock", "manual") as (first, url):   # the first run uses the default store
+    with serve("--clock", "manual") as first:   # the first run uses the default store
+        url = first.url
         ids = [requests.post(f"{url}/v1/video/generations", json=body, headers=HEADERS, timeout=DEADLINE).json()["task_id"]
                for body in REQUESTS]
         assert {requests.get(f"{url}/v1/video/generations/{i}", headers=HEADERS, timeout=DEADLINE).json()["status"]
                 for i in ids} == {"queued"}
-        first.send_signal(signal.SIGKILL)
-        first.wait(DEADLINE)
+        first.kill()
 
     store_file = default_store_path()
     assert store_file == tmp_path / "state" / "videomock" / "store.db" and store_file.is_file()
-    with serve("--store", str(store_file), "--clock", "speed", "--speed", "1000") as (_, url):
+    with serve("--store", str(store_file), "--clock", "speed", "--speed", "1000") as second:
+        url = second.url
         for task_id in ids:
-            assert poll_until_finished(url, task_id)["status"] == "completed"
-            video = requests.get(f"{url}/v1/videos/{task_id}/content", headers=HEADERS, timeout=DEADLINE)
-            assert video.status_code == 200 and video.headers["Content-Type"] == "video/mp4"
-            assert video.content[4:8] == b"ftyp"
+            assert_completes_and_downloads(url, task_id)
         later = requests.post(f"{url}/v1/video/generations", json=REQUESTS[0], headers=HEADERS, timeout=DEADLINE)
         assert later.json()["task_id"] not in ids
 
@@ -81,3 +64,34 @@ def test_tasks_accepted_before_sigkill_complete_after_restart(tmp_path: Path, mo
     submits = [e for e in journal if e["method"] == "POST"]
     assert [e["response_body"]["task_id"] for e in submits[:3]] == ids
     assert [e["seq"] for e in journal] == list(range(1, len(journal) + 1))
+
+
+def test_tasks_acknowledged_before_all_workers_are_killed_complete_after_restart(tmp_path: Path) -> None:
+    """The master and both workers get SIGKILL together while four clients are still submitting."""
+    serving = ("--workers", "2", "--store", str(tmp_path / "store.db"), "--cache-dir", str(tmp_path / "videos"))
+    acknowledged: queue.Queue[str] = queue.Queue()
+
+    def submit_until_refused(body: dict[str, Any], url: str) -> None:
+        with requests.Session() as session:
+            while True:
+                try:
+                    response = session.post(f"{url}/v1/video/generations", json=body, headers=HEADERS, timeout=DEADLINE)
+                except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                    return   # the server is gone
+                acknowledged.put(response.json()["task_id"])
+
+    with serve(*serving, "--clock", "speed", "--speed", "1") as first, ThreadPoolExecutor(4) as clients:
+        submitting = [clients.submit(submit_until_refused, REQUESTS[i % len(REQUESTS)], first.url) for i in range(4)]
+        ids = [acknowledged.get(timeout=DEADLINE) for _ in range(24)]
+        first.kill()
+        for client in submitting:
+            client.result()
+    while not acknowledged.empty():
+        ids.append(acknowledged.get_nowait())
+    assert len(set(ids)) == len(ids)
+
+    with serve(*serving, "--clock", "speed", "--speed", "1000") as second:
+        for task_id in ids:
+            assert_completes_and_downloads(second.url, task_id)
+    journaled = {e["task_id"] for e in SqliteStore(tmp_path / "store.db").journal() if e["method"] == "POST"}
+    assert journaled >= set(ids)

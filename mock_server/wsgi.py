@@ -1,0 +1,130 @@
+"""``videomock serve``: the app under gunicorn, one or more worker processes with threads each.
+
+Why gunicorn's threaded (gthread) worker (bench/README.md has the measurements): worker processes use
+every core, which threads in one Python process cannot; connections are kept alive, where werkzeug's
+development server opens a connection and a thread per request; the master restarts a worker that dies
+and stops them gracefully; and each request's socket is in ``environ["gunicorn.socket"]``, which the
+transport faults need. waitress measured the same per request, but in one process, so on one core.
+
+Workers are forked without the app (no preload): each builds its own, because neither SQLite connections
+nor the render threads survive a fork. Everything they must agree on lives in the store: tasks, the
+journal, counters (ids, rule matches, credit balances), the clock and the runtime configuration. The
+master publishes the configuration and moves the clock once, before the first fork; workers never write
+the configuration, so one that gunicorn starts later (after another died) serves it as changed at runtime
+through the admin API, not as the command line had it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+
+from mock_server.app import create_app, publish_config
+from mock_server.config import ConfigError
+from mock_server.sqlite_store import SqliteStore
+
+#: Seconds an idle client connection stays open for its next request (clients poll every few seconds).
+KEEPALIVE_SECONDS = 5
+
+#: Seconds workers get to finish the requests under way when asked to stop (SIGTERM) before being killed.
+GRACEFUL_TIMEOUT_SECONDS = 10
+
+#: The ``server.store`` value that keeps state in process memory.
+MEMORY = "memory"
+
+
+def worker_count(setting: int) -> int:
+    """``server.workers``, where 0 means one per CPU this process may run on."""
+    if setting:
+        return setting
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def check_workers(server: Mapping[str, Any]) -> None:
+    """Several workers share state only through a SQLite store; in memory each would have its own tasks."""
+    workers = worker_count(server["workers"])
+    if workers > 1 and server["store"] == MEMORY:
+        raise ConfigError(f"server.workers: {workers} workers cannot share a memory store (each would see only "
+                          "its own tasks); use --store PATH.db, or --workers 1", "server.workers")
+
+
+class CannotListen(RuntimeError):
+    """The address cannot be bound (in use, not this machine's, an unknown host name)."""
+
+
+def bind(host: str, port: int) -> int:
+    """A socket bound to ``host:port``, as a file descriptor for gunicorn (which takes it over). Binding
+    here makes a port in use fail at once with the reason; gunicorn would retry for five seconds first."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            return sock.detach()
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn's master for one ``serve`` config; ``on_ready`` gets the base URL once the socket listens."""
+
+    def __init__(self, config: Mapping[str, Any], listener_fd: int, *, log_requests: bool,
+                 on_ready: Callable[[str], None]) -> None:
+        self.config = config
+        self.listener_fd = listener_fd
+        self.log_requests = log_requests
+        self.on_ready = on_ready
+        super().__init__()
+
+    def load_config(self) -> None:
+        server = self.config["server"]
+        settings: dict[str, Any] = {
+            "bind": [f"fd://{self.listener_fd}"],
+            "worker_class": "gthread",
+            "workers": worker_count(server["workers"]),
+            "threads": server["threads"],
+            "keepalive": KEEPALIVE_SECONDS,
+            "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
+            "preload_app": False,
+            "accesslog": "-" if self.log_requests else None,
+            "errorlog": "-",
+            "proc_name": "videomock",
+            "when_ready": self._announce,
+        }
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn >= 25.1 opens a control socket at one fixed path per user; two servers would share it.
+            settings["control_socket_disable"] = True
+        for name, value in settings.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Flask:
+        """Runs in each worker as it starts, never in the master. A SQLite store's configuration and clock are
+        left as the master and the admin API set them; a memory store is new, and this worker's own."""
+        store = self.config["server"]["store"]
+        return create_app(self.config, store=None if store == MEMORY else SqliteStore(store))
+
+    def _announce(self, arbiter: Arbiter) -> None:
+        host, port = self.config["server"]["host"], arbiter.LISTENERS[0].getsockname()[1]
+        self.on_ready(f"http://{f'[{host}]' if ':' in host else host}:{port}")
+
+
+def serve(config: Mapping[str, Any], *, log_requests: bool, on_ready: Callable[[str], None]) -> None:
+    """Serve ``config`` (checked, ``server.store`` set) until stopped: SIGTERM finishes requests under way,
+    SIGINT (Ctrl-C) stops at once. Raises ConfigError, StoreError or CannotListen before anything starts."""
+    server = config["server"]
+    check_workers(server)
+    if server["store"] != MEMORY:
+        store = SqliteStore(server["store"])
+        publish_config(store, config)
+        store.close()
+    listener_fd = bind(server["host"], server["port"])
+    GunicornServer(config, listener_fd, log_requests=log_requests, on_ready=on_ready).run()
