@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema import ValidationError
 
 from contracts.catalog import Catalog, ModelSpec
+from contracts.images import SCHEMA_FORMAT
 from contracts.schemas import load_schema, validator_for
 
 #: Response kinds accepted by :func:`validate_response`, mapped to their schema.
@@ -195,6 +196,10 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
         return [Violation(pointer, f"{name} {_show(value)} is out of range; allowed: {bounds}", "value_out_of_range")]
     if kind == "pattern":
         return [Violation(pointer, f"{name} {_show(value)} does not match the pattern {error.validator_value}", "invalid_value")]
+    if kind == "format":
+        if error.cause is not None:  # the format's own check explains itself (contracts.images)
+            return [Violation(pointer, str(error.cause), "invalid_image" if error.validator_value == SCHEMA_FORMAT else "invalid_value")]
+        return [Violation(pointer, f"{name} is not a valid {error.validator_value}", "invalid_value")]
     if kind == "not":
         return [Violation(pointer, f"{name} is not allowed here", "invalid_value")]
     return [Violation(pointer, f"{name}: {error.message}", "invalid_value")]

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from contracts.catalog import Catalog, ModelSpec
+from contracts.images import ImageError, parse_image
 from contracts.validation import Violation, validate_request
 from mock_server import rng
 from mock_server.clock import Clock
 from mock_server.config import STARTUP_ONLY, ConfigError, check_config, merge_config
 from mock_server.errors import APIError
-from mock_server.images import ImageError, fetch_image, parse_image
+from mock_server.images import fetch_image
 from mock_server.render import RenderError, VideoSpec
 from mock_server.store import Store
 from mock_server.tasks import Plan, Task, TaskState, is_due, is_running, observe

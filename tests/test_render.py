@@ -22,7 +22,8 @@ import imageio_ffmpeg
 import pytest
 from PIL import Image, ImageDraw
 
-from mock_server.images import ImageError, ImageInput, fetch_image, parse_image
+from contracts.images import ImageError, ImageInput, parse_image
+from mock_server.images import fetch_image
 from mock_server.render import RenderError, VideoSpec, ffmpeg_executable, probe, render
 
 ROOT = Path(__file__).resolve().parents[1]
