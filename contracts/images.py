@@ -103,7 +103,10 @@ def _check_dimensions(width: int, height: int) -> None:
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # urllib's own complaint, e.g. "Invalid IPv6 URL" for an unclosed '['
+        raise ImageError(f"image URL is malformed ({exc}); use a full http(s) URL") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise ImageError(f"image URL scheme {parts.scheme!r} is not supported; use an http(s) URL, a data URI "
                          "or raw base64")

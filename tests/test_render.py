@@ -340,6 +340,7 @@ def test_images_over_10_mb_are_rejected() -> None:
     ("ftp://example.com/cat.png", "scheme 'ftp' is not supported; use an http\\(s\\) URL"),
     ("file:///etc/passwd", "scheme 'file' is not supported"),
     ("https:///no-host.png", "no host"),
+    ("http://[::1/cat.png", "malformed \\(Invalid IPv6 URL\\)"),
     ("%%% not base64 %%%", "neither an http\\(s\\) URL nor valid base64"),
     ("data:text/plain;base64,aGVsbG8=", "type 'text/plain'; use image/png"),
     ("data:image/png,rawbytes", "must be base64-encoded"),
