@@ -177,6 +177,7 @@ def test_configured_keys_restrict_access(video_library: Any) -> None:
     (b'{"model": "veo_3_1", "prompt": "x", "seed": NaN}', "application/json", "invalid_json"),
     (b'{"model": "veo_3_1", "prompt": "x", "seed": Infinity}', "application/json", "invalid_json"),
     (b'{"model": "veo_3_1", "prompt": "x", "prompt": "y"}', "application/json", "invalid_json"),
+    (b'{"model": "veo_3_1", "prompt": "x", "seed": ' + b"9" * 5000 + b"}", "application/json", "invalid_json"),
     (b"[" * 100_000 + b"]" * 100_000, "application/json", "invalid_json"),
     (b'{"a":' * 40 + b"1" + b"}" * 40, "application/json", "invalid_json"),
     (b"", "application/json", "invalid_json"),
