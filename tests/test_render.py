@@ -112,6 +112,13 @@ def test_each_model_renders_exactly_what_was_asked(tmp_path: Path, kind: str, mo
     assert info.profile in ("Constrained Baseline", "Baseline", "Main", "High")
 
 
+def test_an_image_whose_scaled_side_fits_exactly_renders(tmp_path: Path) -> None:
+    """300x372 to 1080x1920 (plus the pan margin): the fitting side's crop box came out at -1e-14 and
+    Pillow refused it, failing the task. Found by Schemathesis through the image-reference strategy."""
+    info = probe(rendered(tmp_path, spec(width=1080, height=1920, duration=1, image=picture(300, 372))))
+    assert (info.width, info.height) == (1080, 1920)
+
+
 def test_catalog_inheritance_is_resolved() -> None:
     models = catalog()
     assert models["veo_3_1-fast"]["durations"] == models["veo_3_1"]["durations"]
