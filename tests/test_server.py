@@ -4,12 +4,13 @@ contracts. The clock is manual here so each step of the lifecycle can be observe
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 import requests
 
-from contracts import Catalog, validate_response
+from contracts import Catalog, openapi_document, validate_response
 from fixtures.live import LiveServer
 from mock_server import create_app
 from tests.conftest import Fake
@@ -136,6 +137,19 @@ def test_download_before_completion_is_a_documented_error(fake: Fake) -> None:
 
 def test_download_unknown_task_is_404(fake: Fake) -> None:
     assert_error(fake.session().get(f"{fake.url}/v1/videos/task_nope/content", timeout=10), 404)
+
+
+@pytest.mark.parametrize("value", ["bytes=0-99", "BYTES = 0 - 99", "bytes=100-", "bytes=-100", "bytes=0-1,5-9",
+                                   "bytes=0-", "items=0-99", "bytes=", "0-99", "bytes=abc"])
+def test_the_range_header_is_served_exactly_as_documented(fake: Fake, value: str) -> None:
+    download = openapi_document(CATALOG)["paths"]["/v1/videos/{task_id}/content"]["get"]
+    pattern = next(p for p in download["parameters"] if p["name"] == "Range")["schema"]["pattern"]
+    task = finish(fake, fake.submit({"model": "veo_3_1", "prompt": "ranges"}).json()["task_id"])
+    response = fake.session().get(task["url"], headers={"Range": value}, timeout=30)
+    if re.search(pattern, value):
+        assert response.status_code == 206 and response.headers["Content-Range"].startswith("bytes ")
+    else:
+        assert_error(response, 416)
 
 
 # --- auth -----------------------------------------------------------------------------------------------
