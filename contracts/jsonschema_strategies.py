@@ -143,7 +143,7 @@ def alternatives(schema: Schema) -> list[Schema]:
     :func:`from_schema` filters what it generates from such alternatives). Unsatisfiable ones are dropped."""
     schema = constraints(schema)
     if isinstance(schema, bool):
-        return [schema] if schema else [True]
+        return [True] if schema else []
     base = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf", "allOf")}
     result: list[Schema] = [base]
     for sub in schema.get("allOf", []):
@@ -199,8 +199,7 @@ def _from_alternative(schema: Schema, formats: Mapping[str, st.SearchStrategy[st
         raise UnsupportedSchema(f"cannot generate values for 'not' other than {{\"not\": {{}}}}: {json.dumps(schema)[:200]}")
     if "const" in schema or "enum" in schema:
         candidates = [schema["const"]] if "const" in schema else list(schema["enum"])
-        check = Draft202012Validator({k: v for k, v in schema.items() if k not in ("const", "enum")})
-        allowed = [v for v in candidates if check.is_valid(v)]
+        allowed = [v for v in candidates if Draft202012Validator(schema).is_valid(v)]
         return st.sampled_from(allowed) if allowed else st.nothing()
     types = schema.get("type", JSON_TYPES)
     types = [types] if isinstance(types, str) else list(types)

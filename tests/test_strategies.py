@@ -12,6 +12,7 @@ from hypothesis import Phase, given, settings
 
 from contracts import Catalog, validate_request
 from contracts.images import MIN_SIDE, ImageError, parse_image
+from contracts.jsonschema_strategies import UnsupportedSchema, from_schema
 from contracts.strategies import (
     RULES,
     Breakage,
@@ -107,6 +108,19 @@ def test_strategies_refuse_what_the_catalog_does_not_support() -> None:
         invalid_requests(rules=["typo"])
     with pytest.raises(ValueError, match="can break pattern_mismatch"):
         invalid_requests("veo_3_1", rules=["pattern_mismatch"])
+
+
+def test_a_metadata_schema_the_strategies_cannot_honour_fails_loudly() -> None:
+    catalog = Catalog.load({"odd": {"extends": "veo_3_1", "metadata": {
+        "weights": {"type": "object", "patternProperties": {"^w": {"type": "number"}}}}}})
+    with pytest.raises(UnsupportedSchema, match="patternProperties"):
+        valid_requests("odd", catalog=catalog)
+
+
+def test_a_schema_nothing_satisfies_generates_nothing() -> None:
+    assert from_schema(False).is_empty
+    assert from_schema({"type": "integer", "minimum": 3, "maximum": 2}).is_empty
+    assert from_schema({"enum": [1, 2], "const": 3}).is_empty
 
 
 @examples(0.5)
