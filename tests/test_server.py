@@ -223,6 +223,12 @@ def test_wrong_method_is_a_json_405_with_allow(fake: Fake) -> None:
     assert "POST" in response.headers["Allow"]
 
 
+@pytest.mark.parametrize("path", ["/v1//video/generations", "/v1/video//generations/x", "/v1/models//"])
+def test_doubled_slashes_get_a_json_404_not_a_redirect(fake: Fake, path: str) -> None:
+    response = fake.session().post(fake.url + path, json={"model": "veo_3_1", "prompt": "x"}, timeout=10, allow_redirects=False)
+    assert_error(response, 404)
+
+
 def test_trailing_slash_does_not_redirect(fake: Fake) -> None:
     response = fake.session().post(f"{fake.url}/v1/video/generations/", json={"model": "veo_3_1", "prompt": "x"}, timeout=10, allow_redirects=False)
     assert response.status_code == 200
