@@ -199,6 +199,12 @@ def test_image_only_model_requires_an_image_and_text_only_model_rejects_one() ->
     assert "image-to-video is not supported by t2v" in message
 
 
+def test_a_metadata_field_refused_in_config_is_named_when_sent() -> None:
+    catalog = Catalog.load({"quiet-veo": {"extends": "veo_3_1", "metadata": {"generate_audio": False}}})
+    body = {"model": "quiet-veo", "prompt": "x", "metadata": {"generate_audio": True}}
+    assert only(validate_request(body, catalog), "/metadata/generate_audio") == "metadata.generate_audio is not allowed here"
+
+
 def test_an_unusable_image_is_caught_by_the_client_with_the_servers_words() -> None:
     tiny_png = base64.b64encode(_png(200, 200)).decode()
     message = only(validate_request({"model": "veo_3_1", "image": f"data:image/png;base64,{tiny_png}"}), "/image")
