@@ -21,6 +21,10 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The same suite with the long Hypothesis profile: thousands of examples per property, and Schemathesis too.
+fuzz: $(STAMP)
+	VIDEOMOCK_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest $(PYTEST_ARGS)
+
 # Needs wrk (apt-get install wrk); compare_peers installs WireMock and Prism into bench/.peers/ (npm, Java).
 bench: $(STAMP)
 	$(BIN)/python bench/store_ops.py
@@ -29,4 +33,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/compare_peers.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .schemathesis

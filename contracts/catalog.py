@@ -152,7 +152,10 @@ class ModelSpec:
         props["n"] = {**props["n"], "maximum": self.max_n}
         props["metadata"] = {
             **props["metadata"],
-            "properties": copy.deepcopy(dict(self.metadata_fields)),
+            # A field refused with `false` is written {"not": {}}: the same rule, but jsonschema reports a
+            # `false` subschema without its path, so the violation would name `metadata` instead of the field.
+            "properties": {name: {"not": {}} if field is False else copy.deepcopy(field)
+                           for name, field in self.metadata_fields.items()},
             "additionalProperties": False,
         }
         if not self.image_to_video:

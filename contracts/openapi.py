@@ -27,6 +27,17 @@ _COMMON_ERRORS = {
 }
 
 
+#: The Range header the download serves: one byte range (RFC 9110), spelled as werkzeug parses it (unit in any
+#: case, blanks around the parts). Multiple ranges, other units and malformed values get 416, as does a range
+#: that starts past the end of the file.
+_RANGE = {
+    "type": "string",
+    "pattern": r"^[ \t]*[Bb][Yy][Tt][Ee][Ss][ \t]*=[ \t]*([0-9]+[ \t]*-[ \t]*[0-9]*|-[0-9]+)[ \t]*$",
+    "description": "A single byte range, e.g. bytes=0-1023, bytes=1024- or bytes=-500.",
+    "examples": ["bytes=0-1023"],
+}
+
+
 def _component(name: str) -> dict[str, Any]:
     schema = copy.deepcopy(load_schema(name))
     schema.pop("$id", None)
@@ -103,7 +114,7 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None, version
             "get": {
                 "operationId": "downloadVideo",
                 "summary": "Download a completed task's video",
-                "parameters": [task_id, {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}}],
+                "parameters": [task_id, {"name": "Range", "in": "header", "required": False, "schema": _RANGE}],
                 "responses": {
                     "200": {"description": "The MP4.", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
                     "206": {"description": "Part of the MP4 (Range request).", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},

@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema import ValidationError
 
 from contracts.catalog import Catalog, ModelSpec
+from contracts.images import SCHEMA_FORMAT
 from contracts.schemas import compiled
 
 #: Response kinds accepted by :func:`validate_response`, mapped to their schema.
@@ -32,10 +33,7 @@ class Violation:
 
     @property
     def param(self) -> str | None:
-        if not self.pointer:
-            return None
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in self.pointer.split("/")[1:]]
-        return ".".join(parts)
+        return param_name(self.pointer)
 
     def as_dict(self) -> dict[str, Any]:
         return {"pointer": self.pointer, "param": self.param, "message": self.message, "code": self.code}
@@ -111,8 +109,16 @@ def _violations(errors: Iterable[ValidationError], body: Any, spec: ModelSpec | 
     return [v for _, v in ordered]
 
 
-def _pointer(path: Iterable[Any]) -> str:
+def json_pointer(path: Iterable[Any]) -> str:
+    """The RFC 6901 pointer of a path of keys and indexes."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def param_name(pointer: str) -> str | None:
+    """The error body's ``param`` for a pointer: dotted keys, None for the whole body."""
+    if not pointer:
+        return None
+    return ".".join(p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:])
 
 
 def _name(path: Iterable[Any]) -> str:
@@ -150,7 +156,7 @@ def _by(spec: ModelSpec | None) -> str:
 
 def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[Violation]:
     path = list(error.absolute_path)
-    pointer, name, value, schema = _pointer(path), _name(path), error.instance, error.schema
+    pointer, name, value, schema = json_pointer(path), _name(path), error.instance, error.schema
     rule = schema.get("x-videomock-rule") if isinstance(schema, dict) else None
     kind = error.validator
 
@@ -166,7 +172,7 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
         return [Violation(pointer, f"{name} must be of type {wanted_text}, not {_json_type(value)}", "invalid_type")]
     if kind == "required":
         missing = [p for p in error.validator_value if isinstance(value, dict) and p not in value]
-        return [Violation(_pointer([*path, p]), f"{_name([*path, p])} is required", "missing_required_parameter") for p in missing]
+        return [Violation(json_pointer([*path, p]), f"{_name([*path, p])} is required", "missing_required_parameter") for p in missing]
     if kind == "anyOf" and not path and _is_prompt_or_image(schema):
         if spec is not None and not spec.text_to_video:
             return [Violation("/image", f"image is required: {spec.id} supports image-to-video only", "missing_required_parameter")]
@@ -175,9 +181,9 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
         allowed = sorted(schema.get("properties", {}))
         extra = [k for k in value if k not in allowed]
         where = "metadata field" if path == ["metadata"] else "field"
-        return [Violation(_pointer([*path, k]), f"unknown {where} {k!r}{' for ' + spec.id if spec and path else ''}; allowed: {', '.join(allowed) or 'none'}", "unknown_parameter") for k in extra]
+        return [Violation(json_pointer([*path, k]), f"unknown {where} {k!r}{' for ' + spec.id if spec and path else ''}; allowed: {', '.join(allowed) or 'none'}", "unknown_parameter") for k in extra]
     if kind == "dependentRequired":
-        return [Violation(_pointer([*path, missing]), f"{_name([*path, missing])} is required when {_name([*path, present])} is given (width and height go together)", "missing_required_parameter")
+        return [Violation(json_pointer([*path, missing]), f"{_name([*path, missing])} is required when {_name([*path, present])} is given (width and height go together)", "missing_required_parameter")
                 for present, needs in error.validator_value.items() if isinstance(value, dict) and present in value
                 for missing in needs if missing not in value]
     if kind in ("enum", "const"):
@@ -194,13 +200,17 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
         return [Violation(pointer, f"{name} {_show(value)} is out of range; allowed: {bounds}", "value_out_of_range")]
     if kind == "pattern":
         return [Violation(pointer, f"{name} {_show(value)} does not match the pattern {error.validator_value}", "invalid_value")]
+    if kind == "format":
+        if error.cause is not None:  # the format's own check explains itself (contracts.images)
+            return [Violation(pointer, str(error.cause), "invalid_image" if error.validator_value == SCHEMA_FORMAT else "invalid_value")]
+        return [Violation(pointer, f"{name} is not a valid {error.validator_value}", "invalid_value")]
     if kind == "not":
         return [Violation(pointer, f"{name} is not allowed here", "invalid_value")]
     if kind in ("oneOf", "anyOf") and error.context:
         consts = [e for e in error.context if e.validator == "const"]
         if consts and len({e.schema_path[0] for e in consts}) == len({e.schema_path[0] for e in error.context}):
             field_path = list(consts[0].absolute_path)
-            return [Violation(_pointer(field_path), f"{_name(field_path)} {_show(consts[0].instance)} is not supported; "
+            return [Violation(json_pointer(field_path), f"{_name(field_path)} {_show(consts[0].instance)} is not supported; "
                               f"allowed: {_choices(e.validator_value for e in consts)}", "unsupported_value")]
         return _explain(_closest_branch_error(error), body, spec)
     return [Violation(pointer, f"{name}: {error.message}", "invalid_value")]

@@ -41,6 +41,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.compact = True  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
+    # Werkzeug would answer "//" in a path with a 308 whose body is HTML; an unknown route is a JSON 404 here.
+    app.url_map.merge_slashes = False
     if videos is None:
         video_cfg = cfg["video"]
         videos = VideoLibrary(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.catalog import Catalog, ModelSpec
+from contracts.images import ImageError, parse_image
 from contracts.validation import Violation, validate_request
 from mock_server import rng
 from mock_server.clock import Clock
@@ -27,7 +28,7 @@ from mock_server.errors import APIError
 from mock_server.exchange import Exchange
 from mock_server.faults import (FAILURE_REASONS, JobShape, RequestFacts, Rule, compile_rules, fire,
                                 header_firings, http_error_parts, job_shape, record)
-from mock_server.images import ImageError, fetch_image, parse_image
+from mock_server.images import fetch_image
 from mock_server.limits import charge, check_in_flight, task_cost
 from mock_server.render import RenderError, VideoSpec
 from mock_server.store import Store

@@ -99,7 +99,7 @@ def render_command(model: str, prompt: str, width: int | None, height: int | Non
 
     from contracts import default_catalog, validate_request
     from mock_server.backend import VideoBackend
-    from mock_server.images import ImageError, parse_image
+    from contracts.images import ImageError, parse_image
     from mock_server.render import RenderError, probe, render
 
     body: dict[str, Any] = {"model": model, "seed": seed}

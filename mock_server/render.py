@@ -443,7 +443,9 @@ def _cover(data: bytes, width: int, height: int, background: tuple[int, int, int
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise RenderError(f"the input image could not be decoded: {exc}") from None
     scale = max(width / image.width, height / image.height)
-    box_w, box_h = width / scale, height / scale
+    box_w, box_h = min(image.width, width / scale), min(image.height, height / scale)
+    # On the side that fits exactly, width / scale can exceed the image by a rounding error, and Pillow
+    # refuses a box that starts at -1e-14 ("box offset can't be negative"); hence the min() above.
     left, top = (image.width - box_w) / 2, (image.height - box_h) / 2
     resized = image.resize((width, height), Image.Resampling.BICUBIC,
                            box=(left, top, left + box_w, top + box_h), reducing_gap=2.0)

@@ -13,6 +13,13 @@ from fixtures.live import LiveServer
 from mock_server import create_app
 from mock_server.backend import VideoBackend
 from mock_server.videos import VideoLibrary
+from tests.profiles import load_profile
+
+HYPOTHESIS_PROFILE = load_profile()
+
+
+def pytest_report_header() -> str:
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE} (set VIDEOMOCK_HYPOTHESIS_PROFILE to change)"
 
 
 @dataclass

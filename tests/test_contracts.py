@@ -3,10 +3,13 @@ OpenAPI document is valid. Cases are generated from the catalog, so every rule o
 
 from __future__ import annotations
 
+import base64
 import copy
+import io
 from typing import Any
 
 import pytest
+from PIL import Image
 from openapi_spec_validator import validate as validate_openapi
 
 from contracts import Catalog, CatalogError, load_schema, openapi_document, validate_request, validate_response
@@ -195,6 +198,26 @@ def test_image_only_model_requires_an_image_and_text_only_model_rejects_one() ->
     only(validate_request({"model": "i2v", "prompt": "x"}, catalog), "/image")
     message = only(validate_request({"model": "t2v", "prompt": "x", "image": "https://example.com/a.png"}, catalog), "/image")
     assert "image-to-video is not supported by t2v" in message
+
+
+def test_a_metadata_field_refused_in_config_is_named_when_sent() -> None:
+    catalog = Catalog.load({"quiet-veo": {"extends": "veo_3_1", "metadata": {"generate_audio": False}}})
+    body = {"model": "quiet-veo", "prompt": "x", "metadata": {"generate_audio": True}}
+    assert only(validate_request(body, catalog), "/metadata/generate_audio") == "metadata.generate_audio is not allowed here"
+
+
+def test_an_unusable_image_is_caught_by_the_client_with_the_servers_words() -> None:
+    tiny_png = base64.b64encode(_png(200, 200)).decode()
+    message = only(validate_request({"model": "veo_3_1", "image": f"data:image/png;base64,{tiny_png}"}), "/image")
+    assert message == "image is 200x200; each side must be at least 300 px"
+    assert validate_request({"model": "veo_3_1", "image": f"data:image/png;base64,{base64.b64encode(_png(400, 300)).decode()}"}) == []
+    assert validate_request({"model": "veo_3_1", "image": "ftp://example.com/a.png"})[0].code == "invalid_image"
+
+
+def _png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (40, 90, 200)).save(out, "PNG")
+    return out.getvalue()
 
 
 @pytest.mark.parametrize("override, words", [

@@ -22,7 +22,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from contracts import Catalog
-from mock_server.images import ImageError, ImageInput, fetch_image, parse_image
+from contracts.images import ImageError, ImageInput, parse_image
+from mock_server.images import fetch_image
 from mock_server.render import RenderError, VideoSpec, ffmpeg_executable, probe, render
 
 # --- helpers ------------------------------------------------------------------------------------------------
@@ -94,6 +95,15 @@ def test_each_model_renders_exactly_what_was_asked(tmp_path: Path, kind: str, mo
     assert (info.codec, info.pix_fmt, info.faststart) == ("h264", "yuv420p", True)
     assert info.profile in ("Constrained Baseline", "Baseline", "Main", "High")
 
+
+def test_an_image_whose_scaled_side_fits_exactly_renders(tmp_path: Path) -> None:
+    """300x372 to 1080x1920 (plus the pan margin): the fitting side's crop box came out at -1e-14 and
+    Pillow refused it, failing the task. Found by Schemathesis through the image-reference strategy."""
+    info = probe(rendered(tmp_path, spec(width=1080, height=1920, duration=1, image=picture(300, 372))))
+    assert (info.width, info.height) == (1080, 1920)
+
+
+# --- what the frames show -------------------------------------------------------------------------------------
 
 def test_picture_changes_exactly_when_the_elapsed_seconds_do(tmp_path: Path) -> None:
     hashes = frame_hashes(rendered(tmp_path, spec(fps=24, duration=3)), 320, 240)
@@ -315,6 +325,7 @@ def test_images_over_10_mb_are_rejected() -> None:
     ("ftp://example.com/cat.png", "scheme 'ftp' is not supported; use an http\\(s\\) URL"),
     ("file:///etc/passwd", "scheme 'file' is not supported"),
     ("https:///no-host.png", "no host"),
+    ("http://[::1/cat.png", "malformed \\(Invalid IPv6 URL\\)"),
     ("%%% not base64 %%%", "neither an http\\(s\\) URL nor valid base64"),
     ("data:text/plain;base64,aGVsbG8=", "type 'text/plain'; use image/png"),
     ("data:image/png,rawbytes", "must be base64-encoded"),

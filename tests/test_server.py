@@ -4,12 +4,13 @@ contracts. The clock is manual here so each step of the lifecycle can be observe
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 import requests
 
-from contracts import Catalog, validate_response
+from contracts import Catalog, openapi_document, validate_response
 from fixtures.live import LiveServer
 from mock_server import create_app
 from tests.conftest import Fake
@@ -138,6 +139,19 @@ def test_download_unknown_task_is_404(fake: Fake) -> None:
     assert_error(fake.session().get(f"{fake.url}/v1/videos/task_nope/content", timeout=10), 404)
 
 
+@pytest.mark.parametrize("value", ["bytes=0-99", "BYTES = 0 - 99", "bytes=100-", "bytes=-100", "bytes=0-1,5-9",
+                                   "bytes=0-", "items=0-99", "bytes=", "0-99", "bytes=abc"])
+def test_the_range_header_is_served_exactly_as_documented(fake: Fake, value: str) -> None:
+    download = openapi_document(CATALOG)["paths"]["/v1/videos/{task_id}/content"]["get"]
+    pattern = next(p for p in download["parameters"] if p["name"] == "Range")["schema"]["pattern"]
+    task = finish(fake, fake.submit({"model": "veo_3_1", "prompt": "ranges"}).json()["task_id"])
+    response = fake.session().get(task["url"], headers={"Range": value}, timeout=30)
+    if re.search(pattern, value):
+        assert response.status_code == 206 and response.headers["Content-Range"].startswith("bytes ")
+    else:
+        assert_error(response, 416)
+
+
 # --- auth -----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer   ", "Basic abc", "sk-test"])
@@ -177,6 +191,7 @@ def test_configured_keys_restrict_access(video_library: Any) -> None:
     (b'{"model": "veo_3_1", "prompt": "x", "seed": NaN}', "application/json", "invalid_json"),
     (b'{"model": "veo_3_1", "prompt": "x", "seed": Infinity}', "application/json", "invalid_json"),
     (b'{"model": "veo_3_1", "prompt": "x", "prompt": "y"}', "application/json", "invalid_json"),
+    (b'{"model": "veo_3_1", "prompt": "x", "seed": ' + b"9" * 5000 + b"}", "application/json", "invalid_json"),
     (b"[" * 100_000 + b"]" * 100_000, "application/json", "invalid_json"),
     (b'{"a":' * 40 + b"1" + b"}" * 40, "application/json", "invalid_json"),
     (b"", "application/json", "invalid_json"),
@@ -206,6 +221,12 @@ def test_wrong_method_is_a_json_405_with_allow(fake: Fake) -> None:
     response = fake.session().delete(f"{fake.url}/v1/video/generations", timeout=10)
     assert_error(response, 405)
     assert "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("path", ["/v1//video/generations", "/v1/video//generations/x", "/v1/models//"])
+def test_doubled_slashes_get_a_json_404_not_a_redirect(fake: Fake, path: str) -> None:
+    response = fake.session().post(fake.url + path, json={"model": "veo_3_1", "prompt": "x"}, timeout=10, allow_redirects=False)
+    assert_error(response, 404)
 
 
 def test_trailing_slash_does_not_redirect(fake: Fake) -> None:

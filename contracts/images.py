@@ -1,0 +1,150 @@
+"""The ``image`` field of image-to-video requests: what a valid value is, checked the way the real APIs do.
+
+These rules belong to the contract, not to the server: the request schema names them as the
+``image-reference`` format, so the client's validation and the fake reject an unusable image with the same
+words, and tools reading the OpenAPI document learn that an image is more than a non-empty string. Every
+message is user-facing (it becomes a 400 naming ``image``), so each says what is wrong and what is allowed.
+
+Images are fully decoded, not just sniffed, because a truncated upload must be refused at submit time
+rather than fail the render later. Pixel counts are checked from the header before any pixel is decoded, so
+a small file that claims a huge canvas (a decompression bomb) costs nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from PIL import Image
+
+#: The JSON Schema ``format`` of the request's ``image`` field; its check is :func:`parse_image`.
+SCHEMA_FORMAT = "image-reference"
+FORMATS = ("PNG", "JPEG", "WEBP")
+#: Largest inline image, decoded (the limit Kling documents).
+MAX_BYTES = 10 * 1024 * 1024
+MIN_SIDE = 300
+MAX_ASPECT = 2.5
+#: Far above any real input (8K is 33 MP), far below what would exhaust memory once decoded.
+MAX_PIXELS = 50_000_000
+
+_ALLOWED = "PNG, JPEG or WebP"
+_DATA_URI = re.compile(r"data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*),(?P<data>.*)", re.DOTALL | re.IGNORECASE)
+_URL_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
+_DATA_URI_TYPES = ("image/png", "image/jpeg", "image/jpg", "image/webp")
+#: Cameras and phones write multi-picture JPEGs, which Pillow calls MPO; they are JPEG files.
+_FORMAT_ALIASES = {"MPO": "JPEG"}
+
+
+class ImageError(ValueError):
+    """A user-facing reason the image is refused."""
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    data: bytes | None
+    url: str | None
+    format: str | None
+    width: int | None
+    height: int | None
+
+
+def parse_image(value: str, *, max_bytes: int = MAX_BYTES) -> ImageInput:
+    """A ``data:image/...;base64,`` URI, raw base64 (standard or URL-safe), or an http(s) URL, which is
+    returned unfetched. Inline images must fully decode as PNG, JPEG or WebP, be at most ``max_bytes``
+    decoded, at most MAX_PIXELS, each side >= 300 px, aspect ratio within 1:2.5 .. 2.5:1. Anything else
+    raises ImageError saying what is wrong and what is allowed."""
+    if not isinstance(value, str) or not value.strip():
+        raise ImageError(f"image is empty; give a data URI, raw base64 of a {_ALLOWED} image, or an http(s) URL")
+    text = value.strip()
+    if _URL_SCHEME.match(text):
+        return ImageInput(data=None, url=check_url(text), format=None, width=None, height=None)
+    if text[:5].lower() == "data:":
+        return inspect_image_bytes(_decode_data_uri(text, max_bytes), max_bytes)
+    return inspect_image_bytes(_decode_base64(text, max_bytes), max_bytes)
+
+
+def inspect_image_bytes(data: bytes, max_bytes: int) -> ImageInput:
+    """Validate decoded bytes: size, format, dimensions and aspect ratio from the header, then a full decode."""
+    if len(data) > max_bytes:
+        raise ImageError(too_big(len(data), max_bytes))
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind, width, height = _FORMAT_ALIASES.get(image.format, image.format), image.width, image.height
+    except Image.DecompressionBombError:
+        raise ImageError(f"image is too large in pixels; at most {MAX_PIXELS // 1_000_000} megapixels allowed") from None
+    except (OSError, ValueError, SyntaxError):
+        raise ImageError(f"image data is not a {_ALLOWED} image") from None
+    if kind not in FORMATS:
+        raise ImageError(f"image format {kind} is not supported; use {_ALLOWED}")
+    _check_dimensions(width, height)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ImageError(f"image is a damaged or truncated {kind} file ({exc}); send the complete file") from None
+    return ImageInput(data=data, url=None, format=kind, width=width, height=height)
+
+
+def _check_dimensions(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"image is {width}x{height}; at most {MAX_PIXELS // 1_000_000} megapixels allowed")
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(f"image is {width}x{height}; each side must be at least {MIN_SIDE} px")
+    ratio = max(width, height) / min(width, height)
+    if ratio > MAX_ASPECT:
+        raise ImageError(f"image is {width}x{height} (aspect ratio {ratio:.2f}:1); the aspect ratio must be "
+                         f"between 1:{MAX_ASPECT:g} and {MAX_ASPECT:g}:1")
+
+
+def check_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # urllib's own complaint, e.g. "Invalid IPv6 URL" for an unclosed '['
+        raise ImageError(f"image URL is malformed ({exc}); use a full http(s) URL") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ImageError(f"image URL scheme {parts.scheme!r} is not supported; use an http(s) URL, a data URI "
+                         "or raw base64")
+    if not parts.hostname:
+        raise ImageError("image URL has no host; use a full http(s) URL")
+    return url
+
+
+def _decode_data_uri(text: str, max_bytes: int) -> bytes:
+    match = _DATA_URI.fullmatch(text)
+    if match is None:
+        raise ImageError("image data URI is malformed; expected data:image/png;base64,...")
+    media_type = match["type"].strip().lower()
+    if media_type not in _DATA_URI_TYPES:
+        raise ImageError(f"image data URI has type {media_type or '(none)'!r}; use image/png, image/jpeg or "
+                         "image/webp")
+    if "base64" not in (param.strip().lower() for param in match["params"].split(";")):
+        raise ImageError("image data URI must be base64-encoded (data:image/png;base64,...)")
+    return _decode_base64(match["data"], max_bytes)
+
+
+def _decode_base64(text: str, max_bytes: int) -> bytes:
+    """Standard or URL-safe alphabet, padding optional, line breaks ignored; the size is checked from the
+    length before decoding so an oversized upload is refused without allocating it twice."""
+    compact = re.sub(r"\s+", "", text).translate(str.maketrans("-_", "+/")).rstrip("=")
+    estimated = len(compact) * 3 // 4
+    if estimated > max_bytes:
+        raise ImageError(too_big(estimated, max_bytes))
+    try:
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageError("image is neither an http(s) URL nor valid base64 (a data URI or raw base64 of a "
+                         f"{_ALLOWED} image)") from None
+
+
+def too_big(size: int, max_bytes: int, *, at_least: bool = False) -> str:
+    return f"image is {'at least ' if at_least else ''}{_amount(size)}; at most {_amount(max_bytes)} allowed"
+
+
+def _amount(size: int) -> str:
+    return f"{size / 1_048_576:.3g} MB" if size >= 1_048_576 else f"{size:,} bytes"
