@@ -30,7 +30,7 @@ def _require_admin_token() -> None:
     token = backend().config["auth"]["admin_token"]
     if token is None:
         return
-    given = request.headers.get(ADMIN_TOKEN_HEADER) or bearer_token(request) or ""
+    given = request.headers.get(ADMIN_TOKEN_HEADER) or bearer_token(request.headers.get("Authorization")) or ""
     if not hmac.compare_digest(given.encode(), token.encode()):
         raise APIError(401, f"The admin API needs the admin token (Authorization: Bearer <token> or {ADMIN_TOKEN_HEADER}).",
                        code="invalid_admin_token")

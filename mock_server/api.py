@@ -13,7 +13,8 @@ from flask import Blueprint, Response, current_app, redirect, request, send_file
 
 from mock_server import links
 from mock_server.auth import authenticate
-from mock_server.backend import TaskView, VideoBackend
+from mock_server.backend import VideoBackend
+from mock_server.bodies import base_url, signed_query, task_body, video_url
 from mock_server.errors import APIError
 from mock_server.exchange import ENVIRON_KEY, Exchange
 from mock_server.faults import HEADER, HEADER_GRAMMAR, FaultSpecError, parse_fault_header
@@ -40,7 +41,7 @@ def backend() -> VideoBackend:
 
 def caller() -> str:
     """Authenticate the request; the key's fingerprint is kept for the journal."""
-    owner = authenticate(request, backend().config["auth"]["api_keys"])
+    owner = authenticate(request.headers.get("Authorization"), backend().config["auth"]["api_keys"])
     exchange().owner = owner
     return owner
 
@@ -67,44 +68,18 @@ def _read_fault_header() -> None:
 
 
 def public_base() -> str:
-    """Where clients reach us: the configured public URL, else the scheme and Host of this request (read
-    from the environ directly; werkzeug's host_url re-parses and re-encodes it on every call)."""
-    configured = backend().config["server"]["public_url"]
-    if configured:
-        return configured.rstrip("/")
-    environ = request.environ
-    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-    return f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}".rstrip("/")
-
-
-def video_url(task_id: str, ttl: float | None) -> str:
-    url = f"{public_base()}/v1/videos/{task_id}/content"
-    if ttl is None:
-        return url
-    return url + "?" + _signed_query(task_id, ttl)
+    return base_url(request.environ, backend().config["server"]["public_url"])
 
 
 def _signed_query(task_id: str, ttl: float) -> str:
     b = backend()
-    expires = int(b.clock.now() + ttl)
-    return f"expires={expires}&signature={links.sign(b.seed, task_id, expires)}"
+    return signed_query(b.seed, task_id, b.clock.now(), ttl)
 
 
-def task_body(view: TaskView, link_ttl: float | None = None) -> dict[str, Any]:
-    task, state = view.task, view.state
-    p = task.params
-    return {
-        "task_id": task.id,
-        "status": state.status,
-        "progress": state.progress,
-        "url": video_url(task.id, link_ttl) if state.status == "completed" else None,
-        "format": "mp4",
-        "metadata": {"duration": p["duration"], "fps": p["fps"], "width": p["width"], "height": p["height"], "seed": p["seed"]},
-        "error": state.error,
-        "model": task.model,
-        "created_at": int(task.created_at),
-        "completed_at": int(state.completed_at) if state.completed_at is not None else None,
-    }
+def poll_url(task_id: str, link_ttl: float | None) -> str:
+    """The task's download link; with an expire_url fault, a signed one that stops working after ``link_ttl``."""
+    url = video_url(public_base(), task_id)
+    return url if link_ttl is None else f"{url}?{_signed_query(task_id, link_ttl)}"
 
 
 @provider.post("/v1/video/generations")
@@ -123,7 +98,8 @@ def poll(task_id: str) -> Any:
     owner = caller()
     ex = exchange()
     ex.task_id = task_id
-    ex.response = task_body(backend().get(owner, task_id, ex), ex.expire_ttl)
+    view = backend().get(owner, task_id, ex)
+    ex.response = task_body(view, poll_url(task_id, ex.expire_ttl) if view.state.status == "completed" else None)
     return ex.response
 
 

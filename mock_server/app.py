@@ -16,6 +16,7 @@ from mock_server.clock import Clock
 from mock_server.config import check_config, default_cache_dir
 from mock_server.errors import register_error_handlers
 from mock_server.exchange import open_exchanges
+from mock_server.fastpath import PollFastPath
 from mock_server.journal import install_journal
 from mock_server.meta import meta
 from mock_server.sqlite_store import SqliteStore
@@ -53,13 +54,16 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     if store is None:
         store = open_store(cfg["server"]["store"])
         publish_config(store, cfg, real_time=real_time)
-    app.extensions["videomock"] = VideoBackend(cfg, store, videos, real_time=real_time)
+    backend = app.extensions["videomock"] = VideoBackend(cfg, store, videos, real_time=real_time)
     register_error_handlers(app)
     app.register_blueprint(provider)
     app.register_blueprint(meta)
     app.register_blueprint(admin)
     install_journal(app)
-    app.wsgi_app = TransportFaults(open_exchanges(app.wsgi_app))  # type: ignore[method-assign]
+    # Outermost first: plain polls, then transport faults, then the per-request Exchange, then Flask.
+    # The fast path serialises exactly as Flask's JSON responses do (compact, with a trailing newline).
+    app.wsgi_app = PollFastPath(TransportFaults(open_exchanges(app.wsgi_app)), backend,  # type: ignore[method-assign]
+                                lambda body: app.json.dumps(body, indent=None, separators=(",", ":")))
     return app
 
 

@@ -97,6 +97,10 @@ class VideoBackend:
         return cached[1]
 
     @property
+    def _poll_rules(self) -> bool:
+        return any("poll" in rule.endpoints for rule in self.rules)
+
+    @property
     def seed(self) -> int:
         return int(self.config["seed"])
 
@@ -132,31 +136,44 @@ class VideoBackend:
             raise bad_request(violations)
         spec = catalog[body["model"]]
         self._apply_faults(RequestFacts("submit", owner, spec.id, body.get("prompt")), exchange)
+        claim = None
         if idempotency_key is not None:
             replay = self._replay(owner, idempotency_key, body)
             if replay is not None:
                 return replay
+            claim = f"claim:{self._idempotency_state(owner, idempotency_key)}"
+        try:
+            task = self._create(owner, body, spec, exchange)
+        except BaseException:
+            if claim is not None:  # let a retry of this refused submit claim the key again
+                self.store.increment(claim, -1)
+            raise
+        if idempotency_key is not None:
+            self.store.set_state(self._idempotency_state(owner, idempotency_key), {"task_id": task.id, "body": _digest(body)})
+        return task
+
+    def _create(self, owner: str, body: Any, spec: ModelSpec, exchange: Exchange) -> Task:
         params = spec.resolve(body)
         image_bytes, params = self._take_image(params)
         now = self.clock.now()
         limits = self.config["limits"]
         check_in_flight(limits, self.store, owner, now)
         charge(limits, self.store, owner, task_cost(spec, params["duration"]))
-        seq = self.store.next_id("tasks")
-        task_id = "task_" + rng.token(self.seed, "task-id", seq)
-        if "seed" not in params:
-            params["seed"] = rng.derive(self.seed, "video-seed", seq) % 2**32
         shape = job_shape(exchange.applied)
-        queue, render = self._timeline(spec, seq, shape)
-        task = Task(
-            id=task_id, seq=seq, owner=owner, model=spec.id, params=params,
-            created_at=now, queue_seconds=queue, render_seconds=render,
-            video_key=self.video_spec(spec.id, params, image_bytes).cache_key(), plan=self._plan(shape),
-        )
-        self.store.add_task(task)
-        if idempotency_key is not None:
-            self.store.set_state(self._idempotency_state(owner, idempotency_key), {"task_id": task.id, "body": _digest(body)})
-        if queue == 0 and is_running(task, now):
+        plan = self._plan(shape)
+
+        def build(seq: int) -> Task:
+            resolved = params if "seed" in params else {**params, "seed": rng.derive(self.seed, "video-seed", seq) % 2**32}
+            queue, render = self._timeline(spec, seq, shape)
+            video_key = self.video_spec(spec.id, resolved, image_bytes).cache_key()
+            return Task(
+                id="task_" + rng.token(self.seed, "task-id", seq), seq=seq, owner=owner, model=spec.id,
+                params=resolved, created_at=now, queue_seconds=queue, render_seconds=render, video_key=video_key,
+                plan=plan, rendered=self.videos.has(video_key),  # a cached video needs no render, nor a later write
+            )
+
+        task = self.store.create_task(build)
+        if not task.rendered and task.queue_seconds == 0 and is_running(task, now):
             self._start_render(task)
         return task
 
@@ -165,6 +182,16 @@ class VideoBackend:
         task = self._owned(owner, task_id)
         self._apply_faults(RequestFacts("poll", owner, task.model, task.params.get("prompt")),
                            exchange if exchange is not None else Exchange())
+        return self._view(task)
+
+    def plain_view(self, owner: str, task_id: str) -> TaskView | None:
+        """A poll's answer when nothing special can happen to it: no fault rule could match a poll and the
+        task is the caller's. None means "take the full path" (which also renders the errors)."""
+        if self._poll_rules:
+            return None
+        task = self.store.get_task(task_id)
+        if task is None or task.owner != owner:
+            return None
         return self._view(task)
 
     def video_file(self, owner: str | None, task_id: str, exchange: Exchange | None = None) -> Path:
@@ -231,14 +258,30 @@ class VideoBackend:
         return f"idempotency:{owner}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
     def _replay(self, owner: str, key: str, body: Any) -> Task | None:
-        """The task an earlier submit with this Idempotency-Key created, if any; a different body is refused."""
-        previous = self.store.get_state(self._idempotency_state(owner, key))
+        """The task an earlier submit with this Idempotency-Key created, if any; a different body is refused.
+
+        Otherwise the caller claims the key (an atomic counter) and creates the task; a submit arriving while
+        it does waits for it, so two simultaneous retries of one request still make one task."""
+        name = self._idempotency_state(owner, key)
+        previous = self.store.get_state(name)
+        if previous is None and self.store.next_id(f"claim:{name}") > 1:
+            previous = self._await_state(name)
         if previous is None:
             return None
         if previous["body"] != _digest(body):
             raise APIError(400, "This Idempotency-Key was already used with a different request body.",
                            param="Idempotency-Key", code="idempotency_key_reused")
         return self.store.get_task(previous["task_id"])
+
+    def _await_state(self, name: str, timeout: float = 10.0) -> Any:
+        """A named state another request is about to write (it holds the claim); real seconds, bounded."""
+        deadline = time.monotonic() + timeout
+        while (value := self.store.get_state(name)) is None:
+            if time.monotonic() > deadline:
+                raise APIError(503, "An earlier submit with this Idempotency-Key is still being processed; retry.",
+                               code="idempotency_key_in_use", headers={"Retry-After": "1"})
+            time.sleep(0.005)
+        return value
 
     def _plan(self, shape: JobShape) -> Plan:
         if shape.outcome != "fail":

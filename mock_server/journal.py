@@ -49,6 +49,25 @@ def _response_body(response: Response, exchange: Exchange) -> Any:
         return response.get_data(as_text=True)[:BODY_TEXT_LIMIT]
 
 
+def record(backend: Any, environ: dict[str, Any], path: str, status: int, exchange: Exchange,
+           request_body: Any, response_body: Any) -> None:
+    """Append one entry. Shared by the Flask hook and the WSGI fast path, so both journal alike."""
+    backend.store.append_journal({
+        "time": time.time(),
+        "virtual_time": backend.clock.now(),
+        "method": environ["REQUEST_METHOD"],
+        "path": path,
+        "query": environ.get("QUERY_STRING", ""),
+        "status": status,
+        "key": exchange.owner,
+        "task_id": exchange.task_id,
+        "request_body": request_body,
+        "response_body": response_body,
+        "fault": exchange.fault_journal(),
+        "duration_ms": round((time.perf_counter() - exchange.started) * 1000, 3),
+    })
+
+
 def install_journal(app: Flask) -> None:
     @app.after_request
     def _record(response: Response) -> Response:
@@ -56,19 +75,6 @@ def install_journal(app: Flask) -> None:
         exchange: Exchange | None = req.environ.get(ENVIRON_KEY)
         if exchange is None or req.path.startswith("/__admin"):
             return response
-        backend = current_app.extensions["videomock"]
-        backend.store.append_journal({
-            "time": time.time(),
-            "virtual_time": backend.clock.now(),
-            "method": req.method,
-            "path": req.path,
-            "query": req.environ.get("QUERY_STRING", ""),
-            "status": response.status_code,
-            "key": exchange.owner,
-            "task_id": exchange.task_id,
-            "request_body": _request_body(req, exchange),
-            "response_body": _response_body(response, exchange),
-            "fault": exchange.fault_journal(),
-            "duration_ms": round((time.perf_counter() - exchange.started) * 1000, 3),
-        })
+        record(current_app.extensions["videomock"], req.environ, req.path, response.status_code, exchange,
+               _request_body(req, exchange), _response_body(response, exchange))
         return response

@@ -23,6 +23,13 @@ Choices, and why:
   change that finished before its read.
 - **A bounded journal**: the newest ``journal_limit`` entries are kept, as in :class:`MemoryStore`; older ones
   are deleted in batches so appending stays a single insert.
+- **Group commit.** Every request writes (a journal entry; a submit also its task), so under load the
+  write lock was the queue every request stood in, and with the GIL a thread holding it could wait
+  milliseconds for its turn to run while other processes waited for the lock (a convoy): throughput fell
+  as threads were added. Writing threads now queue their work; one of them at a time runs everything
+  queued in a single transaction, each piece in its own SAVEPOINT so one failure undoes only itself, while
+  the others wait. A caller still returns only once its write is committed, so a read that follows a
+  response (a journal query, another worker's poll) always sees it.
 """
 
 from __future__ import annotations
@@ -35,10 +42,10 @@ import sqlite3
 import struct
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mock_server.store import KEPT_ON_RESET, StoreError
 from mock_server.tasks import Task
@@ -66,6 +73,14 @@ INSERT OR IGNORE INTO state_version VALUES (1, 0);
 """
 
 _VERSION = struct.Struct("<Q")
+
+_T = TypeVar("_T")
+_PENDING = object()
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
 _open_stores: weakref.WeakSet[SqliteStore] = weakref.WeakSet()
 
@@ -113,6 +128,9 @@ class SqliteStore:
         self._inherited: list[sqlite3.Connection] = []
         self._state_cache: dict[str, tuple[int, str | None, Any]] = {}
         self._thread_write_lock = threading.Lock()
+        self._group_turn = threading.Condition()
+        self._group_queue: list[list[Any]] = []   # [work, result] with result _PENDING until committed
+        self._group_writing = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._open_lock_file()
@@ -162,6 +180,44 @@ class SqliteStore:
         with self._writing() as conn, _committed(conn):
             yield conn
 
+    def _grouped(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work`` in a write transaction, sharing it with the writes other threads have queued.
+        Returns (or raises) what ``work`` did, once it is committed."""
+        item: list[Any] = [work, _PENDING]
+        with self._group_turn:
+            self._group_queue.append(item)
+            while item[1] is _PENDING:
+                if self._group_writing:
+                    self._group_turn.wait()
+                    continue
+                batch, self._group_queue = self._group_queue, []
+                self._group_writing = True
+                self._group_turn.release()
+                try:
+                    self._commit_group(batch)
+                finally:
+                    self._group_turn.acquire()
+                    self._group_writing = False
+                    self._group_turn.notify_all()
+        if isinstance(item[1], _Failed):
+            raise item[1].error
+        return item[1]
+
+    def _commit_group(self, batch: list[list[Any]]) -> None:
+        try:
+            with self._transaction() as conn:
+                for item in batch:
+                    conn.execute("SAVEPOINT work")
+                    try:
+                        item[1] = item[0](conn)
+                    except Exception as exc:  # this piece alone is undone and fails; the others go on
+                        conn.execute("ROLLBACK TO work")
+                        item[1] = _Failed(exc)
+                    conn.execute("RELEASE work")
+        except BaseException as exc:  # the commit failed: nothing in the batch happened
+            for item in batch:
+                item[1] = _Failed(exc)
+
     def _after_fork(self) -> None:
         """In a forked child. SQLite connections must not cross a fork, not even to be closed (closing can
         checkpoint or remove the WAL under the parent), so the child keeps them unused. The lock file is
@@ -172,6 +228,9 @@ class SqliteStore:
         os.close(self._lock_fd)
         self._open_lock_file()
         self._thread_write_lock = threading.Lock()
+        self._group_turn = threading.Condition()
+        self._group_queue = []
+        self._group_writing = False
 
     def close(self) -> None:
         """Close idle connections and the version map. Only for tidy shutdowns and tests."""
@@ -206,9 +265,9 @@ class SqliteStore:
         return self.increment(counter, 1)
 
     def increment(self, counter: str, amount: int) -> int:
-        with self._writing() as conn:
-            return conn.execute("INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + ? "
-                                "RETURNING value", (counter, amount, amount)).fetchall()[0][0]
+        return self._grouped(lambda conn: conn.execute(
+            "INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + ? RETURNING value",
+            (counter, amount, amount)).fetchall()[0][0])
 
     def counter(self, counter: str) -> int:
         rows = self._query("SELECT value FROM counters WHERE name = ?", (counter,))
@@ -217,16 +276,26 @@ class SqliteStore:
     # --- tasks ---------------------------------------------------------------------------------------
 
     def add_task(self, task: Task) -> None:
-        with self._writing() as conn:
-            conn.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?)",
-                         (task.id, task.seq, task.owner, _dumps(task.to_record())))
+        record = _dumps(task.to_record())
+        self._grouped(lambda conn: conn.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?)",
+                                                (task.id, task.seq, task.owner, record)))
+
+    def create_task(self, build: Callable[[int], Task]) -> Task:
+        def work(conn: sqlite3.Connection) -> Task:
+            seq = conn.execute("INSERT INTO counters VALUES ('tasks', 1) ON CONFLICT (name) DO UPDATE "
+                               "SET value = value + 1 RETURNING value").fetchall()[0][0]
+            task = build(seq)
+            conn.execute("INSERT INTO tasks VALUES (?, ?, ?, ?)", (task.id, task.seq, task.owner, _dumps(task.to_record())))
+            return task
+
+        return self._grouped(work)
 
     def get_task(self, task_id: str) -> Task | None:
         rows = self._query("SELECT record FROM tasks WHERE id = ?", (task_id,))
         return Task.from_record(json.loads(rows[0][0])) if rows else None
 
     def update_task(self, task_id: str, **changes: Any) -> Task | None:
-        with self._transaction() as conn:
+        def work(conn: sqlite3.Connection) -> Task | None:
             row = conn.execute("SELECT record FROM tasks WHERE id = ?", (task_id,)).fetchone()
             if row is None:
                 return None
@@ -235,6 +304,8 @@ class SqliteStore:
                 conn.execute("UPDATE tasks SET seq = ?, owner = ?, record = ? WHERE id = ?",
                              (task.seq, task.owner, _dumps(task.to_record()), task_id))
             return task
+
+        return self._grouped(work)
 
     def tasks(self, owner: str | None = None) -> list[Task]:
         if owner is None:
@@ -246,8 +317,7 @@ class SqliteStore:
     # --- blobs ---------------------------------------------------------------------------------------
 
     def put_blob(self, key: str, data: bytes) -> None:
-        with self._writing() as conn:
-            conn.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (key, data))
+        self._grouped(lambda conn: conn.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (key, data)))
 
     def get_blob(self, key: str) -> bytes | None:
         rows = self._query("SELECT data FROM blobs WHERE key = ?", (key,))
@@ -256,13 +326,17 @@ class SqliteStore:
     # --- journal -------------------------------------------------------------------------------------
 
     def append_journal(self, entry: dict[str, Any]) -> int:
-        """One insert; ``seq`` is the row id, which SQLite assigns as the largest so far plus one (so it
-        starts again at 1 after a reset, as the memory store's does)."""
-        with self._writing() as conn:
-            seq = conn.execute("INSERT INTO journal (entry) VALUES (?)", (_dumps(entry),)).lastrowid
+        """Returns once the entry is committed. ``seq`` is the row id, which SQLite assigns as the largest
+        so far plus one (so it starts again at 1 after a reset, as the memory store's does)."""
+        text = _dumps(entry)
+
+        def work(conn: sqlite3.Connection) -> int:
+            seq = conn.execute("INSERT INTO journal (entry) VALUES (?)", (text,)).lastrowid
             if seq % JOURNAL_PRUNE_EVERY == 0:
                 conn.execute("DELETE FROM journal WHERE seq <= ?", (seq - self._journal_limit,))
-        return seq
+            return seq
+
+        return self._grouped(work)
 
     def journal(self) -> list[dict[str, Any]]:
         rows = self._query("SELECT seq, entry FROM journal ORDER BY seq DESC LIMIT ?", (self._journal_limit,))

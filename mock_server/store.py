@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from mock_server.tasks import Task
@@ -34,6 +34,10 @@ class Store(Protocol):
         """The named counter's current value (0 if never incremented)."""
 
     def add_task(self, task: Task) -> None: ...
+
+    def create_task(self, build: Callable[[int], Task]) -> Task:
+        """Draw the next task number and store ``build(number)``, atomically: one trip to the store, and
+        no number is ever used twice or left without its task."""
 
     def get_task(self, task_id: str) -> Task | None: ...
 
@@ -89,6 +93,14 @@ class MemoryStore:
     def add_task(self, task: Task) -> None:
         with self._lock:
             self._tasks[task.id] = task
+
+    def create_task(self, build: Callable[[int], Task]) -> Task:
+        with self._lock:
+            seq = self._counters.get("tasks", 0) + 1
+            self._counters["tasks"] = seq
+            task = build(seq)
+            self._tasks[task.id] = task
+            return task
 
     def get_task(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)

@@ -330,6 +330,23 @@ def test_idempotency_key_makes_submit_safe_to_retry(fake: Fake) -> None:
     assert submit_id(fake, **{"Idempotency-Key": "def"}) != first
 
 
+def test_simultaneous_submits_with_one_idempotency_key_make_one_task(fake: Fake) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda _: submit_id(fake, **{"Idempotency-Key": "same-order"}), range(16)))
+    assert len(set(ids)) == 1 and len(fake.backend.store.tasks()) == 1
+
+
+def test_a_refused_idempotent_submit_can_be_retried_with_the_same_key(fake: Fake) -> None:
+    spec = fake.backend.catalog[BODY["model"]]
+    fake.backend.update_config({"limits": {"credits": spec.credits_per_second * spec.defaults["duration"] / 2}})
+    refused = fake.session().post(f"{fake.url}/v1/video/generations", json=BODY, timeout=10, headers={"Idempotency-Key": "k1"})
+    assert_error(refused, 403)
+    fake.backend.update_config({"limits": {"credits": None}})
+    assert submit_id(fake, **{"Idempotency-Key": "k1"}) == fake.backend.store.tasks()[0].id
+
+
 # --- determinism ---------------------------------------------------------------------------------------------------
 
 def test_the_same_seed_gives_the_same_outcomes(fake: Fake) -> None:

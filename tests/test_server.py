@@ -258,3 +258,19 @@ def test_openapi_json_is_served_and_valid(fake: Fake) -> None:
 def test_healthz(fake: Fake) -> None:
     body = requests.get(f"{fake.url}/healthz", timeout=10).json()
     assert body["status"] == "ok" and body["models"] == len(CATALOG)
+
+
+def test_the_fast_poll_path_answers_exactly_as_flask_does(fake: Fake) -> None:
+    """Plain polls skip Flask (mock_server/fastpath.py); any X-Videomock-Fault header, even an empty one,
+    sends a poll through Flask. Both must answer and journal byte for byte alike."""
+    task_id = fake.submit({"model": "veo_3_1", "prompt": "fast"}).json()["task_id"]
+    for advance in (0, 3600):
+        fake.backend.advance(advance)
+        fast = fake.poll(task_id)
+        full = fake.session().get(f"{fake.url}/v1/video/generations/{task_id}", headers={"X-Videomock-Fault": ";"}, timeout=10)
+        assert (fast.status_code, fast.content) == (full.status_code, full.content)
+        assert {k: fast.headers[k] for k in ("Content-Type", "Content-Length")} == \
+               {k: full.headers[k] for k in ("Content-Type", "Content-Length")}
+    volatile = ("time", "virtual_time", "duration_ms", "seq")
+    fast_entry, full_entry = ({k: v for k, v in e.items() if k not in volatile} for e in fake.backend.store.journal()[-2:])
+    assert fast_entry == full_entry

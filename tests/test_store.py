@@ -325,3 +325,29 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(other_schema).execute("PRAGMA user_version=99")
     with pytest.raises(StoreError, match="schema 99"):
         SqliteStore(other_schema)
+
+
+def test_a_failed_write_does_not_undo_the_writes_it_was_committed_with(sqlite_path: Path) -> None:
+    """Concurrent writes share transactions (group commit); each runs in its own savepoint."""
+    store = SqliteStore(sqlite_path)
+    store.add_task(make_task(1))
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            if n % 5 == 0:
+                store.update_task(make_task(1).id, no_such_field=n)  # Task has no such field: this write fails
+            else:
+                store.next_id("ok")
+                store.append_journal({"n": n})
+        except TypeError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 8
+    assert store.counter("ok") == 32 and len(store.journal()) == 32
+    assert store.get_task(make_task(1).id) == make_task(1)
