@@ -21,7 +21,7 @@ from werkzeug.test import EnvironBuilder
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mock_server import create_app  # noqa: E402
-from mock_server.app import open_store  # noqa: E402
+from mock_server.startup import open_store  # noqa: E402
 from throughput import AUTH, SUBMIT_BODY  # noqa: E402
 
 

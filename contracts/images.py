@@ -17,9 +17,9 @@ import binascii
 import io
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image
 
 #: The JSON Schema ``format`` of the request's ``image`` field; its check is :func:`parse_image`.
 SCHEMA_FORMAT = "image-reference"
@@ -71,6 +71,7 @@ def inspect_image_bytes(data: bytes, max_bytes: int) -> ImageInput:
     """Validate decoded bytes: size, format, dimensions and aspect ratio from the header, then a full decode."""
     if len(data) > max_bytes:
         raise ImageError(too_big(len(data), max_bytes))
+    Image = _pillow()  # noqa: N806 - the module, named as Pillow's users know it
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind, width, height = _FORMAT_ALIASES.get(image.format, image.format), image.width, image.height
@@ -148,3 +149,10 @@ def too_big(size: int, max_bytes: int, *, at_least: bool = False) -> str:
 
 def _amount(size: int) -> str:
     return f"{size / 1_048_576:.3g} MB" if size >= 1_048_576 else f"{size:,} bytes"
+
+
+def _pillow() -> Any:
+    """Pillow's Image module, loaded with the first image to check (most processes never see one)."""
+    from PIL import Image
+
+    return Image

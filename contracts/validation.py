@@ -12,7 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import ValidationError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 from contracts.catalog import Catalog, ModelSpec
 from contracts.images import SCHEMA_FORMAT

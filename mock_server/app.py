@@ -12,15 +12,14 @@ from flask import Flask
 from mock_server.admin import admin
 from mock_server.api import provider
 from mock_server.backend import VideoBackend
-from mock_server.clock import Clock
 from mock_server.config import check_config, default_cache_dir
 from mock_server.errors import register_error_handlers
 from mock_server.exchange import open_exchanges
 from mock_server.fastpath import PollFastPath
 from mock_server.journal import install_journal
 from mock_server.meta import meta
-from mock_server.sqlite_store import SqliteStore
-from mock_server.store import MemoryStore, Store
+from mock_server.startup import open_store, publish_config
+from mock_server.store import Store
 from mock_server.transport import TransportFaults
 from mock_server.videos import VideoLibrary
 
@@ -67,15 +66,3 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     return app
 
 
-def publish_config(store: Store, config: Mapping[str, Any], *, real_time: Callable[[], float] = time.time) -> None:
-    """Make ``config`` (already checked) the store's runtime configuration, replacing any a previous run left,
-    and move the stored clock to its mode and speed without a jump in virtual time. Done once per server
-    start, before any app serves from the store: by :func:`create_app` when it opens the store itself, and
-    by the ``serve`` master before it starts its workers."""
-    store.set_state("config", config)
-    Clock(store, real_time=real_time).configure(config["clock"]["mode"], config["clock"]["speed"])
-
-
-def open_store(setting: str | None) -> Store:
-    """The store ``server.store`` names: unset or ``"memory"`` is process memory, anything else a SQLite file."""
-    return MemoryStore() if setting in (None, "memory") else SqliteStore(setting)

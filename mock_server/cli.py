@@ -8,13 +8,31 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import importlib
+
 import click
 
-from clientlib import cli as client_cli
 from mock_server.config import SETTINGS, ConfigError, load_config
 
+#: Commands that live in clientlib, imported only when run (the server's processes never need them).
+CLIENT_COMMANDS = {"generate": "clientlib.cli:generate", "validate": "clientlib.cli:validate",
+                   "verify": "clientlib.cli:verify"}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class VideomockGroup(click.Group):
+    """A group whose client-side commands load on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *CLIENT_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in CLIENT_COMMANDS:
+            module, _, attribute = CLIENT_COMMANDS[name].partition(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=VideomockGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="videomock")
 def main() -> None:
     """videomock: a fake video-generation provider for development and tests."""
@@ -127,11 +145,6 @@ def render_command(model: str, prompt: str, width: int | None, height: int | Non
         raise click.ClickException(str(exc)) from None
     click.echo(f"{out}: {info.width}x{info.height}, {info.fps} fps, {info.frame_count} frames, {info.duration:g} s, "
                f"{info.codec} {info.pix_fmt}")
-
-
-main.add_command(client_cli.generate)
-main.add_command(client_cli.validate)
-main.add_command(client_cli.verify)
 
 
 if __name__ == "__main__":  # pragma: no cover

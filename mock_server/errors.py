@@ -11,8 +11,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
 
 from contracts.schemas import load_schema
 
@@ -46,6 +48,8 @@ class APIError(Exception):
         self.headers = dict(headers or {})
 
     def response(self) -> Response:
+        from flask import jsonify  # not at import: this module also serves processes that never answer requests
+
         resp = jsonify(error_body(self.status, self.message, param=self.param, code=self.code, type=self.type))
         resp.status_code = self.status
         resp.headers.update(self.headers)
@@ -60,6 +64,8 @@ _HTTP_MESSAGES = {
 
 
 def register_error_handlers(app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException
+
     @app.errorhandler(APIError)
     def _api_error(exc: APIError) -> Response:
         return exc.response()

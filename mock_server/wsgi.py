@@ -19,15 +19,17 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
 from gunicorn.app.base import BaseApplication
-from gunicorn.arbiter import Arbiter
 
-from mock_server.app import create_app, publish_config
 from mock_server.config import ConfigError
 from mock_server.sqlite_store import SqliteStore
+from mock_server.startup import publish_config
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from gunicorn.arbiter import Arbiter
 
 #: Seconds an idle client connection stays open for its next request (clients poll every few seconds).
 KEEPALIVE_SECONDS = 5
@@ -109,6 +111,8 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
     def load(self) -> Flask:
         """Runs in each worker as it starts, never in the master. A SQLite store's configuration and clock are
         left as the master and the admin API set them; a memory store is new, and this worker's own."""
+        from mock_server.app import create_app  # the master never loads Flask and the app: only workers do
+
         store = self.config["server"]["store"]
         return create_app(self.config, store=None if store == MEMORY else SqliteStore(store))
 

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 import requests
 
-from mock_server.app import create_app, publish_config
+from mock_server.app import create_app
+from mock_server.startup import publish_config
 from mock_server.config import check_config
 from mock_server.render import probe
 from mock_server.sqlite_store import SqliteStore

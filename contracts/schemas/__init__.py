@@ -11,10 +11,14 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from contracts.images import SCHEMA_FORMAT, ImageError, parse_image
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 #: Message schemas by short name; the file is ``<name>.schema.json`` next to this module.
 MESSAGE_SCHEMAS = ("generation_request", "submit_response", "task", "error", "model_list")
@@ -42,10 +46,15 @@ def _image_reference_ok(value: str) -> bool:
         return False
 
 
-#: Asserts only our own formats: standard ones ("uri", "email", ...) stay annotations, as 2020-12 defaults
-#: to, so a metadata schema from config that uses them behaves as it always did.
-FORMAT_CHECKER = FormatChecker(formats=())
-FORMAT_CHECKER.checks(SCHEMA_FORMAT, raises=ImageError)(_is_image_reference)
+@cache
+def format_checker() -> FormatChecker:
+    """Asserts only our own formats: standard ones ("uri", "email", ...) stay annotations, as 2020-12
+    defaults to, so a metadata schema from config that uses them behaves as it always did."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    checker.checks(SCHEMA_FORMAT, raises=ImageError)(_is_image_reference)
+    return checker
 
 
 class CompiledSchema:
@@ -57,11 +66,20 @@ class CompiledSchema:
 
     def __init__(self, schema: dict[str, Any], *, check: bool = True) -> None:
         if check:  # the meta-schema check is slow; shipped schemas are checked by the test suite instead
-            Draft202012Validator.check_schema(schema)
+            check_schema(schema)
         self.schema = schema
-        self._explainer = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+        self._reference: Draft202012Validator | None = None
         self._fast = jsonschema_rs.validator_for(schema, formats={SCHEMA_FORMAT: _image_reference_ok},
                                                  validate_formats=True)
+
+    @property
+    def _explainer(self) -> Draft202012Validator:
+        """Built on first need (most documents are valid, and many processes never see an invalid one)."""
+        if self._reference is None:
+            from jsonschema import Draft202012Validator
+
+            self._reference = Draft202012Validator(self.schema, format_checker=format_checker())
+        return self._reference
 
     def is_valid(self, document: Any) -> bool:
         try:
@@ -88,4 +106,6 @@ def compiled(name: str) -> CompiledSchema:
 
 def check_schema(schema: Any) -> None:
     """Raise jsonschema.SchemaError if ``schema`` is not a valid 2020-12 schema."""
+    from jsonschema import Draft202012Validator
+
     Draft202012Validator.check_schema(schema)
