@@ -108,7 +108,7 @@ def main() -> None:
             results: dict[str, list[Measured]] = {name: [] for name in servers}
             for round_number in range(1, args.runs + 1):
                 for name, (server, base) in servers.items():
-                    results[name].append(measure_load(server, base, poll, args.seconds))
+                    results[name].append(measure_load(server, base, poll, args.seconds, rounds=1))
                     print(f"round {round_number} {name}: {results[name][-1].wrk.requests_per_second:.0f} req/s",
                           file=sys.stderr, flush=True)
         finally:

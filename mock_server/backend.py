@@ -207,7 +207,7 @@ class VideoBackend:
             raise APIError(400, f"Task {task_id} is {view.state.status}; its video can be downloaded once it is completed.",
                            param="task_id", code="video_not_ready")
         try:
-            return self.videos.ensure(self._spec_for(view.task))
+            return self.videos.ensure(view.task.video_key, lambda: self._spec_for(view.task))
         except RenderError as exc:
             log.error("re-render of %s failed: %s", task_id, exc)
             raise APIError(500, "The video could not be re-rendered; see the server log.", code="render_failed") from None
@@ -371,7 +371,7 @@ class VideoBackend:
 
     def _render_now(self, task: Task) -> Task:
         try:
-            self.videos.ensure(self._spec_for(task))
+            self.videos.ensure(task.video_key, lambda: self._spec_for(task))
         except RenderError as exc:
             return self._record_failure(task, exc)
         return self.store.update_task(task.id, rendered=True) or task

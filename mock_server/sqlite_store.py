@@ -204,6 +204,13 @@ class SqliteStore:
         return item[1]
 
     def _commit_group(self, batch: list[list[Any]]) -> None:
+        if len(batch) == 1:  # alone, the transaction itself is the savepoint
+            try:
+                with self._transaction() as conn:
+                    batch[0][1] = batch[0][0](conn)
+            except BaseException as exc:
+                batch[0][1] = _Failed(exc)
+            return
         try:
             with self._transaction() as conn:
                 for item in batch:

@@ -59,14 +59,15 @@ class VideoLibrary:
             future.add_done_callback(done)
         return future
 
-    def ensure(self, spec: VideoSpec) -> Path:
-        """The video's path, rendering it now if it is not cached (waiting for a render under way).
+    def ensure(self, key: str, spec: Callable[[], VideoSpec]) -> Path:
+        """The path of video ``key``, rendering ``spec()`` now if it is not cached (waiting for a render under
+        way). The spec is built only when needed: it may mean reading an input image from the store.
         Raises RenderError, including when the render takes longer than ``render_timeout``."""
-        path = self.path(spec.cache_key())
+        path = self.path(key)
         if path.is_file():
             self.touch(path)
             return path
-        future = self.start(spec)
+        future = self.start(spec())
         try:
             return future.result(timeout=self.render_timeout)
         except TimeoutError:

@@ -174,7 +174,8 @@ def test_verify_fails_when_the_providers_model_no_longer_matches_the_catalog(vid
 
 def test_verify_fails_on_a_wrong_body_and_a_wrong_video(video_library: VideoLibrary) -> None:
     spec = CATALOG["veo_3_1"]
-    wrong = video_library.ensure(VideoSpec(model=spec.id, prompt="wrong", width=640, height=360, fps=24, duration=8, seed=1))
+    wrong_spec = VideoSpec(model=spec.id, prompt="wrong", width=640, height=360, fps=24, duration=8, seed=1)
+    wrong = video_library.ensure(wrong_spec.cache_key(), lambda: wrong_spec)
     asked = spec.example_request()
     task = {"task_id": "task_w", "status": "completed", "progress": 100, "url": None,
             "metadata": {**{k: asked[k] for k in ("duration", "fps", "width", "height")}, "seed": 1}}
