@@ -7,6 +7,7 @@ Run: .venv/bin/python bench/bench_download.py [--runs N]
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 import sys
 import tempfile
@@ -37,6 +38,7 @@ def first_byte(host: str, port: int, path: str, headers: dict[str, str]) -> None
 
 
 def main() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the live server's per-request log lines
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=500)
     args = parser.parse_args()

@@ -14,6 +14,7 @@ stubs with static bodies, so the ratio shows what the fake itself adds.
 from __future__ import annotations
 
 import argparse
+import logging
 import io
 import json
 import os
@@ -103,6 +104,7 @@ def static_stubs(video: bytes) -> float:
 
 
 def main() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the live server's per-request log lines
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="pytest sessions per start-up measurement")
     args = parser.parse_args()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -103,6 +104,8 @@ def measure_load(server: ServerProcess, base_url: str, load: Load, seconds: int,
         cpu_before = server.cpu_seconds()
         result = run_wrk(base_url, load, seconds=seconds)
         measured.append(Measured(result, (server.cpu_seconds() - cpu_before) / max(result.requests, 1) * 1e6))
+        print(f"  round: {load.method} {result.requests_per_second:.0f} req/s, p99 {result.p99_ms:.1f} ms, "
+              f"{measured[-1].server_cpu_us_per_request:.0f} cpu us/req", file=sys.stderr)
     return sorted(measured, key=lambda m: m.wrk.requests_per_second)[len(measured) // 2]
 
 

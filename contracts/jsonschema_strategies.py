@@ -23,6 +23,8 @@ from typing import Any
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from contracts.validation import json_type
+
 Schema = Mapping[str, Any] | bool
 
 #: Keywords that never constrain an instance.
@@ -49,21 +51,6 @@ def json_values(max_leaves: int = 8) -> st.SearchStrategy[Any]:
     scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
     return st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
                         max_leaves=max_leaves)
-
-
-def json_type(value: Any) -> str:
-    """The JSON Schema type of a Python value; integral floats count as integers, as validators count them."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def values_not_of_type(types: str | Sequence[str]) -> st.SearchStrategy[Any]:

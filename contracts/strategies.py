@@ -43,13 +43,12 @@ from contracts.jsonschema_strategies import (
     bounds,
     constraints,
     from_schema,
-    json_type,
     json_values,
     merge,
     values_not_of_type,
 )
 from contracts.schemas import load_schema
-from contracts.validation import default_catalog, json_pointer, param_name
+from contracts.validation import default_catalog, json_pointer, json_type, param_name
 
 __all__ = [
     "MODES",

@@ -128,12 +128,13 @@ def _name(path: Iterable[Any]) -> str:
     return ".".join(str(p) for p in path) or "request body"
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON Schema type of a Python value; integral floats count as integers, as validators count them."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, int):
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
         return "integer"
     if isinstance(value, float):
         return "number"
@@ -169,10 +170,10 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
         return [Violation(pointer, f"image-to-video is not supported{_by(spec)}; send a prompt without image", "unsupported_mode")]
     if kind == "type":
         if not path:
-            return [Violation("", f"the request body must be a JSON object, not {_json_type(value)}", "invalid_type")]
+            return [Violation("", f"the request body must be a JSON object, not {json_type(value)}", "invalid_type")]
         wanted = error.validator_value
         wanted_text = " or ".join(wanted) if isinstance(wanted, list) else wanted
-        return [Violation(pointer, f"{name} must be of type {wanted_text}, not {_json_type(value)}", "invalid_type")]
+        return [Violation(pointer, f"{name} must be of type {wanted_text}, not {json_type(value)}", "invalid_type")]
     if kind == "required":
         missing = [p for p in error.validator_value if isinstance(value, dict) and p not in value]
         return [Violation(json_pointer([*path, p]), f"{_name([*path, p])} is required", "missing_required_parameter") for p in missing]
