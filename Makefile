@@ -27,6 +27,9 @@ fuzz: $(STAMP)
 
 # Needs wrk (apt-get install wrk); compare_peers installs WireMock and Prism into bench/.peers/ (npm, Java).
 bench: $(STAMP)
+	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_download.py
+	$(BIN)/python bench/bench_fixtures.py
 	$(BIN)/python bench/store_ops.py
 	$(BIN)/python bench/poll_path.py
 	$(BIN)/python bench/throughput.py
