@@ -12,12 +12,19 @@ journal, counters (ids, rule matches, credit balances), the clock and the runtim
 master publishes the configuration and moves the clock once, before the first fork; workers never write
 the configuration, so one that gunicorn starts later (after another died) serves it as changed at runtime
 through the admin API, not as the command line had it.
+
+With several workers on Linux, each worker listens on a socket of its own (SO_REUSEPORT) and the kernel
+spreads new connections over them. On one shared socket the workers race to accept, and a burst of
+connections (a test suite's pool, wrk's 16) often lands nearly all on one worker, which then serves them
+on one core while the other idles. The master keeps the port bound, without listening, so it stays ours
+while gunicorn replaces a worker.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +36,7 @@ from mock_server.startup import publish_config
 
 if TYPE_CHECKING:
     from flask import Flask
-    from gunicorn.arbiter import Arbiter
+    from gunicorn.workers.base import Worker
 
 #: Seconds an idle client connection stays open for its next request (clients poll every few seconds).
 KEEPALIVE_SECONDS = 5
@@ -62,18 +69,40 @@ class CannotListen(RuntimeError):
     """The address cannot be bound (in use, not this machine's, an unknown host name)."""
 
 
-def bind(host: str, port: int) -> int:
+def socket_per_worker(workers: int) -> bool:
+    """Whether workers each get a listening socket. Only Linux spreads connections over sockets that share
+    a port; elsewhere (macOS, the BSDs) one of them would get every connection."""
+    return workers > 1 and sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def bind(host: str, port: int, *, reuse_port: bool = False) -> int:
     """A socket bound to ``host:port``, as a file descriptor for gunicorn (which takes it over). Binding
-    here makes a port in use fail at once with the reason; gunicorn would retry for five seconds first."""
+    here makes a port in use fail at once with the reason; gunicorn would retry for five seconds first.
+
+    With ``reuse_port`` the port is first bound plainly, then again for sharing with the workers: a plain bind
+    fails on a port anyone holds, where a sharing one would quietly join another videomock's workers."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
-        with socket.socket(family, kind, proto) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            return sock.detach()
+        if reuse_port:
+            with _bound(family, kind, proto, address) as probe:
+                address = probe.getsockname()   # with port 0, the port picked
+        return _bound(family, kind, proto, address, reuse_port=reuse_port).detach()
     except OSError as exc:
         raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _bound(family: int, kind: int, proto: int, address: Any, *, reuse_port: bool = False) -> socket.socket:
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]
@@ -82,15 +111,22 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
     def __init__(self, config: Mapping[str, Any], listener_fd: int, *, log_requests: bool,
                  on_ready: Callable[[str], None]) -> None:
         self.config = config
-        self.listener_fd = listener_fd
+        self.listener = socket.socket(fileno=listener_fd)
+        host, self.port = config["server"]["host"], self.listener.getsockname()[1]
+        self.url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
         self.log_requests = log_requests
         self.on_ready = on_ready
+        # One byte in a pipe every worker inherits: the first worker to take it announces the server.
+        self._announce_token, token_writer = os.pipe()
+        os.write(token_writer, b".")
+        os.close(token_writer)
+        os.set_blocking(self._announce_token, False)
         super().__init__()
 
     def load_config(self) -> None:
         server = self.config["server"]
         settings: dict[str, Any] = {
-            "bind": [f"fd://{self.listener_fd}"],
+            "bind": [f"fd://{self.listener.fileno()}"],
             "worker_class": "gthread",
             "workers": worker_count(server["workers"]),
             "threads": server["threads"],
@@ -100,8 +136,13 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             "accesslog": "-" if self.log_requests else None,
             "errorlog": "-",
             "proc_name": "videomock",
-            "when_ready": self._announce,
+            "post_worker_init": self._announce_once,
         }
+        if socket_per_worker(settings["workers"]):
+            # Each worker binds its own socket to the held port; gunicorn then opens none in the master.
+            address = self.listener.getsockname()[0]
+            settings["bind"] = [f"[{address}]:{self.port}" if ":" in address else f"{address}:{self.port}"]
+            settings["reuse_port"] = True
         if "control_socket_disable" in self.cfg.settings:
             # gunicorn >= 25.1 opens a control socket at one fixed path per user; two servers would share it.
             settings["control_socket_disable"] = True
@@ -116,9 +157,15 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         store = self.config["server"]["store"]
         return create_app(self.config, store=None if store == MEMORY else SqliteStore(store))
 
-    def _announce(self, arbiter: Arbiter) -> None:
-        host, port = self.config["server"]["host"], arbiter.LISTENERS[0].getsockname()[1]
-        self.on_ready(f"http://{f'[{host}]' if ':' in host else host}:{port}")
+    def _announce_once(self, worker: Worker) -> None:
+        """Runs in each worker once its app is loaded and its socket listens: the server is ready when the
+        first one is (before that, with a socket per worker, nothing would accept a connection)."""
+        try:
+            taken = os.read(self._announce_token, 1)
+        except BlockingIOError:
+            return
+        if taken:
+            self.on_ready(self.url)
 
 
 def serve(config: Mapping[str, Any], *, log_requests: bool, on_ready: Callable[[str], None]) -> None:
@@ -130,5 +177,5 @@ def serve(config: Mapping[str, Any], *, log_requests: bool, on_ready: Callable[[
         store = SqliteStore(server["store"])
         publish_config(store, config)
         store.close()
-    listener_fd = bind(server["host"], server["port"])
+    listener_fd = bind(server["host"], server["port"], reuse_port=socket_per_worker(worker_count(server["workers"])))
     GunicornServer(config, listener_fd, log_requests=log_requests, on_ready=on_ready).run()

@@ -53,8 +53,8 @@ def exchange(connection: http.client.HTTPConnection, method: str, path: str, bod
 
 
 def connections_to_distinct_workers(server: ServeProcess, workers: int) -> list[http.client.HTTPConnection]:
-    """One kept-alive connection held by each worker: whichever worker is free accepts a new connection, so
-    connections are opened until every worker holds one (the others are closed)."""
+    """One kept-alive connection held by each worker: the kernel hands each new connection to one worker's
+    socket, so connections are opened until every worker holds one (the others are closed)."""
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
     held: dict[int, http.client.HTTPConnection] = {}
     deadline = time.monotonic() + DEADLINE
@@ -266,3 +266,11 @@ def test_a_port_in_use_is_refused_at_once() -> None:
         port = taken.getsockname()[1]
         assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in serve_refused(
             "--port", str(port), "--store", "memory")
+
+
+def test_a_second_server_on_the_same_port_is_refused_not_given_a_share_of_the_connections(tmp_path: Path) -> None:
+    """Workers share their port with each other (SO_REUSEPORT); another videomock must not join them."""
+    with serve(*serving(tmp_path, 2)) as server:
+        assert "Address already in use" in serve_refused(
+            "--port", str(server.port), "--workers", "2", "--store", str(tmp_path / "other.db"))
+
