@@ -82,6 +82,20 @@ class _Failed:
     def __init__(self, error: BaseException) -> None:
         self.error = error
 
+
+class _Pending:
+    """A thread's write, queued to be committed with the writes of other threads."""
+
+    __slots__ = ("work", "result", "wake")
+
+    def __init__(self, work: Callable[[sqlite3.Connection], Any]) -> None:
+        self.work = work
+        self.result: Any = _PENDING
+        # Held until the thread may go on: its write is committed, or the thread is to commit the queue.
+        # One lock per write wakes exactly the threads that are done, where a shared condition woke all.
+        self.wake = threading.Lock()
+        self.wake.acquire()
+
 _open_stores: weakref.WeakSet[SqliteStore] = weakref.WeakSet()
 
 
@@ -128,9 +142,9 @@ class SqliteStore:
         self._inherited: list[sqlite3.Connection] = []
         self._state_cache: dict[str, tuple[int, str | None, Any]] = {}
         self._thread_write_lock = threading.Lock()
-        self._group_turn = threading.Condition()
-        self._group_queue: list[list[Any]] = []   # [work, result] with result _PENDING until committed
-        self._group_writing = False
+        self._group_lock = threading.Lock()
+        self._group_queue: list[_Pending] = []
+        self._group_writing = False   # a thread is committing; the queue waits for it
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._open_lock_file()
@@ -182,48 +196,53 @@ class SqliteStore:
 
     def _grouped(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``work`` in a write transaction, sharing it with the writes other threads have queued.
-        Returns (or raises) what ``work`` did, once it is committed."""
-        item: list[Any] = [work, _PENDING]
-        with self._group_turn:
-            self._group_queue.append(item)
-            while item[1] is _PENDING:
-                if self._group_writing:
-                    self._group_turn.wait()
-                    continue
+        Returns (or raises) what ``work`` did, once it is committed. The thread that finds no commit under
+        way commits the queue; when it is done it hands that role to the first write queued meanwhile."""
+        mine = _Pending(work)
+        with self._group_lock:
+            self._group_queue.append(mine)
+            leading, self._group_writing = not self._group_writing, True
+        if not leading:
+            mine.wake.acquire()
+        if mine.result is _PENDING:
+            with self._group_lock:
                 batch, self._group_queue = self._group_queue, []
-                self._group_writing = True
-                self._group_turn.release()
-                try:
-                    self._commit_group(batch)
-                finally:
-                    self._group_turn.acquire()
-                    self._group_writing = False
-                    self._group_turn.notify_all()
-        if isinstance(item[1], _Failed):
-            raise item[1].error
-        return item[1]
+            try:
+                self._commit_group(batch)
+            finally:
+                with self._group_lock:
+                    if self._group_queue:
+                        self._group_queue[0].wake.release()
+                    else:
+                        self._group_writing = False
+                for pending in batch:
+                    if pending is not mine:
+                        pending.wake.release()
+        if isinstance(mine.result, _Failed):
+            raise mine.result.error
+        return mine.result  # type: ignore[no-any-return]
 
-    def _commit_group(self, batch: list[list[Any]]) -> None:
+    def _commit_group(self, batch: list[_Pending]) -> None:
         if len(batch) == 1:  # alone, the transaction itself is the savepoint
             try:
                 with self._transaction() as conn:
-                    batch[0][1] = batch[0][0](conn)
+                    batch[0].result = batch[0].work(conn)
             except BaseException as exc:
-                batch[0][1] = _Failed(exc)
+                batch[0].result = _Failed(exc)
             return
         try:
             with self._transaction() as conn:
-                for item in batch:
+                for pending in batch:
                     conn.execute("SAVEPOINT work")
                     try:
-                        item[1] = item[0](conn)
+                        pending.result = pending.work(conn)
                     except Exception as exc:  # this piece alone is undone and fails; the others go on
                         conn.execute("ROLLBACK TO work")
-                        item[1] = _Failed(exc)
+                        pending.result = _Failed(exc)
                     conn.execute("RELEASE work")
         except BaseException as exc:  # the commit failed: nothing in the batch happened
-            for item in batch:
-                item[1] = _Failed(exc)
+            for pending in batch:
+                pending.result = _Failed(exc)
 
     def _after_fork(self) -> None:
         """In a forked child. SQLite connections must not cross a fork, not even to be closed (closing can
@@ -235,7 +254,7 @@ class SqliteStore:
         os.close(self._lock_fd)
         self._open_lock_file()
         self._thread_write_lock = threading.Lock()
-        self._group_turn = threading.Condition()
+        self._group_lock = threading.Lock()
         self._group_queue = []
         self._group_writing = False
 
