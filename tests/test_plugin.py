@@ -39,7 +39,9 @@ def test_both_fixtures_work_with_no_conftest(pytester: pytest.Pytester) -> None:
         assert task["status"] == "completed"  # instant clock by default
         video = requests.get(task["url"], headers=fake.headers, timeout=10)
         assert video.headers["Content-Type"] == "video/mp4" and video.content[4:8] == b"ftyp"
-        assert [e["status"] for e in fake.requests] == [200, 200, 200]
+        part = requests.get(task["url"], headers=fake.headers | {"Range": "bytes=20000-20099"}, timeout=10)
+        assert part.status_code == 206 and part.content == video.content[20000:20100]
+        assert [e["status"] for e in fake.requests] == [200, 200, 200, 206]
         assert [t["task_id"] for t in fake.tasks] == [task_id]
     """)
     result.assert_outcomes(passed=2)
