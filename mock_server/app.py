@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -60,9 +61,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     app.register_blueprint(admin)
     install_journal(app)
     # Outermost first: plain polls, then transport faults, then the per-request Exchange, then Flask.
-    # The fast path serialises exactly as Flask's JSON responses do (compact, with a trailing newline).
+    # The fast path serialises exactly as Flask's JSON responses do (compact, with a trailing newline), with
+    # one encoder built here: json.dumps with options builds a new one per call.
+    encoder = json.JSONEncoder(ensure_ascii=app.json.ensure_ascii, sort_keys=app.json.sort_keys,  # type: ignore[attr-defined]
+                               separators=(",", ":"), default=app.json.default)  # type: ignore[attr-defined]
     app.wsgi_app = PollFastPath(TransportFaults(open_exchanges(app.wsgi_app)), backend,  # type: ignore[method-assign]
-                                lambda body: app.json.dumps(body, indent=None, separators=(",", ":")))
+                                encoder.encode)
     return app
 
 
