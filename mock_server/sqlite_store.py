@@ -74,6 +74,9 @@ INSERT OR IGNORE INTO state_version VALUES (1, 0);
 
 _VERSION = struct.Struct("<Q")
 
+#: Parsed tasks kept per store (emptied when full): enough for the tasks a busy CI fleet polls at once.
+TASK_CACHE_SIZE = 1024
+
 _T = TypeVar("_T")
 _PENDING = object()
 
@@ -141,6 +144,7 @@ class SqliteStore:
         self._idle: list[sqlite3.Connection] = []
         self._inherited: list[sqlite3.Connection] = []
         self._state_cache: dict[str, tuple[int, str | None, Any]] = {}
+        self._task_cache: dict[str, tuple[str, Task]] = {}
         self._thread_write_lock = threading.Lock()
         self._group_lock = threading.Lock()
         self._group_queue: list[_Pending] = []
@@ -317,8 +321,20 @@ class SqliteStore:
         return self._grouped(work)
 
     def get_task(self, task_id: str) -> Task | None:
+        """Polls read the same unchanged record over and over: its Task is kept (tasks are immutable, as the
+        memory store's shared ones are) while the stored text stays the same."""
         rows = self._query("SELECT record FROM tasks WHERE id = ?", (task_id,))
-        return Task.from_record(json.loads(rows[0][0])) if rows else None
+        if not rows:
+            return None
+        record = rows[0][0]
+        cached = self._task_cache.get(task_id)
+        if cached is not None and cached[0] == record:
+            return cached[1]
+        task = Task.from_record(json.loads(record))
+        if len(self._task_cache) >= TASK_CACHE_SIZE:
+            self._task_cache.clear()
+        self._task_cache[task_id] = (record, task)
+        return task
 
     def update_task(self, task_id: str, **changes: Any) -> Task | None:
         def work(conn: sqlite3.Connection) -> Task | None:
