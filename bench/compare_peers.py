@@ -75,6 +75,7 @@ def start_bare_flask(body: bytes, serving: Serving, tmp: Path) -> tuple[ServerPr
         "flask-gunicorn",
         [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(serving.workers),
          "--threads", str(serving.threads), "--keep-alive", "5", "--no-control-socket",
+         "--reuse-port",  # a listening socket per worker, as videomock serve has on Linux
          "--bind", f"127.0.0.1:{port}", "--chdir", str(REPO / "bench"), "bare_flask:app"],
         tmp, env={"BARE_FLASK_BODY": str(body_file)})
     return server, f"http://127.0.0.1:{port}"
