@@ -3,9 +3,9 @@ and every worker process that opens it.
 
 Choices, and why:
 
-- **WAL with ``synchronous=NORMAL``.** Every write is a committed transaction before the call returns, so
-  whatever a caller was told (a task id, a journal sequence number) is in the WAL file, and a crashed or
-  killed process loses nothing. NORMAL skips the fsync per commit; only a power cut or kernel crash can lose
+- **WAL with ``synchronous=NORMAL``.** Every write of state is a committed transaction before the call
+  returns, so whatever a caller was told (a task id, a counter) is in the WAL file, and a crashed or
+  killed process loses none of it. Journal entries are the exception (see below). NORMAL skips the fsync per commit; only a power cut or kernel crash can lose
   the last commits, which is acceptable for a test fake and worth the order of magnitude in write cost.
 - **A pool of connections**, not one per thread: the development server starts a thread per connection, so
   thread-local connections would be opened and thrown away all the time. A connection is taken for one
@@ -29,18 +29,27 @@ Choices, and why:
   as threads were added. Writing threads now queue their work; one of them at a time runs everything
   queued in a single transaction, each piece in its own SAVEPOINT so one failure undoes only itself, while
   the others wait. A caller still returns only once its write is committed, so a read that follows a
-  response (a journal query, another worker's poll) always sees it.
+  response (another worker's poll) always sees it.
+- **A queued journal.** Journal entries are queued, and a writer thread per store commits what gathered
+  every couple of milliseconds in one transaction: the per-request commit was the largest single cost of a
+  served poll. A journal read (or a reset) first waits until every entry queued before it, in every
+  process, is committed, tracked through per-process counters in the lock file; so a test that reads the
+  journal after its requests were answered sees all of them, as before. What a ``kill -9`` can lose is
+  the last few milliseconds of entries; never a task.
 """
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import json
+import logging
 import mmap
 import os
 import sqlite3
 import struct
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,6 +58,8 @@ from typing import Any, TypeVar
 
 from mock_server.store import KEPT_ON_RESET, StoreError
 from mock_server.tasks import Task
+
+log = logging.getLogger(__name__)
 
 #: Bumped when the tables change shape; a file with another version is refused rather than misread.
 SCHEMA_VERSION = 1
@@ -73,6 +84,20 @@ INSERT OR IGNORE INTO state_version VALUES (1, 0);
 """
 
 _VERSION = struct.Struct("<Q")
+
+#: After the version, the lock file holds one slot per store object that journals (pid, entries queued,
+#: entries written), so a journal reader in any process can wait for every entry queued before its read.
+_SLOT = struct.Struct("<QQQ")
+_SLOTS = 256
+_SLOTS_AT = 64
+_LOCK_FILE_SIZE = _SLOTS_AT + _SLOTS * _SLOT.size
+
+#: Seconds a journal reader waits for other processes' queued entries (a wedged process must not hang it).
+JOURNAL_BARRIER_SECONDS = 5.0
+
+#: Seconds the journal writer lets entries gather after the first, so that one commit takes many: under
+#: load, committing each entry as it came cost 20% of a served poll's CPU (bench/README.md).
+JOURNAL_GATHER_SECONDS = 0.002
 
 #: Parsed tasks kept per store (emptied when full): enough for the tasks a busy CI fleet polls at once.
 TASK_CACHE_SIZE = 1024
@@ -99,7 +124,162 @@ class _Pending:
         self.wake = threading.Lock()
         self.wake.acquire()
 
+class _JournalQueue:
+    """Journal entries one store object has taken but not yet committed, and the thread that commits them.
+
+    Every request writes an entry, and committing each one before answering cost a served poll more than
+    all the rest of its work (threads handing the write lock and the GIL to each other, a transaction per
+    handful of entries). Requests now only queue their entry; a writer thread commits whatever has queued
+    in one transaction. :meth:`wait_for_all` gives readers what synchronous writes gave them: it returns once
+    every entry queued before it was called, in any process, is committed. Each queue publishes its
+    progress in a slot of the lock file, (pid, entries queued, entries written), for readers elsewhere."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = weakref.ref(store)
+        self._entries: list[str] = []
+        self._lock = threading.Lock()       # the entries, the queued count and the slot
+        self._writing = threading.Lock()    # one commit at a time: the thread's, or a reader's own
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._slot: int | None = None       # where this queue's slot is in the lock file
+        self._queued = self._written = 0
+        self._closed = False
+
+    def append(self, entry: str) -> None:
+        with self._lock:
+            if self._slot is None:
+                self._slot = self._claim_slot()
+            self._entries.append(entry)
+            self._queued += 1
+            _COUNT.pack_into(self._map(), self._slot + _QUEUED, self._queued)
+            if self._thread is None:
+                self._thread = threading.Thread(target=_write_queued_entries, args=(weakref.ref(self),),
+                                                name="videomock-journal", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def write_queued(self) -> None:
+        """Commit what is queued now (also called by readers, for their own store's entries)."""
+        with self._writing:
+            with self._lock:
+                entries, self._entries = self._entries, []
+            store = self._store()
+            if not entries or store is None:
+                return
+            try:
+                store._write_journal(entries)
+            except Exception as exc:  # the journal is a record, not state: log the loss, keep serving
+                log.error("%d journal entries could not be written to %s: %s", len(entries), store.path, exc)
+            self._written += len(entries)
+            if self._slot is not None:
+                _COUNT.pack_into(store._version_map, self._slot + _WRITTEN, self._written)
+
+    def wait_for_all(self) -> None:
+        """Return once every entry queued before this call, by any process, is committed."""
+        self.write_queued()
+        store = self._store()
+        if store is None:
+            return
+        slots = store._version_map
+        behind = [(at, pid, queued) for at in _slot_offsets()
+                  if at != self._slot for pid, queued, written in [_read_slot(slots, at)]
+                  if pid and written < queued]
+        deadline = time.monotonic() + JOURNAL_BARRIER_SECONDS
+        while behind:
+            if time.monotonic() > deadline:
+                log.warning("journal entries queued by processes %s were not written within %s s",
+                            sorted({pid for _, pid, _ in behind}), JOURNAL_BARRIER_SECONDS)
+                return
+            time.sleep(0.0002)   # another process's writer thread is committing; it takes one transaction
+            behind = [(at, pid, queued) for at, pid, queued in behind if _still_behind(slots, at, pid, queued)]
+
+    def close(self) -> None:
+        self.write_queued()
+        self._closed = True
+        self._wake.set()
+        if self._slot is not None:
+            _release_slot(self._map(), self._slot, os.getpid())
+
+    def _map(self) -> mmap.mmap:
+        store = self._store()
+        assert store is not None
+        return store._version_map
+
+    def _claim_slot(self) -> int:
+        store = self._store()
+        assert store is not None
+        with store._writing():   # claims from several processes must not pick the same free slot
+            for at in _slot_offsets():
+                pid = _read_slot(store._version_map, at)[0]
+                if pid == 0 or not _alive(pid):
+                    _SLOT.pack_into(store._version_map, at, os.getpid(), 0, 0)
+                    weakref.finalize(self, _release_slot, store._version_map, at, os.getpid())
+                    return at
+        raise StoreError(f"more than {_SLOTS} store objects journal into {os.fspath(store.path)!r} at once")
+
+
+_COUNT = struct.Struct("<Q")
+_QUEUED, _WRITTEN = 8, 16   # offsets of the counts within a slot
+
+
+def _slot_offsets() -> range:
+    return range(_SLOTS_AT, _LOCK_FILE_SIZE, _SLOT.size)
+
+
+def _read_slot(slots: mmap.mmap, at: int) -> tuple[int, int, int]:
+    """A consistent (pid, queued, written): read until two reads agree, as another process writes them."""
+    while True:
+        first = _SLOT.unpack_from(slots, at)
+        if _SLOT.unpack_from(slots, at) == first:
+            return first
+
+
+def _still_behind(slots: mmap.mmap, at: int, pid: int, queued: int) -> bool:
+    now_pid, _, written = _read_slot(slots, at)
+    return now_pid == pid and written < queued and _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _release_slot(slots: mmap.mmap, at: int, pid: int) -> None:
+    """Free a slot, only in the process that claimed it (a forked child's copy of a queue owns nothing)."""
+    if os.getpid() == pid and not slots.closed and _read_slot(slots, at)[0] == pid:
+        _SLOT.pack_into(slots, at, 0, 0, 0)
+
+
+def _write_queued_entries(queue_ref: weakref.ref[_JournalQueue]) -> None:
+    """The writer thread: commits whatever is queued whenever something is; ends with its store."""
+    while True:
+        queue = queue_ref()
+        if queue is None or queue._closed:
+            return
+        wake = queue._wake
+        del queue
+        wake.wait(1.0)   # the timeout only lets the thread notice its store is gone
+        time.sleep(JOURNAL_GATHER_SECONDS)
+        wake.clear()
+        queue = queue_ref()
+        if queue is None:
+            return
+        queue.write_queued()
+        del queue
+
+
 _open_stores: weakref.WeakSet[SqliteStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _write_queued_at_exit() -> None:
+    for store in list(_open_stores):
+        store._journal.write_queued()
 
 
 def _after_fork_in_child() -> None:
@@ -149,6 +329,7 @@ class SqliteStore:
         self._group_lock = threading.Lock()
         self._group_queue: list[_Pending] = []
         self._group_writing = False   # a thread is committing; the queue waits for it
+        self._journal = _JournalQueue(self)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._open_lock_file()
@@ -261,9 +442,12 @@ class SqliteStore:
         self._group_lock = threading.Lock()
         self._group_queue = []
         self._group_writing = False
+        self._journal = _JournalQueue(self)   # the parent's queue, its entries and its slot stay the parent's
 
     def close(self) -> None:
-        """Close idle connections and the version map. Only for tidy shutdowns and tests."""
+        """Write queued journal entries, close idle connections and the version map. Only for tidy
+        shutdowns and tests."""
+        self._journal.close()
         _open_stores.discard(self)
         while self._idle:
             self._idle.pop().close()
@@ -285,9 +469,9 @@ class SqliteStore:
 
     def _open_lock_file(self) -> None:
         self._lock_fd = os.open(f"{self.path}-lock", os.O_RDWR | os.O_CREAT, 0o644)
-        if os.fstat(self._lock_fd).st_size < _VERSION.size:
-            os.ftruncate(self._lock_fd, _VERSION.size)
-        self._version_map = mmap.mmap(self._lock_fd, _VERSION.size)
+        if os.fstat(self._lock_fd).st_size < _LOCK_FILE_SIZE:
+            os.ftruncate(self._lock_fd, _LOCK_FILE_SIZE)
+        self._version_map = mmap.mmap(self._lock_fd, _LOCK_FILE_SIZE)
 
     # --- counters ------------------------------------------------------------------------------------
 
@@ -367,22 +551,24 @@ class SqliteStore:
 
     # --- journal -------------------------------------------------------------------------------------
 
-    def append_journal(self, entry: dict[str, Any]) -> int:
-        """Returns once the entry is committed. ``seq`` is the row id, which SQLite assigns as the largest
-        so far plus one (so it starts again at 1 after a reset, as the memory store's does)."""
-        text = _dumps(entry)
-
-        def work(conn: sqlite3.Connection) -> int:
-            seq = conn.execute("INSERT INTO journal (entry) VALUES (?)", (text,)).lastrowid
-            if seq % JOURNAL_PRUNE_EVERY == 0:
-                conn.execute("DELETE FROM journal WHERE seq <= ?", (seq - self._journal_limit,))
-            return seq
-
-        return self._grouped(work)
+    def append_journal(self, entry: dict[str, Any]) -> None:
+        """Queue the entry; this process's journal writer commits it within a moment (see the module notes).
+        Reads of the journal, here or in any process, first wait for every entry queued before them."""
+        self._journal.append(_dumps(entry))
 
     def journal(self) -> list[dict[str, Any]]:
+        self._journal.wait_for_all()
         rows = self._query("SELECT seq, entry FROM journal ORDER BY seq DESC LIMIT ?", (self._journal_limit,))
         return [{**json.loads(entry), "seq": seq} for seq, entry in reversed(rows)]
+
+    def _write_journal(self, entries: list[str]) -> None:
+        """Commit queued entries in one transaction; ``seq`` is the row id, which SQLite assigns as the
+        largest so far plus one (so it starts again at 1 after a reset, as the memory store's does)."""
+        with self._transaction() as conn:
+            conn.executemany("INSERT INTO journal (entry) VALUES (?)", [(entry,) for entry in entries])
+            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            if last // JOURNAL_PRUNE_EVERY != (last - len(entries)) // JOURNAL_PRUNE_EVERY:
+                conn.execute("DELETE FROM journal WHERE seq <= ?", (last - self._journal_limit,))
 
     # --- named state ---------------------------------------------------------------------------------
 
@@ -421,6 +607,7 @@ class SqliteStore:
     # --- reset ---------------------------------------------------------------------------------------
 
     def reset(self) -> None:
+        self._journal.wait_for_all()   # entries of requests answered before the reset are not left to reappear
         kept = sorted(KEPT_ON_RESET)
         with self._state_change() as conn:
             for table in ("tasks", "counters", "blobs", "journal"):

@@ -52,8 +52,8 @@ class Store(Protocol):
 
     def get_blob(self, key: str) -> bytes | None: ...
 
-    def append_journal(self, entry: dict[str, Any]) -> int:
-        """Record one request; returns its sequence number."""
+    def append_journal(self, entry: dict[str, Any]) -> None:
+        """Record one request; :meth:`journal` returns it (with its sequence number) from then on."""
 
     def journal(self) -> list[dict[str, Any]]:
         """Recorded requests, oldest first."""
@@ -131,12 +131,11 @@ class MemoryStore:
     def get_blob(self, key: str) -> bytes | None:
         return self._blobs.get(key)
 
-    def append_journal(self, entry: dict[str, Any]) -> int:
+    def append_journal(self, entry: dict[str, Any]) -> None:
         with self._lock:
             seq = self._counters.get("journal", 0) + 1
             self._counters["journal"] = seq
             self._journal.append(json.dumps({**entry, "seq": seq}, separators=(",", ":")))
-            return seq
 
     def journal(self) -> list[dict[str, Any]]:
         with self._lock:

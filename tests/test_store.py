@@ -106,7 +106,8 @@ def test_blobs_round_trip(store: Store) -> None:
 
 def test_journal_numbers_entries_and_keeps_the_newest(store: Store) -> None:
     assert store.journal() == []
-    assert [store.append_journal({"path": f"/{i}", "body": {"n": [i]}}) for i in range(1, 4)] == [1, 2, 3]
+    for i in range(1, 4):
+        store.append_journal({"path": f"/{i}", "body": {"n": [i]}})
     assert store.journal() == [{"path": f"/{i}", "body": {"n": [i]}, "seq": i} for i in range(1, 4)]
     for i in range(4, 10):
         store.append_journal({"path": f"/{i}"})
@@ -138,7 +139,8 @@ def test_reset_forgets_everything_but_config(store: Store) -> None:
     assert (store.counter("tasks"), store.tasks(), store.get_task("task_1"), store.get_blob("a")) == (0, [], None, None)
     assert store.journal() == [] and store.get_state("clock") is None
     assert store.get_state("config") == {"seed": 1}
-    assert store.next_id("tasks") == 1 and store.append_journal({"path": "/"}) == 1
+    store.append_journal({"path": "/"})
+    assert store.next_id("tasks") == 1 and [e["seq"] for e in store.journal()] == [1]
 
 
 # --- SQLite: durability and sharing ---------------------------------------------------------------------
@@ -312,7 +314,9 @@ def test_acknowledged_writes_survive_sigkill(sqlite_path: Path) -> None:
         acknowledged = acks.get_nowait()
     store = SqliteStore(sqlite_path)
     assert [t.seq for t in store.tasks()][:acknowledged] == list(range(1, acknowledged + 1))
-    assert [e["seq_added"] for e in store.journal()][:acknowledged] == list(range(1, acknowledged + 1))
+    # Journal entries are committed a moment after they are taken: the last few may be lost, never reordered.
+    journaled = [e["seq_added"] for e in store.journal()]
+    assert journaled and journaled == list(range(1, len(journaled) + 1))
     store.close()
 
 
