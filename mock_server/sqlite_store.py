@@ -142,6 +142,7 @@ class _JournalQueue:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._slot: int | None = None       # where this queue's slot is in the lock file
+        self._release: weakref.finalize | None = None
         self._queued = self._written = 0
         self._closed = False
 
@@ -194,11 +195,13 @@ class _JournalQueue:
             behind = [(at, pid, queued) for at, pid, queued in behind if _still_behind(slots, at, pid, queued)]
 
     def close(self) -> None:
+        """Write what is queued, then free the slot (in this order, so no count lands in a slot freed for
+        another process)."""
         self.write_queued()
         self._closed = True
         self._wake.set()
-        if self._slot is not None:
-            _release_slot(self._map(), self._slot, os.getpid())
+        if self._release is not None:
+            self._release()
 
     def _map(self) -> mmap.mmap:
         store = self._store()
@@ -213,7 +216,9 @@ class _JournalQueue:
                 pid = _read_slot(store._version_map, at)[0]
                 if pid == 0 or not _alive(pid):
                     _SLOT.pack_into(store._version_map, at, os.getpid(), 0, 0)
-                    weakref.finalize(self, _release_slot, store._version_map, at, os.getpid())
+                    # Freed by close(), at exit after the last write, or when the queue is collected.
+                    self._release = weakref.finalize(self, _release_slot, store._version_map, at, os.getpid())
+                    self._release.atexit = False
                     return at
         raise StoreError(f"more than {_SLOTS} store objects journal into {os.fspath(store.path)!r} at once")
 
@@ -279,7 +284,7 @@ _open_stores: weakref.WeakSet[SqliteStore] = weakref.WeakSet()
 @atexit.register
 def _write_queued_at_exit() -> None:
     for store in list(_open_stores):
-        store._journal.write_queued()
+        store._journal.close()
 
 
 def _after_fork_in_child() -> None:

@@ -355,3 +355,18 @@ def test_a_failed_write_does_not_undo_the_writes_it_was_committed_with(sqlite_pa
     assert len(errors) == 8
     assert store.counter("ok") == 32 and len(store.journal()) == 32
     assert store.get_task(make_task(1).id) == make_task(1)
+
+
+def test_a_closed_store_frees_its_journal_slot_for_other_processes(sqlite_path: Path) -> None:
+    """Journal readers wait for every process that holds a slot; a closed store must not be waited for."""
+    from mock_server.sqlite_store import _read_slot, _slot_offsets
+
+    store = SqliteStore(sqlite_path)
+    store.append_journal({"path": "/"})
+    holders = [_read_slot(store._version_map, at)[0] for at in _slot_offsets()]
+    assert holders.count(os.getpid()) == 1
+    store.close()
+    reader = SqliteStore(sqlite_path)
+    assert all(_read_slot(reader._version_map, at)[0] == 0 for at in _slot_offsets())
+    assert [e["path"] for e in reader.journal()] == ["/"]
+    reader.close()
