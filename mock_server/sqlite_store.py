@@ -5,8 +5,9 @@ Choices, and why:
 
 - **WAL with ``synchronous=NORMAL``.** Every write of state is a committed transaction before the call
   returns, so whatever a caller was told (a task id, a counter) is in the WAL file, and a crashed or
-  killed process loses none of it. Journal entries are the exception (see below). NORMAL skips the fsync per commit; only a power cut or kernel crash can lose
-  the last commits, which is acceptable for a test fake and worth the order of magnitude in write cost.
+  killed process loses none of it (journal entries are the exception, see below). NORMAL skips the fsync
+  per commit; only a power cut or kernel crash can lose the last commits, which is acceptable for a test
+  fake and worth the order of magnitude in write cost.
 - **A pool of connections**, not one per thread: the development server starts a thread per connection, so
   thread-local connections would be opened and thrown away all the time. A connection is taken for one
   call and given back; concurrent calls get their own, so readers never wait for each other (WAL readers do
@@ -22,14 +23,13 @@ Choices, and why:
   :meth:`SqliteStore._state_change`); since versions are unique, a process never keeps a value older than a
   change that finished before its read.
 - **A bounded journal**: the newest ``journal_limit`` entries are kept, as in :class:`MemoryStore`; older ones
-  are deleted in batches so appending stays a single insert.
-- **Group commit.** Every request writes (a journal entry; a submit also its task), so under load the
-  write lock was the queue every request stood in, and with the GIL a thread holding it could wait
-  milliseconds for its turn to run while other processes waited for the lock (a convoy): throughput fell
-  as threads were added. Writing threads now queue their work; one of them at a time runs everything
-  queued in a single transaction, each piece in its own SAVEPOINT so one failure undoes only itself, while
-  the others wait. A caller still returns only once its write is committed, so a read that follows a
-  response (another worker's poll) always sees it.
+  are deleted in batches, whenever a commit of new entries passes a multiple of ``JOURNAL_PRUNE_EVERY``.
+- **Group commit.** Under load the write lock (tasks, counters, state) was the queue every writer stood
+  in, and with the GIL a thread holding it could wait milliseconds for its turn to run while other
+  processes waited for the lock (a convoy): throughput fell as threads were added. Writing threads now
+  queue their work; one of them at a time runs everything queued in a single transaction, each piece in
+  its own SAVEPOINT so one failure undoes only itself, while the others wait. A caller still returns only
+  once its write is committed, so a read that follows a response (another worker's poll) always sees it.
 - **A queued journal.** Journal entries are queued, and a writer thread per store commits what gathered
   every couple of milliseconds in one transaction: the per-request commit was the largest single cost of a
   served poll. A journal read (or a reset) first waits until every entry queued before it, in every
@@ -91,12 +91,14 @@ _SLOT = struct.Struct("<QQQ")
 _SLOTS = 256
 _SLOTS_AT = 64
 _LOCK_FILE_SIZE = _SLOTS_AT + _SLOTS * _SLOT.size
+_COUNT = struct.Struct("<Q")
+_QUEUED, _WRITTEN = 8, 16   # offsets of the two counts within a slot
 
 #: Seconds a journal reader waits for other processes' queued entries (a wedged process must not hang it).
 JOURNAL_BARRIER_SECONDS = 5.0
 
-#: Seconds the journal writer lets entries gather after the first, so that one commit takes many: under
-#: load, committing each entry as it came cost 20% of a served poll's CPU (bench/README.md).
+#: Seconds the journal writer lets entries gather after the first, so that one commit takes many (under
+#: load, fewer and larger commits cost less CPU per served poll: bench/README.md).
 JOURNAL_GATHER_SECONDS = 0.002
 
 #: Parsed tasks kept per store (emptied when full): enough for the tasks a busy CI fleet polls at once.
@@ -123,6 +125,7 @@ class _Pending:
         # One lock per write wakes exactly the threads that are done, where a shared condition woke all.
         self.wake = threading.Lock()
         self.wake.acquire()
+
 
 class _JournalQueue:
     """Journal entries one store object has taken but not yet committed, and the thread that commits them.
@@ -182,9 +185,11 @@ class _JournalQueue:
         if store is None:
             return
         slots = store._version_map
-        behind = [(at, pid, queued) for at in _slot_offsets()
-                  if at != self._slot for pid, queued, written in [_read_slot(slots, at)]
-                  if pid and written < queued]
+        behind = []   # (slot, pid, entries it had queued): the slots to wait for
+        for at in _slot_offsets():
+            pid, queued, written = _read_slot(slots, at)
+            if pid and written < queued and at != self._slot:
+                behind.append((at, pid, queued))
         deadline = time.monotonic() + JOURNAL_BARRIER_SECONDS
         while behind:
             if time.monotonic() > deadline:
@@ -222,9 +227,6 @@ class _JournalQueue:
                     return at
         raise StoreError(f"more than {_SLOTS} store objects journal into {os.fspath(store.path)!r} at once")
 
-
-_COUNT = struct.Struct("<Q")
-_QUEUED, _WRITTEN = 8, 16   # offsets of the counts within a slot
 
 
 def _slot_offsets() -> range:
