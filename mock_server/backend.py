@@ -34,6 +34,7 @@ from mock_server.render import RenderError, VideoSpec
 from mock_server.store import Store
 from mock_server.tasks import Plan, Task, TaskState, is_due, is_running, observe
 from mock_server.videos import VideoLibrary
+from mock_server.workpool import waiting
 
 log = logging.getLogger("videomock")
 
@@ -280,7 +281,8 @@ class VideoBackend:
             if time.monotonic() > deadline:
                 raise APIError(503, "An earlier submit with this Idempotency-Key is still being processed; retry.",
                                code="idempotency_key_in_use", headers={"Retry-After": "1"})
-            time.sleep(0.005)
+            with waiting():
+                time.sleep(0.005)
         return value
 
     def _plan(self, shape: JobShape) -> Plan:

@@ -59,7 +59,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max-body-bytes", ("server", "max_body_bytes"), int, "Largest accepted request body (bytes)."),
     Setting("store", ("server", "store"), str, "Where state lives: memory, or a SQLite file kept across restarts."),
     Setting("workers", ("server", "workers"), int, "Worker processes (0: one per CPU); more than 1 needs a SQLite store."),
-    Setting("threads", ("server", "threads"), int, "Threads per worker process."),
+    Setting("threads", ("server", "threads"), int, "Threads per worker process: requests it holds at once (they compute one at a time)."),
     Setting("api-key", ("auth", "api_keys"), str, "Accept only this API key (repeatable). Default: any non-empty key.", multiple=True),
     Setting("admin-token", ("auth", "admin_token"), _maybe_none, "Require this bearer token on /__admin/."),
     Setting("seed", ("seed",), int, "Seed for ids, generated seeds, jitter and fault decisions."),

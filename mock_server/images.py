@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import requests
 
 from contracts.images import ImageError, ImageInput, check_url, inspect_image_bytes, too_big
+from mock_server.workpool import waiting
 
 
 def fetch_image(url: str, *, allow_hosts: Sequence[str], max_bytes: int, timeout: float) -> ImageInput:
@@ -29,7 +30,7 @@ def fetch_image(url: str, *, allow_hosts: Sequence[str], max_bytes: int, timeout
                          f"{', '.join(allow_hosts) or '(no hosts)'}")
     deadline = time.monotonic() + timeout
     try:
-        with requests.get(url, stream=True, timeout=timeout, allow_redirects=False) as response:
+        with waiting(), requests.get(url, stream=True, timeout=timeout, allow_redirects=False) as response:
             if response.status_code != 200:
                 raise ImageError(f"image URL answered HTTP {response.status_code}; it must answer 200 with the "
                                  "image (redirects are not followed)")

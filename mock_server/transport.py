@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mock_server.exchange import ENVIRON_KEY, Exchange
+from mock_server.workpool import waiting
 
 #: Set by the in-process adapter, which renders transport faults as `requests` exceptions itself.
 IN_PROCESS_KEY = "videomock.in_process"
@@ -71,7 +72,8 @@ class TransportFaults:
             start_response(captured["status"], captured["headers"], captured["exc_info"])
             return body
         if exchange.delay > 0:
-            time.sleep(exchange.delay)
+            with waiting():
+                time.sleep(exchange.delay)
         action = exchange.transport
         if action is None:
             start_response(captured["status"], captured["headers"], captured["exc_info"])
@@ -143,6 +145,7 @@ def _dribbled(body: Iterable[bytes], size: int, interval: float) -> Iterator[byt
         for chunk in body:
             for start in range(0, len(chunk), size):
                 yield chunk[start:start + size]
-                time.sleep(interval)
+                with waiting():
+                    time.sleep(interval)
     finally:
         _close(body)

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from mock_server.render import RenderError, VideoSpec, render
+from mock_server.workpool import waiting
 
 try:
     import fcntl
@@ -69,7 +70,8 @@ class VideoLibrary:
             return path
         future = self.start(spec())
         try:
-            return future.result(timeout=self.render_timeout)
+            with waiting():
+                return future.result(timeout=self.render_timeout)
         except TimeoutError:
             raise RenderError(f"rendering took longer than {self.render_timeout:g} s") from None
 

@@ -4,7 +4,8 @@ Why gunicorn's threaded (gthread) worker (bench/README.md has the measurements):
 every core, which threads in one Python process cannot; connections are kept alive, where werkzeug's
 development server opens a connection and a thread per request; the master restarts a worker that dies
 and stops them gracefully; and each request's socket is in ``environ["gunicorn.socket"]``, which the
-transport faults need. waitress measured the same per request, but in one process, so on one core.
+transport faults need. waitress measured the same per request, but in one process, so on one core. The
+worker's thread pool is our own (:class:`~mock_server.workpool.WorkPool`), for the tail latency.
 
 Workers are forked without the app (no preload): each builds its own, because neither SQLite connections
 nor the render threads survive a fork. Everything they must agree on lives in the store: tasks, the
@@ -29,10 +30,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from mock_server.config import ConfigError
 from mock_server.sqlite_store import SqliteStore
 from mock_server.startup import publish_config
+from mock_server.workpool import WorkPool
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -105,6 +108,13 @@ def _bound(family: int, kind: int, proto: int, address: Any, *, reuse_port: bool
     return sock
 
 
+class Worker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's gthread worker, its requests computing one at a time in arrival order (workpool.py)."""
+
+    def get_thread_pool(self) -> WorkPool:
+        return WorkPool(self.cfg.threads)
+
+
 class GunicornServer(BaseApplication):  # type: ignore[misc]
     """gunicorn's master for one ``serve`` config; ``on_ready`` gets the base URL once the socket listens."""
 
@@ -127,7 +137,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         server = self.config["server"]
         settings: dict[str, Any] = {
             "bind": [f"fd://{self.listener.fileno()}"],
-            "worker_class": "gthread",
+            "worker_class": Worker,
             "workers": worker_count(server["workers"]),
             "threads": server["threads"],
             "keepalive": KEEPALIVE_SECONDS,

@@ -209,6 +209,27 @@ def test_transport_faults_break_their_own_connection_and_no_worker(tmp_path: Pat
         assert server.worker_pids() == workers
 
 
+# --- requests that wait ------------------------------------------------------------------------------------
+
+def test_a_client_stalled_half_way_through_its_body_does_not_hold_up_its_worker(tmp_path: Path) -> None:
+    """A worker's requests compute one at a time (workpool.py). gunicorn, not the app, reads this body, so
+    only the pool's watchdog can see that the request is waiting and let the next ones go on."""
+    with serve("--workers", "1", "--store", "memory", "--cache-dir", str(tmp_path / "videos"),
+               "--clock", "instant") as server, requests.Session() as session:
+        host, port = server.url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=DEADLINE) as stalled:
+            stalled.sendall(f"POST /v1/video/generations HTTP/1.1\r\nHost: {host}\r\n"
+                            f"Authorization: Bearer {API_KEY}\r\nContent-Type: application/json\r\n"
+                            'Content-Length: 1000\r\n\r\n{"model": "kling'.encode())
+            session.headers.update(HEADERS)
+            submitted = session.post(f"{server.url}/v1/video/generations", json=BODIES[0], timeout=DEADLINE)
+            assert submitted.status_code == 200
+            poll = session.get(f"{server.url}/v1/video/generations/{submitted.json()['task_id']}", timeout=DEADLINE)
+            assert poll.json()["status"] == "completed"
+            stalled.shutdown(socket.SHUT_WR)   # the body ends short: the stalled request is answered 400
+            assert stalled.recv(65536).startswith(b"HTTP/1.1 400")
+
+
 # --- configuration and startup --------------------------------------------------------------------------------
 
 def test_a_reset_in_one_worker_keeps_the_clock_mode_another_worker_configured(tmp_path: Path) -> None:

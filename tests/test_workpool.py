@@ -1,0 +1,122 @@
+"""The thread pool of ``videomock serve``'s workers: requests compute one at a time, in the order they came,
+and a request that waits (marked by the app, or found by the watchdog) lets the next one go on."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mock_server.workpool import WorkPool, waiting
+
+#: Seconds a test waits for something that should happen at once before it counts as a failure.
+DEADLINE = 10.0
+
+
+def test_queued_work_runs_one_at_a_time_in_the_order_it_was_submitted() -> None:
+    """With eight threads, a plain thread pool would run these together in any order."""
+    started, release = [], threading.Event()
+    running, most_running = [0], [0]
+    lock = threading.Lock()
+
+    def work(n: int) -> None:
+        with lock:
+            started.append(n)
+            running[0] += 1
+            most_running[0] = max(most_running[0], running[0])
+        if n == 0:
+            assert release.wait(DEADLINE)   # everything else is queued behind this one meanwhile
+        with lock:
+            running[0] -= 1
+
+    with WorkPool(8, patience=60) as pool:
+        futures = [pool.submit(work, n) for n in range(30)]
+        release.set()
+        for future in futures:
+            future.result(DEADLINE)
+    assert started == list(range(30))
+    assert most_running[0] == 1
+
+
+def test_a_marked_wait_gives_the_turn_to_the_next_request() -> None:
+    """A delay fault's sleep is marked: the request behind it runs during the sleep, not after it."""
+    second_ran = threading.Event()
+
+    def delayed() -> bool:
+        with waiting():
+            return second_ran.wait(DEADLINE)   # the watchdog would take 60 s to step in
+
+    with WorkPool(8, patience=60) as pool:
+        first = pool.submit(delayed)
+        second = pool.submit(second_ran.set)
+        assert first.result(DEADLINE + 1) is True
+        second.result(DEADLINE)
+
+
+def test_an_unmarked_wait_is_found_by_the_watchdog_after_its_patience() -> None:
+    """A client that stops half-way through its body blocks a request where the app cannot mark it."""
+    second_ran = threading.Event()
+    began: dict[str, float] = {}
+
+    def stalled() -> bool:
+        began["stalled"] = time.monotonic()
+        return second_ran.wait(DEADLINE)
+
+    def second() -> None:
+        began["second"] = time.monotonic()
+        second_ran.set()
+
+    with WorkPool(8, patience=0.05) as pool:
+        first = pool.submit(stalled)
+        pool.submit(second).result(DEADLINE)
+        assert first.result(DEADLINE) is True
+    assert began["second"] - began["stalled"] >= 0.05
+
+
+def test_work_waits_for_a_free_thread_when_every_thread_is_waiting() -> None:
+    """``--threads`` still caps the requests a worker holds, delayed ones included."""
+    second_started = threading.Event()
+
+    def delayed() -> bool:
+        with waiting():
+            return second_started.wait(0.5)   # set within 0.5 s only if a second thread were taken
+
+    with WorkPool(1, patience=0.01) as pool:
+        first = pool.submit(delayed)
+        second = pool.submit(second_started.set)
+        assert first.result(DEADLINE) is False
+        second.result(DEADLINE)
+
+
+def test_a_request_that_raises_leaves_the_pool_serving() -> None:
+    def fail() -> None:
+        raise ValueError("broken request")
+
+    with WorkPool(2) as pool:
+        with pytest.raises(ValueError, match="broken request"):
+            pool.submit(fail).result(DEADLINE)
+        assert pool.submit(lambda: 42).result(DEADLINE) == 42
+
+
+def test_shutdown_runs_queued_work_unless_told_to_cancel_it() -> None:
+    release = threading.Event()
+
+    def hold(started: threading.Event) -> bool:
+        started.set()
+        return release.wait(DEADLINE)
+
+    futures = {}
+    for cancel in (False, True):
+        pool, started = WorkPool(1, patience=60), threading.Event()
+        holding = pool.submit(hold, started)
+        assert started.wait(DEADLINE)
+        queued = [pool.submit(lambda n=n: n) for n in range(3)]
+        pool.shutdown(wait=False, cancel_futures=cancel)
+        futures[cancel] = holding, queued
+        with pytest.raises(RuntimeError, match="shut down"):
+            pool.submit(print)
+    release.set()
+    (holding, queued), (holding_cancelled, cancelled) = futures[False], futures[True]
+    assert holding.result(DEADLINE) is True and [f.result(DEADLINE) for f in queued] == [0, 1, 2]
+    assert holding_cancelled.result(DEADLINE) is True and all(f.cancelled() for f in cancelled)
