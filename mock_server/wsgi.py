@@ -30,12 +30,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers import gthread
 
 from mock_server.config import ConfigError
 from mock_server.sqlite_store import SqliteStore
 from mock_server.startup import publish_config
-from mock_server.workpool import WorkPool
+from mock_server.workpool import WorkPool, waiting
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -108,11 +108,22 @@ def _bound(family: int, kind: int, proto: int, address: Any, *, reuse_port: bool
     return sock
 
 
-class Worker(ThreadWorker):  # type: ignore[misc]
+class Worker(gthread.ThreadWorker):  # type: ignore[misc]
     """gunicorn's gthread worker, its requests computing one at a time in arrival order (workpool.py)."""
 
     def get_thread_pool(self) -> WorkPool:
         return WorkPool(self.cfg.threads)
+
+    def handle(self, conn: Any) -> Any:
+        """A new connection's first bytes are awaited without the turn. A client may connect well before it
+        sends (a browser opens spare connections that send nothing), and the requests queued behind it would
+        otherwise wait for the watchdog. gunicorn >= 25 waits for them in this thread, up to a timeout, then
+        hands a silent connection back to its poller; older versions wait in the poller, before this."""
+        if hasattr(conn, "wait_for_data") and not conn.initialized and not conn.data_ready:
+            with waiting():
+                if not conn.wait_for_data(gthread.DEFAULT_WORKER_DATA_TIMEOUT):
+                    return gthread._DEFER
+        return super().handle(conn)
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]
