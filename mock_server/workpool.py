@@ -133,6 +133,11 @@ class WorkPool(Executor):
             else:
                 break   # every thread is busy (waiting, most likely): the first one free takes the work
             self._waking += 1
+        self._watch_waiting_work()
+
+    def _watch_waiting_work(self) -> None:
+        """Wake the watchdog if queued work has no thread coming for it. Called with the lock held, whenever
+        that may have become so: work was queued, or a thread woken for it found the turn taken again."""
         if len(self._queue) > self._waking:
             if self._watchdog is None:
                 self._watchdog = self._start(self._watch, "watchdog")
@@ -166,6 +171,7 @@ class WorkPool(Executor):
                 if self._closed:
                     self._threads.remove(threading.current_thread())
                     return
+                self._watch_waiting_work()   # woken too late: a request took its turn back meanwhile
                 self._idle += 1
                 self._work_ready.wait()
 

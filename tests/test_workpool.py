@@ -120,3 +120,21 @@ def test_shutdown_runs_queued_work_unless_told_to_cancel_it() -> None:
     (holding, queued), (holding_cancelled, cancelled) = futures[False], futures[True]
     assert holding.result(DEADLINE) is True and [f.result(DEADLINE) for f in queued] == [0, 1, 2]
     assert holding_cancelled.result(DEADLINE) is True and all(f.cancelled() for f in cancelled)
+
+
+def test_work_left_queued_by_a_thread_woken_too_late_is_still_found_by_the_watchdog() -> None:
+    """A request ends a short marked wait and computes on without a mark. The thread woken for the next
+    request during that wait finds the turn taken again, so the watchdog must watch that turn."""
+    for _ in range(30):
+        next_ran = threading.Event()
+
+        def brief_wait_then_stall() -> bool:
+            with waiting():
+                pass
+            return next_ran.wait(DEADLINE)
+
+        with WorkPool(8, patience=0.01) as pool:
+            pool.submit(lambda: None).result(DEADLINE)   # leaves an idle thread to be woken
+            first = pool.submit(brief_wait_then_stall)
+            pool.submit(next_ran.set)
+            assert first.result(DEADLINE + 1) is True
