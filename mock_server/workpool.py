@@ -184,12 +184,11 @@ class WorkPool(Executor):
                     self._turn_overdue.wait()
                     continue
                 now = time.monotonic()
-                overdue = [ident for ident, since in self._computing.items() if now - since >= self._patience]
-                for ident in overdue:
-                    del self._computing[ident]
-                if overdue:
-                    self._hand_out()
-                else:
+                for ident, since in list(self._computing.items()):
+                    if now - since >= self._patience:
+                        del self._computing[ident]
+                self._hand_out()   # the turns just freed, and any other free one
+                if len(self._queue) > self._waking:   # no turn free: until the oldest one is overdue
                     oldest = min(self._computing.values(), default=now)
                     self._turn_overdue.wait(oldest + self._patience - now)
 

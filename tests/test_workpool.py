@@ -3,8 +3,12 @@ and a request that waits (marked by the app, or found by the watchdog) lets the 
 
 from __future__ import annotations
 
+import random
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
 import pytest
 
@@ -138,3 +142,52 @@ def test_work_left_queued_by_a_thread_woken_too_late_is_still_found_by_the_watch
             first = pool.submit(brief_wait_then_stall)
             pool.submit(next_ran.set)
             assert first.result(DEADLINE + 1) is True
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_mixed_load_completes_while_requests_block_unmarked(seed: int) -> None:
+    """Quick requests, marked waits and requests blocked without a mark (fewer than the threads), submitted
+    from four threads at once: every request that does not block completes while the others still block."""
+    rnd = random.Random(seed)
+    threads = rnd.choice([2, 4, 8])
+    release = threading.Event()
+
+    def block(brief_wait_first: bool) -> None:
+        if brief_wait_first:
+            with waiting():
+                pass
+        release.wait(DEADLINE)
+
+    def marked_wait(seconds: float) -> None:
+        with waiting():
+            time.sleep(seconds)   # stands for a delay fault's sleep
+
+    blockers = threads - 1
+    plans: list[list[tuple[Callable[..., Any], Any]]] = [[] for _ in range(4)]
+    for plan in plans:
+        for _ in range(60):
+            draw = rnd.random()
+            if draw < 0.04 and blockers:
+                plan.append((block, rnd.random() < 0.5))
+                blockers -= 1
+            elif draw < 0.2:
+                plan.append((marked_wait, draw / 100))
+            else:
+                plan.append((sum, range(int(draw * 3000))))
+    with WorkPool(threads, turns=rnd.choice([1, 2]), patience=0.005) as pool:
+        submitted: list[tuple[Callable[..., Any], Future[Any]]] = []
+
+        def submit_plan(plan: list[tuple[Callable[..., Any], Any]]) -> None:
+            submitted.extend((fn, pool.submit(fn, arg)) for fn, arg in plan)
+
+        producers = [threading.Thread(target=submit_plan, args=(plan,)) for plan in plans]
+        for producer in producers:
+            producer.start()
+        for producer in producers:
+            producer.join()
+        try:
+            for fn, future in submitted:
+                if fn is not block:
+                    future.result(DEADLINE)
+        finally:
+            release.set()
