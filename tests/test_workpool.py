@@ -75,7 +75,7 @@ def test_an_unmarked_wait_is_found_by_the_watchdog_after_its_patience() -> None:
         first = pool.submit(stalled)
         pool.submit(second).result(DEADLINE)
         assert first.result(DEADLINE) is True
-    assert began["second"] - began["stalled"] >= 0.05
+    assert began["second"] - began["stalled"] >= 0.045   # the turn began a moment before "stalled" ran
 
 
 def test_work_waits_for_a_free_thread_when_every_thread_is_waiting() -> None:
