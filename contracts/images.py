@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-
 #: The JSON Schema ``format`` of the request's ``image`` field; its check is :func:`parse_image`.
 SCHEMA_FORMAT = "image-reference"
 FORMATS = ("PNG", "JPEG", "WEBP")

@@ -98,8 +98,7 @@ def poll(task_id: str) -> Any:
     owner = caller()
     ex = exchange()
     ex.task_id = task_id
-    view = backend().get(owner, task_id, ex)
-    ex.response = task_body(view, poll_url(task_id, ex.expire_ttl) if view.state.status == "completed" else None)
+    ex.response = task_body(backend().get(owner, task_id, ex), poll_url(task_id, ex.expire_ttl))
     return ex.response
 
 

@@ -28,12 +28,17 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
+def accepts(allowed_keys: Sequence[str], key: str) -> bool:
+    """Whether the server takes ``key``: any key when none are configured."""
+    return not allowed_keys or key in allowed_keys
+
+
 def authenticate(authorization: str | None, allowed_keys: Sequence[str]) -> str:
     """The caller's key fingerprint; 401 in the provider's shape when the key is missing or not accepted."""
     key = bearer_token(authorization)
     if key is None:
         raise APIError(401, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
                        code="missing_api_key")
-    if allowed_keys and key not in allowed_keys:
+    if not accepts(allowed_keys, key):
         raise APIError(401, "Incorrect API key provided.", code="invalid_api_key")
     return fingerprint(key)

@@ -54,6 +54,11 @@ def _digest(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+def _claim(state: str) -> str:
+    """The counter a submit takes to be the one that creates the task for an Idempotency-Key."""
+    return f"claim:{state}"
+
+
 def bad_request(violations: list[Violation]) -> APIError:
     """One 400 for every violation: ``param`` names the first (most basic) one, the message lists them all."""
     first = violations[0]
@@ -137,20 +142,19 @@ class VideoBackend:
             raise bad_request(violations)
         spec = catalog[body["model"]]
         self._apply_faults(RequestFacts("submit", owner, spec.id, body.get("prompt")), exchange)
-        claim = None
-        if idempotency_key is not None:
-            replay = self._replay(owner, idempotency_key, body)
+        state = None if idempotency_key is None else self._idempotency_state(owner, idempotency_key)
+        if state is not None:
+            replay = self._replay(state, body)
             if replay is not None:
                 return replay
-            claim = f"claim:{self._idempotency_state(owner, idempotency_key)}"
         try:
             task = self._create(owner, body, spec, exchange)
         except BaseException:
-            if claim is not None:  # let a retry of this refused submit claim the key again
-                self.store.increment(claim, -1)
+            if state is not None:  # let a retry of this refused submit claim the key again
+                self.store.increment(_claim(state), -1)
             raise
-        if idempotency_key is not None:
-            self.store.set_state(self._idempotency_state(owner, idempotency_key), {"task_id": task.id, "body": _digest(body)})
+        if state is not None:
+            self.store.set_state(state, {"task_id": task.id, "body": _digest(body)})
         return task
 
     def _create(self, owner: str, body: Any, spec: ModelSpec, exchange: Exchange) -> Task:
@@ -258,15 +262,15 @@ class VideoBackend:
     def _idempotency_state(owner: str, key: str) -> str:
         return f"idempotency:{owner}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
-    def _replay(self, owner: str, key: str, body: Any) -> Task | None:
-        """The task an earlier submit with this Idempotency-Key created, if any; a different body is refused.
+    def _replay(self, state: str, body: Any) -> Task | None:
+        """The task an earlier submit with this Idempotency-Key (its ``state`` name) created, if any; a
+        different body is refused.
 
         Otherwise the caller claims the key (an atomic counter) and creates the task; a submit arriving while
         it does waits for it, so two simultaneous retries of one request still make one task."""
-        name = self._idempotency_state(owner, key)
-        previous = self.store.get_state(name)
-        if previous is None and self.store.next_id(f"claim:{name}") > 1:
-            previous = self._await_state(name)
+        previous = self.store.get_state(state)
+        if previous is None and self.store.next_id(_claim(state)) > 1:
+            previous = self._await_state(state)
         if previous is None:
             return None
         if previous["body"] != _digest(body):

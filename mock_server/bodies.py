@@ -31,8 +31,8 @@ def video_url(base: str, task_id: str) -> str:
     return f"{base}/v1/videos/{task_id}/content"
 
 
-def task_body(view: TaskView, url: str | None) -> dict[str, Any]:
-    """The documented task body. ``url`` is the download link, given once the task is completed."""
+def task_body(view: TaskView, url: str) -> dict[str, Any]:
+    """The documented task body. ``url`` is the download link, shown once the task is completed."""
     task, state = view.task, view.state
     p = task.params
     return {

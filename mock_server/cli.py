@@ -3,12 +3,11 @@ flag has a matching VIDEOMOCK_* variable and config-file key."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Callable
 from typing import Any
-
-import importlib
 
 import click
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from typing import TYPE_CHECKING
+from contracts.schemas import load_schema
 
 if TYPE_CHECKING:
     from flask import Flask, Response
-
-from contracts.schemas import load_schema
 
 log = logging.getLogger("videomock")
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from mock_server.auth import bearer_token, fingerprint
+from mock_server.auth import accepts, bearer_token, fingerprint
 from mock_server.bodies import base_url, task_body, video_url
 from mock_server.exchange import Exchange
 from mock_server.journal import record
@@ -43,7 +43,7 @@ class PollFastPath:
         backend = self.backend
         key = bearer_token(environ.get("HTTP_AUTHORIZATION"))
         config = backend.config
-        if key is None or (config["auth"]["api_keys"] and key not in config["auth"]["api_keys"]):
+        if key is None or not accepts(config["auth"]["api_keys"], key):
             return None
         exchange = Exchange(owner=fingerprint(key), task_id=match[1])
         view = backend.plain_view(exchange.owner, exchange.task_id)

@@ -321,6 +321,15 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
+def _incremented(conn: sqlite3.Connection, counter: str, amount: int) -> int:
+    return conn.execute("INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + ? "
+                        "RETURNING value", (counter, amount, amount)).fetchall()[0][0]
+
+
+def _put_task(conn: sqlite3.Connection, task: Task, record: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?)", (task.id, task.seq, task.owner, record))
+
+
 class SqliteStore:
     """A :class:`~mock_server.store.Store` in the SQLite file at ``path`` (created, with its folder, if
     missing). The journal keeps the newest ``journal_limit`` entries."""
@@ -486,9 +495,7 @@ class SqliteStore:
         return self.increment(counter, 1)
 
     def increment(self, counter: str, amount: int) -> int:
-        return self._grouped(lambda conn: conn.execute(
-            "INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + ? RETURNING value",
-            (counter, amount, amount)).fetchall()[0][0])
+        return self._grouped(lambda conn: _incremented(conn, counter, amount))
 
     def counter(self, counter: str) -> int:
         rows = self._query("SELECT value FROM counters WHERE name = ?", (counter,))
@@ -498,15 +505,12 @@ class SqliteStore:
 
     def add_task(self, task: Task) -> None:
         record = _dumps(task.to_record())
-        self._grouped(lambda conn: conn.execute("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?)",
-                                                (task.id, task.seq, task.owner, record)))
+        self._grouped(lambda conn: _put_task(conn, task, record))
 
     def create_task(self, build: Callable[[int], Task]) -> Task:
         def work(conn: sqlite3.Connection) -> Task:
-            seq = conn.execute("INSERT INTO counters VALUES ('tasks', 1) ON CONFLICT (name) DO UPDATE "
-                               "SET value = value + 1 RETURNING value").fetchall()[0][0]
-            task = build(seq)
-            conn.execute("INSERT INTO tasks VALUES (?, ?, ?, ?)", (task.id, task.seq, task.owner, _dumps(task.to_record())))
+            task = build(_incremented(conn, "tasks", 1))
+            _put_task(conn, task, _dumps(task.to_record()))
             return task
 
         return self._grouped(work)

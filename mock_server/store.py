@@ -86,9 +86,12 @@ class MemoryStore:
 
     def increment(self, counter: str, amount: int) -> int:
         with self._lock:
-            value = self._counters.get(counter, 0) + amount
-            self._counters[counter] = value
-            return value
+            return self._incremented(counter, amount)
+
+    def _incremented(self, counter: str, amount: int) -> int:
+        """Add to a counter; the caller holds the lock (with whatever else must change with it)."""
+        value = self._counters[counter] = self._counters.get(counter, 0) + amount
+        return value
 
     def counter(self, counter: str) -> int:
         return self._counters.get(counter, 0)
@@ -99,9 +102,7 @@ class MemoryStore:
 
     def create_task(self, build: Callable[[int], Task]) -> Task:
         with self._lock:
-            seq = self._counters.get("tasks", 0) + 1
-            self._counters["tasks"] = seq
-            task = build(seq)
+            task = build(self._incremented("tasks", 1))
             self._tasks[task.id] = task
             return task
 
@@ -133,8 +134,7 @@ class MemoryStore:
 
     def append_journal(self, entry: dict[str, Any]) -> None:
         with self._lock:
-            seq = self._counters.get("journal", 0) + 1
-            self._counters["journal"] = seq
+            seq = self._incremented("journal", 1)
             self._journal.append(json.dumps({**entry, "seq": seq}, separators=(",", ":")))
 
     def journal(self) -> list[dict[str, Any]]:
