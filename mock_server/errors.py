@@ -7,7 +7,9 @@ with a JSON 500; the client never sees HTML or a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,18 @@ def error_type(status: int) -> str:
     if str(status) in table:
         return table[str(status)]
     return "server_error" if status >= 500 else "invalid_request_error"
+
+
+def reason_code(reason: str) -> str:
+    """An error ``code`` from an HTTP reason phrase, for errors the HTTP layer raises ("Bad Request" ->
+    "bad_request")."""
+    return re.sub(r"[^a-z0-9]+", "_", reason.lower()).strip("_")
+
+
+def http_error_json(status: int, reason: str, message: str) -> bytes:
+    """The body for an error the HTTP server answers itself, before the app sees the request (a broken
+    request line or header): the servers' own default is an HTML page."""
+    return json.dumps(error_body(status, message or reason, code=reason_code(reason))).encode()
 
 
 def error_body(status: int, message: str, *, param: str | None = None, code: str | None = None,
@@ -77,7 +91,7 @@ def register_error_handlers(app: Flask) -> None:
         allowed = ", ".join(sorted(getattr(exc, "valid_methods", None) or ()))
         message = template.format(method=request.method, path=request.path, allowed=allowed,
                                   limit=app.config.get("MAX_CONTENT_LENGTH"))
-        err = APIError(status, message, code=code or exc.name.lower().replace(" ", "_"))
+        err = APIError(status, message, code=code or reason_code(exc.name))
         resp = err.response()
         for name, value in exc.get_headers():
             if name.lower() != "content-type":

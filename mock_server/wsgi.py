@@ -29,10 +29,12 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers import gthread
 
 from mock_server.config import ConfigError
+from mock_server.errors import http_error_json
 from mock_server.sqlite_store import SqliteStore
 from mock_server.startup import publish_config
 from mock_server.workpool import WorkPool, waiting
@@ -108,8 +110,23 @@ def _bound(family: int, kind: int, proto: int, address: Any, *, reuse_port: bool
     return sock
 
 
+def write_json_error(sock: socket.socket, status: int, reason: str, message: str) -> None:
+    """gunicorn's own answer to a request it cannot parse (a broken request line or header, an oversized
+    one), in the provider's error shape."""
+    body = http_error_json(status, reason, message)
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 class Worker(gthread.ThreadWorker):  # type: ignore[misc]
-    """gunicorn's gthread worker, its requests computing one at a time in arrival order (workpool.py)."""
+    """gunicorn's gthread worker, its requests computing one at a time in arrival order (workpool.py), its
+    own error answers in the provider's JSON shape."""
+
+    def init_process(self) -> None:
+        # gunicorn writes those answers through this module function; a worker process serves only videomock.
+        gunicorn_util.write_error = write_json_error
+        super().init_process()
 
     def get_thread_pool(self) -> WorkPool:
         return WorkPool(self.cfg.threads)

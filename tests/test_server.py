@@ -3,8 +3,10 @@ contracts. The clock is manual here so each step of the lifecycle can be observe
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import socket
 from typing import Any
 
 import pytest
@@ -210,6 +212,29 @@ def test_oversized_body_is_413(video_library: Any) -> None:
         response = requests.post(f"{server.url}/v1/video/generations", data=body, timeout=10,
                                  headers={"Authorization": "Bearer k", "Content-Type": "application/json"})
         assert "2048" in assert_error(response, 413)["message"]
+
+
+def assert_unparsable_request_refused(url: str, raw: bytes, status: int) -> None:
+    """Send ``raw`` (a request the HTTP server itself refuses) and check the answer is a JSON error in the
+    contract's shape, not the server's default HTML page."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(raw)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert response.status == status
+        assert response.getheader("Content-Type") == "application/json"
+        body = json.loads(response.read())
+    assert validate_response("error", body) == [], body
+    assert body["error"]["type"] == "invalid_request_error" and body["error"]["message"]
+
+
+@pytest.mark.parametrize(("raw", "status"), [
+    (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
+    (b"GET /healthz HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+])
+def test_a_request_the_live_server_cannot_parse_gets_a_json_error(fake: Fake, raw: bytes, status: int) -> None:
+    assert_unparsable_request_refused(fake.url, raw, status)
 
 
 def test_unknown_route_is_a_json_404(fake: Fake) -> None:

@@ -28,6 +28,7 @@ from mock_server.config import check_config
 from mock_server.render import probe
 from mock_server.sqlite_store import SqliteStore
 from tests.serve_process import DEADLINE, ServeProcess, serve
+from tests.test_server import assert_unparsable_request_refused
 
 API_KEY = "sk-workers"
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
@@ -228,6 +229,20 @@ def test_a_client_stalled_half_way_through_its_body_does_not_hold_up_its_worker(
             assert poll.json()["status"] == "completed"
             stalled.shutdown(socket.SHUT_WR)   # the body ends short: the stalled request is answered 400
             assert stalled.recv(65536).startswith(b"HTTP/1.1 400")
+
+
+# --- requests gunicorn cannot parse -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "status"), [
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"GET /v1/video/generations/x HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n", 400),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+])
+def test_a_request_gunicorn_cannot_parse_gets_a_json_error_in_the_contracts_shape(
+        tmp_path: Path, raw: bytes, status: int) -> None:
+    """gunicorn answers these itself, before the app sees them; by default with an HTML page."""
+    with serve("--workers", "1", "--store", "memory", "--cache-dir", str(tmp_path / "videos")) as server:
+        assert_unparsable_request_refused(server.url, raw, status)
 
 
 # --- configuration and startup --------------------------------------------------------------------------------
