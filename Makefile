@@ -6,7 +6,7 @@ STAMP := $(VENV)/.videomock-installed
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: serve test fuzz bench clean
+.PHONY: serve test lint fuzz bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "videomock needs Python >= 3.11 (found " + sys.version.split()[0] + "); run: make PYTHON=python3.11 ...")'
@@ -18,8 +18,12 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/videomock serve $(ARGS)
 
-test: $(STAMP)
+# The static checks first (ruff, the layer contracts, mypy), then the suite.
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/python .ci/lint.py
 
 # The same suite with the long Hypothesis profile: thousands of examples per property, and Schemathesis too.
 fuzz: $(STAMP)

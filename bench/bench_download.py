@@ -17,11 +17,11 @@ from flask import Flask, send_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report import median, table, timings  # noqa: E402
+from report import median, table, timings
 
-from fixtures.live import LiveServer  # noqa: E402
-from mock_server import create_app  # noqa: E402
-from mock_server.videos import VideoLibrary  # noqa: E402
+from videomock import create_app
+from videomock.media.library import VideoLibrary
+from videomock.pytest_plugin.live import LiveServer
 
 
 def first_byte(host: str, port: int, path: str, headers: dict[str, str]) -> None:

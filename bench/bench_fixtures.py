@@ -14,9 +14,9 @@ stubs with static bodies, so the ratio shows what the fake itself adds.
 from __future__ import annotations
 
 import argparse
-import logging
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -29,14 +29,14 @@ import responses
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report import median, table, timings  # noqa: E402
+from report import median, table, timings
 
-from clientlib import RetryPolicy, VideoClient  # noqa: E402
-from fixtures.control import FakeProvider  # noqa: E402
-from fixtures.inprocess import InProcessTransport  # noqa: E402
-from fixtures.live import LiveServer  # noqa: E402
-from mock_server import create_app  # noqa: E402
-from mock_server.videos import VideoLibrary  # noqa: E402
+from videomock import create_app
+from videomock.client import RetryPolicy, VideoClient
+from videomock.media.library import VideoLibrary
+from videomock.pytest_plugin.inprocess import InProcessTransport
+from videomock.pytest_plugin.live import LiveServer
+from videomock.pytest_plugin.provider import FakeProvider
 
 BODY = {"model": "veo_3_1", "prompt": "benchmark", "seed": 1}
 
@@ -98,7 +98,7 @@ def static_stubs(video: bytes) -> float:
         def calls() -> None:
             session.post(f"{url}/v1/video/generations", json=BODY).json()
             session.get(f"{url}/v1/video/generations/task_1").json()
-            session.get(f"{url}/v1/videos/task_1/content").content
+            _ = session.get(f"{url}/v1/videos/task_1/content").content
 
         return median(timings(calls, 300, warmup=20))
 

@@ -26,7 +26,8 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mock_server.render import FONT_FILE, VideoSpec, ffmpeg_executable, probe, render  # noqa: E402
+from videomock.contracts.media import ffmpeg_executable, probe
+from videomock.media.render import FONT_FILE, VideoSpec, render
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ from werkzeug.test import EnvironBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mock_server import create_app  # noqa: E402
-from mock_server.startup import open_store  # noqa: E402
-from throughput import AUTH, SUBMIT_BODY  # noqa: E402
+from throughput import AUTH, SUBMIT_BODY
+
+from videomock import create_app
+from videomock.store import open_store
 
 
 def app_with_completed_task(store: str, tmp: Path) -> tuple[Any, dict[str, Any]]:

@@ -32,7 +32,7 @@ class ServerProcess:
                  cwd: Path | None = None) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
-        self._log: IO[bytes] = open(self.log_path, "wb")
+        self._log: IO[bytes] = open(self.log_path, "wb")  # noqa: SIM115 - closed by stop(), with the process
         self.process = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd,
                                         env={**os.environ, **(env or {})}, start_new_session=True)
 
@@ -119,7 +119,7 @@ def _group_pids(pgid: int) -> list[int]:
 
 def start_videomock(log_dir: Path, *args: str) -> tuple[ServerProcess, str]:
     """``videomock serve`` on a free port, quiet; returns the process and its base URL."""
-    server = ServerProcess("videomock", [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--quiet",
+    server = ServerProcess("videomock", [sys.executable, "-m", "videomock", "serve", "--port", "0", "--quiet",
                                          "--cache-dir", str(log_dir / "videos"), *args], log_dir, cwd=REPO)
     url = server.wait_for_log(r"serving on (http://\S+)").group(1)
     return server, url

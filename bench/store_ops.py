@@ -20,10 +20,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mock_server.config import check_config  # noqa: E402
-from mock_server.sqlite_store import SqliteStore  # noqa: E402
-from mock_server.store import MemoryStore, Store  # noqa: E402
-from mock_server.tasks import Task  # noqa: E402
+from videomock.config import check_config
+from videomock.core.tasks import Task
+from videomock.store import Store
+from videomock.store.memory import MemoryStore
+from videomock.store.sqlite import SqliteStore
 
 POLL_BODY = {"task_id": "task_0123456789abcdef", "status": "in_progress", "progress": 42, "url": None,
              "format": "mp4", "metadata": {"duration": 5, "fps": 30, "width": 1280, "height": 720, "seed": 1234},

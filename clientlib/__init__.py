@@ -1,7 +1,7 @@
 """A thin client for OpenAI-style video-generation gateways, checked against videomock's contracts."""
 
-from clientlib.client import VideoClient
-from clientlib.errors import (
+from videomock.client.client import VideoClient
+from videomock.client.errors import (
     APIError,
     AuthenticationError,
     ContractViolation,
@@ -17,9 +17,9 @@ from clientlib.errors import (
     VideoClientError,
     WaitTimeout,
 )
-from clientlib.generation_request import GenerationRequest, image_data_uri
-from clientlib.retry import RetryPolicy
-from clientlib.task import Task
+from videomock.client.generation_request import GenerationRequest, image_data_uri
+from videomock.client.retry import RetryPolicy
+from videomock.client.task import Task
 
 __all__ = [
     "APIError",

@@ -1,6 +1,6 @@
 """``videomock generate | validate | verify``: the client library from the command line.
 
-Registered on the ``videomock`` group in :mod:`mock_server.cli`. Progress goes to stderr and results to
+Registered on the ``videomock`` group in :mod:`videomock.cli`. Progress goes to stderr and results to
 stdout, so the commands compose in scripts; on a non-terminal, progress is a line per change instead of a
 redrawn bar, so CI logs stay readable.
 """
@@ -16,13 +16,13 @@ from typing import Any
 
 import click
 
-from clientlib.client import VideoClient
-from clientlib.errors import ContractViolation, VideoClientError
-from clientlib.generation_request import image_data_uri
-from clientlib.recordings import check_recording
-from clientlib.task import Task
-from clientlib.verify import format_report, verify_provider
-from contracts import default_catalog
+from videomock.client.client import VideoClient
+from videomock.client.errors import ContractViolation, VideoClientError
+from videomock.client.generation_request import image_data_uri
+from videomock.client.recordings import check_recording
+from videomock.client.task import Task
+from videomock.client.verify import format_report, verify_provider
+from videomock.contracts import default_catalog
 
 BAR_WIDTH = 30
 #: On a non-terminal, a new progress line is printed each time progress crosses one of these steps.

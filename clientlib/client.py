@@ -25,14 +25,21 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from clientlib.dialects import normalise, read_error
-from clientlib.errors import (
-    APIError, ContractViolation, ContractWarning, RateLimited, TaskFailed, TransportError, WaitTimeout, error_class,
+from videomock.client.dialects import normalise, read_error
+from videomock.client.errors import (
+    APIError,
+    ContractViolation,
+    ContractWarning,
+    RateLimited,
+    TaskFailed,
+    TransportError,
+    WaitTimeout,
+    error_class,
 )
-from clientlib.generation_request import GenerationRequest
-from clientlib.retry import RETRYABLE_STATUSES, RetryPolicy
-from clientlib.task import Task
-from contracts import Catalog, Violation, default_catalog, validate_request, validate_response
+from videomock.client.generation_request import GenerationRequest
+from videomock.client.retry import RETRYABLE_STATUSES, RetryPolicy
+from videomock.client.task import Task
+from videomock.contracts import Catalog, Violation, default_catalog, validate_request, validate_response
 
 ResponseValidation = Literal["strict", "lenient", "off"]
 ProgressCallback = Callable[[Task], None]

@@ -1,4 +1,4 @@
-"""The shapes real gateways answer in, and how each becomes a :class:`~clientlib.task.Task`.
+"""The shapes real gateways answer in, and how each becomes a :class:`~videomock.client.task.Task`.
 
 The contract describes one dialect (``documented``). new-api based gateways also answer with a
 ``{"code", "message", "data"}`` wrapper holding upper-case statuses, "50%" progress, ``fail_reason`` and
@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contracts import Violation, load_schema, validate_response
-from clientlib.errors import expected_type
-from clientlib.task import COMPLETED, FAILED, IN_PROGRESS, QUEUED, UNKNOWN
+from videomock.client.task import COMPLETED, FAILED, IN_PROGRESS, QUEUED, UNKNOWN
+from videomock.contracts import Violation, load_schema, validate_response
+from videomock.contracts.errors import error_type
 
 DOCUMENTED, NEW_API, OPENAI_VIDEO = "documented", "new-api", "openai-video"
 
@@ -112,7 +112,7 @@ def _read(inner: dict[str, Any], prefix: str) -> tuple[dict[str, Any], list[Viol
         progress = 100
     fields["progress"] = progress
 
-    metadata = inner.get("metadata") if isinstance(inner.get("metadata"), dict) else {}
+    metadata: dict[str, Any] = inner["metadata"] if isinstance(inner.get("metadata"), dict) else {}
     fields["metadata"] = metadata
     fields["url"] = next((v for v in (inner.get("url"), inner.get("result_url"), metadata.get("url")) if isinstance(v, str) and v), None)
     if status == COMPLETED and fields["url"] is None:
@@ -175,7 +175,7 @@ def read_error(status: int | None, body: Any) -> ErrorFields:
                            [Violation("", "error body is not a JSON object with an error member", "invalid_type")])
     error = body["error"]
     violations = validate_response("error", body)
-    wanted = expected_type(status) if status is not None else None
+    wanted = error_type(status) if status is not None else None
     if wanted is not None and error.get("type") != wanted and not any(v.pointer == "/error/type" for v in violations):
         violations.append(Violation("/error/type", f"error type {error.get('type')!r} does not match HTTP {status}; expected {wanted!r}", "unsupported_value"))
     message = error.get("message") if isinstance(error.get("message"), str) and error["message"] else f"HTTP {status}"

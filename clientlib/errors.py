@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from contracts import Violation, load_schema
+from videomock.contracts import Violation
+from videomock.contracts.errors import error_type
 
 if TYPE_CHECKING:
-    from clientlib.task import Task
+    from videomock.client.task import Task
 
 
 class VideoClientError(Exception):
-    """Base class of every error raised by :mod:`clientlib`."""
+    """Base class of every error raised by :mod:`videomock.client`."""
 
 
 class APIError(VideoClientError):
@@ -118,9 +119,6 @@ class ContractWarning(UserWarning):
     """A response broke the contract and the client is in lenient mode."""
 
 
-#: HTTP status -> error type, as the contract documents it.
-STATUS_TYPES: Mapping[str, str] = load_schema("error")["x-status-types"]
-
 #: Error type -> exception class.
 TYPE_CLASSES: Mapping[str, type[APIError]] = {
     "invalid_request_error": InvalidRequest,
@@ -140,17 +138,10 @@ CODE_CLASSES: Mapping[str, type[APIError]] = {
 }
 
 
-def expected_type(status: int) -> str | None:
-    """The error type the contract pairs with ``status`` (None for statuses it does not list)."""
-    if str(status) in STATUS_TYPES:
-        return STATUS_TYPES[str(status)]
-    return "server_error" if status >= 500 else None
-
-
 def error_class(status: int, code: Any) -> type[APIError]:
     """The exception for a status and error code: the code's class when it is a known one, else the
     class of the status's contract type (never of the body's ``type``, which a gateway may get wrong)."""
     if isinstance(code, str) and code in CODE_CLASSES:
         return CODE_CLASSES[code]
-    type_ = expected_type(status)
+    type_ = error_type(status)
     return TYPE_CLASSES[type_] if type_ is not None else APIError

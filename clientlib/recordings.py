@@ -8,7 +8,7 @@ task_id/status -> submit; any other status/id -> task; a ``model`` without a sta
 lets an error's type be checked against the status it came with.
 
 Recordings are checked against the documented dialect: a body in a variant dialect is reported as such
-(see :mod:`clientlib.dialects`), along with anything the client could not read in it.
+(see :mod:`videomock.client.dialects`), along with anything the client could not read in it.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from clientlib.dialects import DOCUMENTED, NEW_API, dialect_of, dialect_violation, normalise, read_error
-from contracts import Catalog, Violation, validate_request, validate_response
+from videomock.client.dialects import DOCUMENTED, NEW_API, dialect_of, dialect_violation, normalise, read_error
+from videomock.contracts import Catalog, Violation, validate_request, validate_response
 
 KINDS = ("request", "submit", "task", "error", "model_list")
 ENVELOPE_KEYS = frozenset({"request", "response", "kind", "status"})

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 #: Statuses worth another try: the request was refused for now (429) or the server failed (5xx).
@@ -62,5 +62,5 @@ class RetryPolicy:
         except (TypeError, ValueError):
             return None
         if when.tzinfo is None:  # "-0000": UTC by RFC 5322
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         return max(0.0, when.timestamp() - self.now())

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts import Violation
+from videomock.contracts import Violation
 
 #: Statuses after normalisation. ``unknown`` is the gateway saying it does not know yet; keep polling.
 QUEUED, IN_PROGRESS, COMPLETED, FAILED, UNKNOWN = "queued", "in_progress", "completed", "failed", "unknown"

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clientlib.client import VideoClient
-from clientlib.dialects import DOCUMENTED
-from clientlib.errors import ContractWarning, NotFound, VideoClientError
-from clientlib.task import Task
-from contracts import ModelSpec
+from videomock.client.client import VideoClient
+from videomock.client.dialects import DOCUMENTED
+from videomock.client.errors import ContractWarning, NotFound, VideoClientError
+from videomock.client.task import Task
+from videomock.contracts import ModelSpec
 
 #: Steps per model, in order; a step that cannot run because an earlier one failed is shown as skipped.
 MODEL_STEPS = ("submit", "poll", "metadata", "download", "video")
@@ -159,11 +159,11 @@ def _mismatches(what: str, wanted: dict[str, Any], got: Any, keys: Sequence[str]
 
 
 def _check_video(path: Path, body: dict[str, Any], tolerance: float) -> None:
-    from mock_server.render import RenderError, probe
+    from videomock.contracts.media import MediaError, probe
 
     try:
         info = probe(path)
-    except RenderError as exc:
+    except MediaError as exc:
         raise _Failed(f"the video does not decode: {exc}") from None
     fps = int(info.fps) if info.fps.denominator == 1 else float(info.fps)
     measured = {"width": info.width, "height": info.height, "fps": fps}

@@ -17,7 +17,7 @@ from functools import cached_property
 from importlib import resources
 from typing import Any
 
-from contracts.schemas import CompiledSchema, check_schema, compiled, load_schema
+from videomock.contracts.schemas import CompiledSchema, check_schema, compiled, load_schema
 
 CATALOG_FILE = "models.json"
 
@@ -51,23 +51,23 @@ class ModelSpec:
 
     @property
     def id(self) -> str:
-        return self.entry["id"]
+        return str(self.entry["id"])
 
     @property
     def vendor(self) -> str:
-        return self.entry["vendor"]
+        return str(self.entry["vendor"])
 
     @property
     def description(self) -> str:
-        return self.entry.get("description", "")
+        return str(self.entry.get("description", ""))
 
     @property
     def text_to_video(self) -> bool:
-        return self.entry["text_to_video"]
+        return bool(self.entry["text_to_video"])
 
     @property
     def image_to_video(self) -> bool:
-        return self.entry["image_to_video"]
+        return bool(self.entry["image_to_video"])
 
     @property
     def durations(self) -> tuple[int, ...]:
@@ -79,19 +79,21 @@ class ModelSpec:
 
     @property
     def prompt_max_length(self) -> int:
-        return self.entry["prompt_max_length"]
+        return int(self.entry["prompt_max_length"])
 
     @property
     def max_n(self) -> int:
-        return self.entry["max_n"]
+        return int(self.entry["max_n"])
 
     @property
     def metadata_fields(self) -> Mapping[str, Any]:
-        return self.entry["metadata"]
+        fields: Mapping[str, Any] = self.entry["metadata"]
+        return fields
 
     @property
     def defaults(self) -> Mapping[str, int]:
-        return self.entry["defaults"]
+        defaults: Mapping[str, int] = self.entry["defaults"]
+        return defaults
 
     @property
     def queue_seconds(self) -> float:
@@ -226,10 +228,6 @@ class ModelSpec:
         return {"model": self.id, "prompt": prompt, "duration": d["duration"], "width": d["width"],
                 "height": d["height"], "fps": d["fps"]}
 
-    def summary(self) -> dict[str, Any]:
-        """The catalog entry as served to users (in /v1/models and docs)."""
-        return copy.deepcopy(dict(self.entry))
-
 
 class Catalog(Mapping[str, ModelSpec]):
     """An immutable set of models. Build one with :meth:`load`; overrides come from config."""
@@ -275,8 +273,9 @@ class Catalog(Mapping[str, ModelSpec]):
 
 
 def builtin_entries() -> dict[str, dict[str, Any]]:
-    text = resources.files("contracts").joinpath(CATALOG_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
+    text = resources.files(__package__).joinpath(CATALOG_FILE).read_text(encoding="utf-8")
+    entries: dict[str, dict[str, Any]] = json.loads(text)
+    return entries
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any], *, depth: int = 0) -> dict[str, Any]:
@@ -342,9 +341,10 @@ def _checked(entry: dict[str, Any], *, from_config: bool) -> dict[str, Any]:
         if size.durations is not None and not set(size.durations) <= set(spec.durations):
             problems.append(f"size {size.label} allows durations outside the model's {list(spec.durations)}")
         for key in size.selectors:
-            if key in spec.metadata_fields and "enum" in spec.metadata_fields[key]:
-                if size.selectors[key] not in spec.metadata_fields[key]["enum"]:
-                    problems.append(f"size {size.label} selects {key}={size.selectors[key]!r}, not allowed by metadata.{key}")
+            field_schema = spec.metadata_fields.get(key)
+            allowed = field_schema.get("enum") if isinstance(field_schema, Mapping) else None
+            if allowed is not None and size.selectors[key] not in allowed:
+                problems.append(f"size {size.label} selects {key}={size.selectors[key]!r}, not allowed by metadata.{key}")
     if not (spec.text_to_video or spec.image_to_video):
         problems.append("a model must support text_to_video or image_to_video")
     if problems:

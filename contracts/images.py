@@ -70,7 +70,7 @@ def inspect_image_bytes(data: bytes, max_bytes: int) -> ImageInput:
     """Validate decoded bytes: size, format, dimensions and aspect ratio from the header, then a full decode."""
     if len(data) > max_bytes:
         raise ImageError(too_big(len(data), max_bytes))
-    Image = _pillow()  # noqa: N806 - the module, named as Pillow's users know it
+    Image = _pillow()
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind, width, height = _FORMAT_ALIASES.get(image.format, image.format), image.width, image.height

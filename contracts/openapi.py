@@ -11,8 +11,8 @@ import copy
 import re
 from typing import Any
 
-from contracts.catalog import Catalog
-from contracts.schemas import load_schema
+from videomock.contracts.catalog import Catalog
+from videomock.contracts.schemas import load_schema
 
 OPENAPI_VERSION = "3.1.0"
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
 
-from contracts.catalog import Catalog, ModelSpec
-from contracts.images import SCHEMA_FORMAT
-from contracts.schemas import compiled
+from videomock.contracts.catalog import Catalog, ModelSpec
+from videomock.contracts.images import SCHEMA_FORMAT
+from videomock.contracts.schemas import compiled
 
 #: Response kinds accepted by :func:`validate_response`, mapped to their schema.
 RESPONSE_SCHEMAS = {"submit": "submit_response", "task": "task", "error": "error", "model_list": "model_list"}
@@ -69,7 +68,7 @@ def validate_response(kind: str, body: Any) -> list[Violation]:
 
 
 def validate_against(schema_name: str, document: Any) -> list[Violation]:
-    """Every violation of ``document`` against the named schema file (see :mod:`contracts.schemas`)."""
+    """Every violation of ``document`` against the named schema file (see :mod:`videomock.contracts.schemas`)."""
     return violations_of(_schema_validator(schema_name), document)
 
 
@@ -80,14 +79,10 @@ def violations_of(validator: Any, document: Any) -> list[Violation]:
     return _violations(validator.iter_errors(document), document, None)
 
 
-_CACHE: dict[str, Any] = {}
-
-
+@cache
 def default_catalog() -> Catalog:
     """The built-in catalog, loaded once."""
-    if "catalog" not in _CACHE:
-        _CACHE["catalog"] = Catalog.load()
-    return _CACHE["catalog"]
+    return Catalog.load()
 
 
 def _schema_validator(name: str) -> Any:
@@ -160,7 +155,11 @@ def _by(spec: ModelSpec | None) -> str:
 
 def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[Violation]:
     path = list(error.absolute_path)
-    pointer, name, value, schema = json_pointer(path), _name(path), error.instance, error.schema
+    pointer, name = json_pointer(path), _name(path)
+    # jsonschema types these as "or unset"; in an error from iter_errors they are always set.
+    value: Any = error.instance
+    schema: Any = error.schema
+    expected: Any = error.validator_value
     rule = schema.get("x-videomock-rule") if isinstance(schema, dict) else None
     kind = error.validator
 
@@ -171,11 +170,11 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
     if kind == "type":
         if not path:
             return [Violation("", f"the request body must be a JSON object, not {json_type(value)}", "invalid_type")]
-        wanted = error.validator_value
+        wanted = expected
         wanted_text = " or ".join(wanted) if isinstance(wanted, list) else wanted
         return [Violation(pointer, f"{name} must be of type {wanted_text}, not {json_type(value)}", "invalid_type")]
     if kind == "required":
-        missing = [p for p in error.validator_value if isinstance(value, dict) and p not in value]
+        missing = [p for p in expected if isinstance(value, dict) and p not in value]
         return [Violation(json_pointer([*path, p]), f"{_name([*path, p])} is required", "missing_required_parameter") for p in missing]
     if kind == "anyOf" and not path and _is_prompt_or_image(schema):
         if spec is not None and not spec.text_to_video:
@@ -188,26 +187,26 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
         return [Violation(json_pointer([*path, k]), f"unknown {where} {k!r}{' for ' + spec.id if spec and path else ''}; allowed: {', '.join(allowed) or 'none'}", "unknown_parameter") for k in extra]
     if kind == "dependentRequired":
         return [Violation(json_pointer([*path, missing]), f"{_name([*path, missing])} is required when {_name([*path, present])} is given (width and height go together)", "missing_required_parameter")
-                for present, needs in error.validator_value.items() if isinstance(value, dict) and present in value
+                for present, needs in expected.items() if isinstance(value, dict) and present in value
                 for missing in needs if missing not in value]
     if kind in ("enum", "const"):
-        allowed = error.validator_value if kind == "enum" else [error.validator_value]
+        allowed = expected if kind == "enum" else [expected]
         return [Violation(pointer, f"{name} {_show(value)} is not supported{_by(spec)}; allowed: {_choices(allowed)}", "unsupported_value")]
     if kind == "maxLength":
-        return [Violation(pointer, f"{name} is too long ({len(value)} characters); at most {error.validator_value} allowed{_by(spec)}", "string_above_max_length")]
+        return [Violation(pointer, f"{name} is too long ({len(value)} characters); at most {expected} allowed{_by(spec)}", "string_above_max_length")]
     if kind == "minLength":
-        return [Violation(pointer, f"{name} must not be empty" if error.validator_value == 1 else f"{name} is too short; at least {error.validator_value} characters", "string_below_min_length")]
+        return [Violation(pointer, f"{name} must not be empty" if expected == 1 else f"{name} is too short; at least {expected} characters", "string_below_min_length")]
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         low = schema.get("minimum", schema.get("exclusiveMinimum"))
         high = schema.get("maximum", schema.get("exclusiveMaximum"))
         bounds = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
         return [Violation(pointer, f"{name} {_show(value)} is out of range; allowed: {bounds}", "value_out_of_range")]
     if kind == "pattern":
-        return [Violation(pointer, f"{name} {_show(value)} does not match the pattern {error.validator_value}", "invalid_value")]
+        return [Violation(pointer, f"{name} {_show(value)} does not match the pattern {expected}", "invalid_value")]
     if kind == "format":
-        if error.cause is not None:  # the format's own check explains itself (contracts.images)
-            return [Violation(pointer, str(error.cause), "invalid_image" if error.validator_value == SCHEMA_FORMAT else "invalid_value")]
-        return [Violation(pointer, f"{name} is not a valid {error.validator_value}", "invalid_value")]
+        if error.cause is not None:  # the format's own check explains itself (videomock.contracts.images)
+            return [Violation(pointer, str(error.cause), "invalid_image" if expected == SCHEMA_FORMAT else "invalid_value")]
+        return [Violation(pointer, f"{name} is not a valid {expected}", "invalid_value")]
     if kind == "not":
         return [Violation(pointer, f"{name} is not allowed here", "invalid_value")]
     if kind in ("oneOf", "anyOf") and error.context:

@@ -1,4 +1,4 @@
-"""The ``videomock`` command. Server settings come from the table in :mod:`mock_server.config`, so every
+"""The ``videomock`` command. Server settings come from the table in :mod:`videomock.config`, so every
 flag has a matching VIDEOMOCK_* variable and config-file key."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-from mock_server.config import SETTINGS, ConfigError, load_config
+from videomock.config import SETTINGS, ConfigError, load_config
 
-#: Commands that live in clientlib, imported only when run (the server's processes never need them).
-CLIENT_COMMANDS = {"generate": "clientlib.cli:generate", "validate": "clientlib.cli:validate",
-                   "verify": "clientlib.cli:verify"}
+#: Commands that live in videomock.client, imported only when run (the server's processes never need them).
+CLIENT_COMMANDS = {"generate": "videomock.client.cli:generate", "validate": "videomock.client.cli:validate",
+                   "verify": "videomock.client.cli:verify"}
 
 
 class VideomockGroup(click.Group):
@@ -72,11 +72,11 @@ def config_from_cli(config_file: str | None, flags: dict[str, Any]) -> dict[str,
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 def serve(config_file: str | None, quiet: bool, **flags: Any) -> None:
     """Run the fake provider under gunicorn (Ctrl-C stops it; SIGTERM lets requests under way finish)."""
-    from contracts.catalog import Catalog
-    from mock_server.sqlite_store import default_store_path
-    from mock_server.store import StoreError
-    from mock_server.wsgi import CannotListen, worker_count
-    from mock_server.wsgi import serve as serve_forever
+    from videomock.config import default_store_path
+    from videomock.contracts.catalog import Catalog
+    from videomock.serving.gunicorn import CannotListen, worker_count
+    from videomock.serving.gunicorn import serve as serve_forever
+    from videomock.store import StoreError
 
     config = config_from_cli(config_file, flags)
     if config["server"]["store"] is None:
@@ -114,10 +114,11 @@ def render_command(model: str, prompt: str, width: int | None, height: int | Non
     import base64
     from pathlib import Path
 
-    from contracts import default_catalog, validate_request
-    from mock_server.backend import VideoBackend
-    from contracts.images import ImageError, parse_image
-    from mock_server.render import RenderError, probe, render
+    from videomock.contracts import default_catalog, validate_request
+    from videomock.contracts.images import ImageError, parse_image
+    from videomock.contracts.media import MediaError, probe
+    from videomock.core.backend import VideoBackend
+    from videomock.media.render import render
 
     body: dict[str, Any] = {"model": model, "seed": seed}
     given = {"prompt": prompt or None, "width": width, "height": height, "fps": fps, "duration": duration}
@@ -140,7 +141,7 @@ def render_command(model: str, prompt: str, width: int | None, height: int | Non
     try:
         render(spec, Path(out), ffmpeg=ffmpeg)
         info = probe(Path(out), ffmpeg=ffmpeg)
-    except RenderError as exc:
+    except MediaError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{out}: {info.width}x{info.height}, {info.fps} fps, {info.frame_count} frames, {info.duration:g} s, "
                f"{info.codec} {info.pix_fmt}")

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contracts.catalog import Catalog, CatalogError
-from contracts.schemas import load_schema
-from contracts.validation import validate_against
-from mock_server.auth import fingerprint
-from mock_server.faults import FaultSpecError, compile_rules
+import platformdirs
+
+from videomock.contracts.catalog import Catalog, CatalogError
+from videomock.contracts.schemas import load_schema
+from videomock.contracts.validation import validate_against
+from videomock.core.faults.actions import FaultSpecError
+from videomock.core.faults.rules import compile_rules
 
 #: Sections that only take effect at start; PUT /__admin/config may not change them.
 STARTUP_ONLY = ("server", "video")
@@ -158,7 +160,7 @@ def check_config(doc: Any) -> dict[str, Any]:
         raise ConfigError("invalid configuration: " + "; ".join(v.message for v in violations), violations[0].param)
     try:
         Catalog.load(doc["models"])
-        compile_rules(doc["faults"], fingerprint)
+        compile_rules(doc["faults"])
     except (CatalogError, FaultSpecError) as exc:
         raise ConfigError(f"invalid configuration: {exc}") from None
     return doc
@@ -182,5 +184,12 @@ def load_config(
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "videomock" / "videos"
+    """Rendered videos live in the user's cache directory (``$XDG_CACHE_HOME/videomock/videos`` on Linux):
+    deleting them costs only a re-render."""
+    return platformdirs.user_cache_path("videomock") / "videos"
+
+
+def default_store_path() -> Path:
+    """Where ``videomock serve`` keeps its store when none is named: the user's state directory
+    (``$XDG_STATE_HOME/videomock`` on Linux). State is not a cache: deleting it loses tasks."""
+    return platformdirs.user_state_path("videomock") / "store.db"

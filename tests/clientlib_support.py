@@ -18,11 +18,11 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from clientlib import RetryPolicy
-from fixtures.live import LiveServer
-from mock_server import create_app
-from mock_server.backend import VideoBackend
-from mock_server.videos import VideoLibrary
+from videomock import create_app
+from videomock.client import RetryPolicy
+from videomock.core.backend import VideoBackend
+from videomock.media.library import VideoLibrary
+from videomock.pytest_plugin.live import LiveServer
 
 RECORDINGS = Path(__file__).parent / "data" / "recordings"
 

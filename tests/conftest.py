@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import requests
 
-from fixtures.live import LiveServer
-from mock_server import create_app
-from mock_server.backend import VideoBackend
-from mock_server.videos import VideoLibrary
 from tests.profiles import load_profile
+from videomock import create_app
+from videomock.core.backend import VideoBackend
+from videomock.media.library import VideoLibrary
+from videomock.pytest_plugin.live import LiveServer
 
 HYPOTHESIS_PROFILE = load_profile()
 

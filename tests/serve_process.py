@@ -14,7 +14,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Set as AbstractSet
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,7 @@ class ServeProcess:
 @contextmanager
 def serve(*args: str) -> Iterator[ServeProcess]:
     """``videomock serve --port 0 --quiet ARGS``; yields once it listens, kills the group on the way out."""
-    process = subprocess.Popen([sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--quiet", *args],
+    process = subprocess.Popen([sys.executable, "-m", "videomock", "serve", "--port", "0", "--quiet", *args],
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()

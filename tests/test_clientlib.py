@@ -10,15 +10,22 @@ from typing import Any
 
 import pytest
 
-from clientlib import (
-    AuthenticationError, ContractViolation, GenerationRequest, InvalidRequest, NotFound, Task, TaskFailed,
-    VideoClient, WaitTimeout,
-)
-from contracts import default_catalog
-from mock_server.render import probe
-from mock_server.videos import VideoLibrary
 from tests.clientlib_support import VirtualTime, serve_fake
 from tests.conftest import Fake
+from videomock.client import (
+    AuthenticationError,
+    ContractViolation,
+    GenerationRequest,
+    InvalidRequest,
+    NotFound,
+    Task,
+    TaskFailed,
+    VideoClient,
+    WaitTimeout,
+)
+from videomock.contracts import default_catalog
+from videomock.contracts.media import probe
+from videomock.media.library import VideoLibrary
 
 KLING = default_catalog()["kling-v2-5-turbo"]
 

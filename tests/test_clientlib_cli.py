@@ -14,13 +14,14 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
-from clientlib.cli import ProgressLine
-from clientlib.verify import MISSING_TASK_ID
-from contracts import default_catalog
-from mock_server.cli import main
-from mock_server.render import VideoSpec, probe
-from mock_server.videos import VideoLibrary
 from tests.clientlib_support import RECORDINGS, ScriptedServer, reply, serve_fake
+from videomock.cli import main
+from videomock.client.cli import ProgressLine
+from videomock.client.verify import MISSING_TASK_ID
+from videomock.contracts import default_catalog
+from videomock.contracts.media import probe
+from videomock.media.library import VideoLibrary
+from videomock.media.render import VideoSpec
 
 CATALOG = default_catalog()
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from clientlib import ContractViolation, ContractWarning, NotFound, Task, TaskFailed, VideoClient
-from clientlib.dialects import normalise
 from tests.clientlib_support import ScriptedServer, VirtualTime, recorded, reply
+from videomock.client import ContractViolation, ContractWarning, NotFound, Task, TaskFailed, VideoClient
+from videomock.client.dialects import normalise
 
 TID = "task_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 SUBMIT = "/v1/video/generations"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from clientlib import RateLimited, ServerError, TransportError, VideoClient
-from fixtures.control import FakeProvider
+from videomock.client import RateLimited, ServerError, TransportError, VideoClient
+from videomock.pytest_plugin.provider import FakeProvider
 
 BODY = {"model": "veo_3_1-fast", "prompt": "a paper lantern rising"}
 

@@ -8,7 +8,7 @@ import io
 import random
 import socket
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,17 @@ from typing import Any
 import pytest
 from flask import Response, request
 
-from clientlib import (
-    ContractWarning, PermissionDenied, QuotaExceeded, RateLimited, RetryPolicy, ServerError, TransportError,
+from tests.clientlib_support import Reply, ScriptedServer, VirtualTime, recorded, reply
+from videomock.client import (
+    ContractWarning,
+    PermissionDenied,
+    QuotaExceeded,
+    RateLimited,
+    RetryPolicy,
+    ServerError,
+    TransportError,
     VideoClient,
 )
-from tests.clientlib_support import Reply, ScriptedServer, VirtualTime, recorded, reply
 
 TASK = {"task_id": "task_retry", "status": "queued"}
 SUBMIT = "/v1/video/generations"
@@ -73,7 +79,7 @@ def test_backoff_grows_with_seeded_jitter_and_is_capped() -> None:
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
-    now = datetime(2026, 11, 25, 8, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC)
     policy = RetryPolicy(now=now.timestamp)
     assert policy.retry_after("7") == 7.0
     assert policy.retry_after("Wed, 25 Nov 2026 08:00:12 GMT") == 12.0
@@ -85,7 +91,7 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 
 def test_poll_retries_429_honouring_retry_after_in_seconds_and_as_a_date(server: ScriptedServer) -> None:
     time = VirtualTime(now=1_800_000_000.0)
-    date = format_datetime(datetime.fromtimestamp(time.now + 5, timezone.utc), usegmt=True)
+    date = format_datetime(datetime.fromtimestamp(time.now + 5, UTC), usegmt=True)
     server.on("GET", POLL, reply(429, error(429, "rate_limit_error"), {"Retry-After": "2"}),
               reply(429, error(429, "rate_limit_error"), {"Retry-After": date}), reply(200, TASK_BODY))
     with VideoClient(server.url, "k", retry=RetryPolicy(sleep=time.sleep, now=time.clock)) as client:

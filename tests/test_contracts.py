@@ -9,12 +9,19 @@ import io
 from typing import Any
 
 import pytest
-from PIL import Image
 from openapi_spec_validator import validate as validate_openapi
+from PIL import Image
 
-from contracts import Catalog, CatalogError, load_schema, openapi_document, validate_request, validate_response
-from contracts.catalog import ModelSpec
-from contracts.schemas import check_schema
+from videomock.contracts import (
+    Catalog,
+    CatalogError,
+    load_schema,
+    openapi_document,
+    validate_request,
+    validate_response,
+)
+from videomock.contracts.catalog import ModelSpec
+from videomock.contracts.schemas import check_schema
 
 CATALOG = Catalog.load()
 MODELS = list(CATALOG)

@@ -15,12 +15,12 @@ import pytest
 from flask import Flask, send_file
 from PIL import Image
 
-from fixtures.live import LiveServer
-from mock_server import create_app
-from mock_server.render import probe
-from mock_server.videos import VideoLibrary
 from tests.conftest import Fake
 from tests.test_server import assert_error
+from videomock import create_app
+from videomock.contracts.media import probe
+from videomock.media.library import VideoLibrary
+from videomock.pytest_plugin.live import LiveServer
 
 BODY = {"model": "veo_3_1", "prompt": "downloads", "duration": 4}
 
@@ -200,7 +200,7 @@ def test_fetching_is_opt_in_and_limited_to_allowed_hosts(tmp_path: Path, image_h
 
 def test_render_cli_writes_exactly_the_requested_video(tmp_path: Path) -> None:
     out = tmp_path / "cli.mp4"
-    result = subprocess.run([sys.executable, "-m", "mock_server.cli", "render", "--model", "veo_3_1", "--prompt", "cli",
+    result = subprocess.run([sys.executable, "-m", "videomock", "render", "--model", "veo_3_1", "--prompt", "cli",
                              "--width", "720", "--height", "1280", "--duration", "4", "--out", str(out)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -209,7 +209,7 @@ def test_render_cli_writes_exactly_the_requested_video(tmp_path: Path) -> None:
 
 
 def test_render_cli_refuses_what_the_catalog_refuses(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "mock_server.cli", "render", "--model", "veo_3_1", "--fps", "30",
+    result = subprocess.run([sys.executable, "-m", "videomock", "render", "--model", "veo_3_1", "--fps", "30",
                              "--out", str(tmp_path / "x.mp4")], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "fps 30 is not supported by veo_3_1; allowed: 24" in result.stderr
     assert not (tmp_path / "x.mp4").exists()

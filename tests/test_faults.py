@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import requests
 
-from contracts import validate_response
 from tests.conftest import Fake
 from tests.test_server import assert_error
+from videomock.contracts import validate_response
 
 BODY = {"model": "kling-v2-5-turbo", "prompt": "a red fox in the snow"}
 
@@ -220,8 +220,8 @@ def test_random_delays_are_seeded(fake: Fake, distribution: dict[str, Any]) -> N
     fake.poll(task_id)
     applied = [e["fault"][0] for e in fake.backend.store.journal() if e["fault"]]
     assert [f["match"] for f in applied] == [1, 2]
-    from mock_server.faults import delay_seconds
-    delays = [delay_seconds(f, fake.backend.seed, f["rule"], f["match"]) for f in applied]
+    from videomock.core.faults.actions import parse_action
+    delays = [parse_action(f).sample(fake.backend.seed, f["rule"], f["match"]) for f in applied]
     assert delays[0] != delays[1] and all(0 < d < 1 for d in delays)
 
 

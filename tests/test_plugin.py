@@ -114,7 +114,7 @@ def test_seed_option_fixes_ids(pytester: pytest.Pytester) -> None:
     """, "-s", "--videomock-seed", "5")
     printed = next(line for line in result.outlines if "IDS" in line).split("IDS", 1)[1].strip()
 
-    from mock_server import create_app
+    from videomock import create_app
 
     client = create_app({"seed": 5}).test_client()
     expected = [client.post("/v1/video/generations", json={"model": "veo_3_1", "prompt": "x"},
@@ -128,7 +128,7 @@ def test_in_process_blocks_or_passes_other_hosts(pytester: pytest.Pytester) -> N
     result = run(pytester, """
     import pytest, requests
     from flask import Flask
-    from fixtures.live import LiveServer
+    from videomock.pytest_plugin.live import LiveServer
 
     @pytest.fixture(scope="module")
     def other_host():

@@ -16,16 +16,16 @@ import requests
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from contracts import Catalog, load_schema, validate_request, validate_response
-from contracts.jsonschema_strategies import json_values
-from contracts.strategies import Breakage, invalid_requests, valid_requests
-from fixtures.live import LiveServer
-from mock_server import create_app
-from mock_server.render import probe
-from mock_server.videos import VideoLibrary
 from tests.conftest import Fake
 from tests.profiles import examples
 from tests.test_server import assert_error
+from videomock import create_app
+from videomock.contracts import Catalog, load_schema, validate_request, validate_response
+from videomock.contracts.media import probe
+from videomock.contracts.strategies import Breakage, invalid_requests, valid_requests
+from videomock.contracts.strategies.jsonschema import json_values
+from videomock.media.library import VideoLibrary
+from videomock.pytest_plugin.live import LiveServer
 
 CATALOG = Catalog.load()
 METADATA_FIELDS = ("duration", "fps", "width", "height")

@@ -16,15 +16,17 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import imageio_ffmpeg
 import pytest
 from PIL import Image, ImageDraw
 
-from contracts import Catalog
-from contracts.images import ImageError, ImageInput, parse_image
-from mock_server.images import fetch_image
-from mock_server.render import RenderError, VideoSpec, ffmpeg_executable, probe, render
+from videomock.contracts import Catalog
+from videomock.contracts.images import ImageError, ImageInput, parse_image
+from videomock.contracts.media import MediaError, ffmpeg_executable, probe
+from videomock.media.images import fetch_image
+from videomock.media.render import RenderError, VideoSpec, render
 
 # --- helpers ------------------------------------------------------------------------------------------------
 
@@ -240,7 +242,7 @@ def test_undecodable_image_raises_render_error(tmp_path: Path) -> None:
 def test_probe_reports_ffmpeg_stderr_for_a_non_video(tmp_path: Path) -> None:
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"this is not a video" * 100)
-    with pytest.raises(RenderError, match="junk.mp4"):
+    with pytest.raises(MediaError, match="junk.mp4"):
         probe(junk)
 
 
@@ -339,9 +341,9 @@ def test_other_values_are_rejected(value: str, message: str) -> None:
 # --- opt-in URL fetching, against a local server ----------------------------------------------------------------
 
 class _ImageServer(http.server.BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path == "/slow":
             time.sleep(1.5)
         status, headers, body = self.routes.get(self.path, (404, {}, b"missing"))

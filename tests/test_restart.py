@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from mock_server.sqlite_store import SqliteStore, default_store_path
 from tests.serve_process import DEADLINE, serve
+from videomock.config import default_store_path
+from videomock.store.sqlite import SqliteStore
 
 HEADERS = {"Authorization": "Bearer sk-restart"}
 REQUESTS = [

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from fixtures.live import LiveServer
-from mock_server import create_app
-from mock_server.videos import VideoLibrary
+from videomock import create_app
+from videomock.media.library import VideoLibrary
+from videomock.pytest_plugin.live import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "tests" / "schemathesis.toml"

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import requests
 
-from contracts import Catalog, openapi_document, validate_response
-from fixtures.live import LiveServer
-from mock_server import create_app
 from tests.conftest import Fake
 from tests.test_contracts import doc_example_for
+from videomock import create_app
+from videomock.contracts import Catalog, openapi_document, validate_response
+from videomock.pytest_plugin.live import LiveServer
 
 CATALOG = Catalog.load()
 TASK_KEYS = {"task_id", "status", "progress", "url", "format", "metadata", "error", "model", "created_at", "completed_at"}
@@ -286,7 +286,7 @@ def test_healthz(fake: Fake) -> None:
 
 
 def test_the_fast_poll_path_answers_exactly_as_flask_does(fake: Fake) -> None:
-    """Plain polls skip Flask (mock_server/fastpath.py); any X-Videomock-Fault header, even an empty one,
+    """Plain polls skip Flask (videomock.http.fastpath); any X-Videomock-Fault header, even an empty one,
     sends a poll through Flask. Both must answer and journal byte for byte alike."""
     task_id = fake.submit({"model": "veo_3_1", "prompt": "fast"}).json()["task_id"]
     for advance in (0, 3600):

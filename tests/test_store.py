@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from mock_server import sqlite_store
-from mock_server.sqlite_store import JOURNAL_PRUNE_EVERY, SqliteStore
-from mock_server.store import MemoryStore, Store, StoreError
-from mock_server.tasks import Plan, Task
+from videomock.core.tasks import Plan, Task
+from videomock.store import Store, StoreError
+from videomock.store import sqlite as sqlite_store
+from videomock.store.memory import MemoryStore
+from videomock.store.sqlite import JOURNAL_PRUNE_EVERY, SqliteStore
 
 DEADLINE = 30.0
 
@@ -285,7 +286,7 @@ def test_a_writer_killed_after_committing_state_leaves_no_stale_cache(sqlite_pat
 
 ADD_TASKS_UNTIL_KILLED = """
 import sys
-from mock_server.sqlite_store import SqliteStore
+from videomock.store.sqlite import SqliteStore
 from tests.test_store import make_task
 
 store = SqliteStore(sys.argv[1])
@@ -359,7 +360,7 @@ def test_a_failed_write_does_not_undo_the_writes_it_was_committed_with(sqlite_pa
 
 def test_a_closed_store_frees_its_journal_slot_for_other_processes(sqlite_path: Path) -> None:
     """Journal readers wait for every process that holds a slot; a closed store must not be waited for."""
-    from mock_server.sqlite_store import _read_slot, _slot_offsets
+    from videomock.store.sqlite import _read_slot, _slot_offsets
 
     store = SqliteStore(sqlite_path)
     store.append_journal({"path": "/"})

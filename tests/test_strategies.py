@@ -1,4 +1,4 @@
-"""The public strategies (contracts.strategies) against the contracts alone, no server: valid bodies are
+"""The public strategies (videomock.contracts.strategies) against the contracts alone, no server: valid bodies are
 valid, each invalid body breaks the rule and field its label names, images are what they claim to be, and
 a model added through config gets all of this with no code change."""
 
@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from hypothesis import Phase, given, settings
 
-from contracts import Catalog, validate_request
-from contracts.images import MIN_SIDE, ImageError, parse_image
-from contracts.jsonschema_strategies import UnsupportedSchema, from_schema
-from contracts.strategies import (
+from tests.profiles import examples
+from videomock.contracts import Catalog, validate_request
+from videomock.contracts.images import MIN_SIDE, ImageError, parse_image
+from videomock.contracts.strategies import (
     RULES,
     Breakage,
     bad_image_references,
@@ -22,7 +22,7 @@ from contracts.strategies import (
     invalid_requests,
     valid_requests,
 )
-from tests.profiles import examples
+from videomock.contracts.strategies.jsonschema import UnsupportedSchema, from_schema
 
 #: The built-in models plus models from config: image-only, text-only with metadata fields of other kinds.
 CONFIGURED = Catalog.load({
@@ -129,7 +129,7 @@ def test_a_schema_nothing_satisfies_generates_nothing() -> None:
 def test_image_data_uris_are_small_accepted_images(uri: str) -> None:
     image = parse_image(uri)
     assert uri.startswith("data:image/")
-    assert MIN_SIDE <= min(image.width, image.height) and max(image.width, image.height) <= 400
+    assert min(image.width, image.height) >= MIN_SIDE and max(image.width, image.height) <= 400
 
 
 @examples(0.5)

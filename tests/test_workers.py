@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 import requests
 
-from mock_server.app import create_app
-from mock_server.startup import publish_config
-from mock_server.config import check_config
-from mock_server.render import probe
-from mock_server.sqlite_store import SqliteStore
 from tests.serve_process import DEADLINE, ServeProcess, serve
 from tests.test_server import assert_unparsable_request_refused
+from videomock.config import check_config
+from videomock.contracts.media import probe
+from videomock.core.runtime import publish_config
+from videomock.http.app import create_app
+from videomock.store.sqlite import SqliteStore
 
 API_KEY = "sk-workers"
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
@@ -287,7 +287,7 @@ def test_a_worker_started_after_a_runtime_change_serves_the_changed_config(tmp_p
 
 def serve_refused(*args: str) -> str:
     """What ``videomock serve ARGS`` says when it refuses to start (it must, promptly)."""
-    result = subprocess.run([sys.executable, "-m", "mock_server.cli", "serve", *args],
+    result = subprocess.run([sys.executable, "-m", "videomock", "serve", *args],
                             capture_output=True, text=True, timeout=DEADLINE)
     assert result.returncode != 0
     return result.stderr

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from mock_server.workpool import WorkPool, waiting
+from videomock.core.waits import waiting
+from videomock.serving.workpool import WorkPool
 
 #: Seconds a test waits for something that should happen at once before it counts as a failure.
 DEADLINE = 10.0
@@ -132,7 +133,7 @@ def test_work_left_queued_by_a_thread_woken_too_late_is_still_found_by_the_watch
     for _ in range(30):
         next_ran = threading.Event()
 
-        def brief_wait_then_stall() -> bool:
+        def brief_wait_then_stall(next_ran: threading.Event = next_ran) -> bool:
             with waiting():
                 pass
             return next_ran.wait(DEADLINE)

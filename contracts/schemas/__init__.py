@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
-from contracts.images import SCHEMA_FORMAT, ImageError, parse_image
+from videomock.contracts.images import SCHEMA_FORMAT, ImageError, parse_image
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, FormatChecker, ValidationError
@@ -29,7 +29,8 @@ def load_schema(name: str) -> dict[str, Any]:
     if not path.is_file():
         known = sorted(p.name.removesuffix(".schema.json") for p in resources.files(__name__).iterdir() if p.name.endswith(".schema.json"))
         raise KeyError(f"no schema named {name!r}; known: {', '.join(known)}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
 
 
 def _is_image_reference(value: Any) -> bool:
@@ -89,11 +90,6 @@ class CompiledSchema:
 
     def iter_errors(self, document: Any) -> Iterator[ValidationError]:
         return self._explainer.iter_errors(document)
-
-
-def validator_for(schema: dict[str, Any]) -> CompiledSchema:
-    """A validator for a schema from outside (config), checked against the meta-schema first."""
-    return CompiledSchema(schema)
 
 
 @cache

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from clientlib import VideoClient, image_data_uri
-from mock_server.render import probe
+from videomock.client import VideoClient, image_data_uri
+from videomock.contracts.media import probe
 
 
 def test_image_to_video(video_client: VideoClient, tmp_path: Path) -> None:

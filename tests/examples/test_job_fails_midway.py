@@ -4,8 +4,8 @@ marker or add_fault) scripts many."""
 import pytest
 import requests
 
-from clientlib import Task, TaskFailed, VideoClient
-from fixtures.control import FakeProvider
+from videomock.client import Task, TaskFailed, VideoClient
+from videomock.pytest_plugin.provider import FakeProvider
 
 
 @pytest.mark.videomock(clock="manual", faults=[

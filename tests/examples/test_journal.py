@@ -1,8 +1,8 @@
 """Assert on what your code sent: the journal records every request with its body, status and faults.
 API keys are never recorded, only a fingerprint."""
 
-from clientlib import VideoClient
-from fixtures.control import FakeProvider
+from videomock.client import VideoClient
+from videomock.pytest_plugin.provider import FakeProvider
 
 
 def test_the_journal_shows_what_was_sent(videomock: FakeProvider, video_client: VideoClient) -> None:

@@ -3,8 +3,8 @@ so retrying a submit is safe."""
 
 import pytest
 
-from clientlib import RateLimited, VideoClient
-from fixtures.control import FakeProvider
+from videomock.client import RateLimited, VideoClient
+from videomock.pytest_plugin.provider import FakeProvider
 
 
 def test_client_retries_a_rate_limited_submit(videomock: FakeProvider, video_client: VideoClient) -> None:

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from clientlib import VideoClient
-from mock_server.render import probe
+from videomock.client import VideoClient
+from videomock.contracts.media import probe
 
 
 def test_generate_a_video(video_client: VideoClient, tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from clientlib import VideoClient
-from fixtures.control import FakeProvider
+from videomock.client import VideoClient
+from videomock.pytest_plugin.provider import FakeProvider
 
 TEN_MINUTES = {"action": {"type": "duration", "seconds": 600, "queue_seconds": 60}}
 

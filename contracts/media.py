@@ -1,0 +1,122 @@
+"""What a delivered video is, read from the file itself: geometry, rate, frames, duration, codec, layout.
+
+The contract promises an H.264 MP4 of exactly the requested size, rate and length; these facts are how the
+fake's own tests, ``videomock verify`` and recordings of the real provider check that promise. They are read
+with ffmpeg from the imageio-ffmpeg wheel (the wheel has no ffprobe), so no system package is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import ffmpeg as ffmpeg_cmd
+import imageio_ffmpeg
+
+#: An ffmpeg run that takes longer than this is stuck, not slow.
+FFMPEG_TIMEOUT_SECONDS = 300.0
+
+
+class MediaError(Exception):
+    """ffmpeg could not read (or make) a video; the message says which step failed and ends with its stderr."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: Fraction
+    frame_count: int
+    duration: float
+    codec: str
+    pix_fmt: str
+    profile: str | None
+    faststart: bool
+
+
+def ffmpeg_executable(configured: str | None = None) -> str:
+    """The configured ffmpeg (a system build chosen in config) if any, else the one in the imageio-ffmpeg
+    wheel, so a plain ``pip install`` works with no system packages."""
+    return configured or imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def probe(path: str | os.PathLike[str], *, ffmpeg: str | None = None) -> VideoInfo:
+    """Decode every frame of the first video stream (counting decoded frames is what proves a file plays)
+    and report its geometry, rate, frame count, duration, codec, pixel format, profile and whether moov
+    precedes mdat (faststart). Raises MediaError if ffmpeg cannot decode it."""
+    path = Path(path)
+    stream = ffmpeg_cmd.input(f"file:{path.resolve()}")["v:0"]
+    cmd = ffmpeg_cmd.output(stream, "-", format="null", fps_mode="passthrough", progress="pipe:1")
+    args = cmd.global_args("-hide_banner", "-nostdin", "-nostats", "-xerror")
+    result = run_ffmpeg(ffmpeg_cmd.compile(args, cmd=ffmpeg_executable(ffmpeg)), step=f"decoding {path.name}")
+    header = result.stderr.decode("utf-8", "replace")
+    stream_line = re.search(
+        r"Stream #\d+:\d+.*?: Video: (?P<codec>\w+)(?: \((?P<profile>[^)]*)\))?.*?, "
+        r"(?P<pix_fmt>\w+)(?:\([^)]*\))?, (?P<w>\d+)x(?P<h>\d+).*?(?P<fps>[\d.]+) fps", header)
+    duration = re.search(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", header)
+    frames = re.findall(rb"^frame=(\d+)", result.stdout, re.MULTILINE)
+    if not (stream_line and duration and frames):
+        raise MediaError(f"could not read the video stream of {path.name}:\n{stderr_tail(result.stderr)}")
+    hours, minutes, seconds = duration.groups()
+    return VideoInfo(
+        width=int(stream_line["w"]), height=int(stream_line["h"]), fps=Fraction(stream_line["fps"]),
+        frame_count=int(frames[-1]), duration=int(hours) * 3600 + int(minutes) * 60 + float(seconds),
+        codec=stream_line["codec"], pix_fmt=stream_line["pix_fmt"], profile=stream_line["profile"],
+        faststart=moov_before_mdat(path),
+    )
+
+
+def moov_before_mdat(path: Path) -> bool:
+    """Walk the top-level MP4 boxes: a browser can start playing before the download ends only if the
+    index (moov) comes before the media data (mdat)."""
+    with open(path, "rb") as fh:
+        while header := fh.read(8):
+            if len(header) < 8:
+                break
+            size, kind = int.from_bytes(header[:4], "big"), header[4:]
+            if kind in (b"moov", b"mdat"):
+                return kind == b"moov"
+            if size == 1:
+                size = int.from_bytes(fh.read(8), "big") - 8
+            elif size == 0:
+                break
+            fh.seek(size - 8, os.SEEK_CUR)
+    return False
+
+
+# --- running ffmpeg ---------------------------------------------------------------------------------------------
+
+def start_ffmpeg(cmd: list[str], cwd: Path, *, error: type[Exception] = MediaError) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise error(f"cannot run ffmpeg {cmd[0]!r}: {exc}") from None
+
+
+def finish_ffmpeg(process: subprocess.Popen[bytes], stdin: bytes | None, *, step: str,
+                  error: type[Exception] = MediaError) -> subprocess.CompletedProcess[bytes]:
+    """Feed ``stdin``, wait, and raise ``error`` naming ``step`` if ffmpeg failed or got stuck."""
+    try:
+        stdout, stderr = process.communicate(stdin, timeout=FFMPEG_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise error(f"ffmpeg timed out after {FFMPEG_TIMEOUT_SECONDS:g} s while {step}") from None
+    if process.returncode != 0:
+        raise error(f"ffmpeg failed while {step} (exit status {process.returncode}):\n{stderr_tail(stderr)}")
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def run_ffmpeg(cmd: list[str], *, step: str, cwd: Path | None = None, stdin: bytes | None = None,
+               error: type[Exception] = MediaError) -> subprocess.CompletedProcess[bytes]:
+    return finish_ffmpeg(start_ffmpeg(cmd, cwd or Path.cwd(), error=error), stdin, step=step, error=error)
+
+
+def stderr_tail(stderr: bytes, lines: int = 15) -> str:
+    text = stderr.decode("utf-8", "replace").strip() or "(ffmpeg printed nothing)"
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,5 @@
+"""``python -m videomock``: the ``videomock`` command."""
+
+from videomock.cli import main
+
+main()

@@ -1,0 +1,397 @@
+"""The fake provider's behaviour, kept apart from HTTP (as moto keeps backends apart from responses).
+
+:class:`VideoBackend` validates and accepts requests, plans each task's timeline, answers polls from the
+clock, and makes sure a video exists before a task is reported completed. It raises :class:`APIError` for
+anything the provider would refuse; the HTTP layer only parses, authenticates and renders.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from videomock.config import STARTUP_ONLY, ConfigError, check_config, merge_config
+from videomock.contracts.catalog import Catalog, ModelSpec
+from videomock.contracts.images import ImageError, parse_image
+from videomock.contracts.validation import Violation, validate_request
+from videomock.core import rng
+from videomock.core.clock import Clock
+from videomock.core.errors import APIError
+from videomock.core.exchange import Exchange
+from videomock.core.faults.decision import FAILURE_REASONS, JobShape, job_shape, record
+from videomock.core.faults.rules import Firing, RequestFacts, Rule, compile_rules, fire
+from videomock.core.hashing import content_hash
+from videomock.core.journal import journal_entry
+from videomock.core.limits import charge, check_in_flight, task_cost
+from videomock.core.tasks import Plan, Task, TaskState, is_due, is_running, observe
+from videomock.core.waits import waiting
+from videomock.media.images import fetch_image
+from videomock.media.library import VideoLibrary
+from videomock.media.render import RenderError, VideoSpec
+from videomock.store import Store
+
+log = logging.getLogger("videomock")
+
+#: Task error code reported when the placeholder video could not be rendered.
+RENDER_FAILED_CODE = 5010
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task and its state at one moment: what a poll answers."""
+
+    task: Task
+    state: TaskState
+
+
+def _claim(state: str) -> str:
+    """The counter a submit takes to be the one that creates the task for an Idempotency-Key."""
+    return f"claim:{state}"
+
+
+def bad_request(violations: list[Violation]) -> APIError:
+    """One 400 for every violation: ``param`` names the first (most basic) one, the message lists them all."""
+    first = violations[0]
+    message = "; ".join(v.message for v in violations)
+    return APIError(400, message, param=first.param, code=first.code)
+
+
+class VideoBackend:
+    def __init__(self, config: Mapping[str, Any], store: Store, videos: VideoLibrary, *,
+                 real_time: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.videos = videos
+        self._catalog_cache: tuple[object, Catalog] | None = None
+        self._rules_cache: tuple[object, list[Rule]] | None = None
+        if store.get_state("config") is None:
+            store.set_state("config", dict(config))
+        clock_cfg = self.config["clock"]
+        self.clock = Clock(store, mode=clock_cfg["mode"], speed=clock_cfg["speed"], real_time=real_time)
+
+    # --- configuration -------------------------------------------------------------------------------
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        config: Mapping[str, Any] = self.store.get_state("config")
+        return config
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog of the current configuration, rebuilt only when the configuration changes."""
+        version, config = self.store.versioned_state("config")
+        cached = self._catalog_cache
+        if cached is None or version is None or cached[0] != version:
+            cached = (version, Catalog.load(config["models"]))
+            self._catalog_cache = cached
+        return cached[1]
+
+    @property
+    def rules(self) -> list[Rule]:
+        """The fault rules of the current configuration, compiled only when the configuration changes."""
+        version, config = self.store.versioned_state("config")
+        cached = self._rules_cache
+        if cached is None or version is None or cached[0] != version:
+            cached = (version, compile_rules(config["faults"]))
+            self._rules_cache = cached
+        return cached[1]
+
+    @property
+    def _poll_rules(self) -> bool:
+        return any("poll" in rule.endpoints for rule in self.rules)
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["seed"])
+
+    def configure(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace the runtime configuration. Startup-only sections may be omitted but not changed.
+        Raises ConfigError naming the offending setting."""
+        current = self.config
+        document = dict(document)
+        for section in STARTUP_ONLY:
+            document.setdefault(section, current[section])
+        checked = check_config(document)
+        for section in STARTUP_ONLY:
+            if checked[section] != current[section]:
+                raise ConfigError(f"{section} settings only take effect at start; restart the server to change them")
+        self.store.set_state("config", checked)
+        self.clock.configure(checked["clock"]["mode"], checked["clock"]["speed"])
+        return checked
+
+    def update_config(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``changes`` into the runtime configuration (tables merge, other values replace)."""
+        return self.configure(merge_config(copy.deepcopy(dict(self.config)), changes))
+
+    # --- provider operations ------------------------------------------------------------------------
+
+    def submit(self, owner: str, body: Any, exchange: Exchange | None = None, *,
+               idempotency_key: str | None = None) -> Task:
+        """Accept a generation request. Order matters and mirrors a real gateway: validate, then faults
+        (rate limits, safety rejections), then quota, then the task is created with its whole future."""
+        exchange = exchange if exchange is not None else Exchange()
+        catalog = self.catalog
+        violations = validate_request(body, catalog)
+        if violations:
+            raise bad_request(violations)
+        spec = catalog[body["model"]]
+        self._apply_faults(RequestFacts("submit", owner, spec.id, body.get("prompt")), exchange)
+        state = None if idempotency_key is None else self._idempotency_state(owner, idempotency_key)
+        if state is not None:
+            replay = self._replay(state, body)
+            if replay is not None:
+                return replay
+        try:
+            task = self._create(owner, body, spec, exchange)
+        except BaseException:
+            if state is not None:  # let a retry of this refused submit claim the key again
+                self.store.increment(_claim(state), -1)
+            raise
+        if state is not None:
+            self.store.set_state(state, {"task_id": task.id, "body": content_hash(body)})
+        return task
+
+    def _create(self, owner: str, body: Any, spec: ModelSpec, exchange: Exchange) -> Task:
+        params = spec.resolve(body)
+        image_bytes, params = self._take_image(params)
+        now = self.clock.now()
+        limits = self.config["limits"]
+        check_in_flight(limits, self.store, owner, now)
+        charge(limits, self.store, owner, task_cost(spec, params["duration"]))
+        shape = job_shape(exchange.applied)
+        plan = self._plan(shape)
+
+        def build(seq: int) -> Task:
+            resolved = params if "seed" in params else {**params, "seed": rng.derive(self.seed, "video-seed", seq) % 2**32}
+            queue, render = self._timeline(spec, seq, shape)
+            video_key = self.video_spec(spec.id, resolved, image_bytes).cache_key()
+            return Task(
+                id="task_" + rng.token(self.seed, "task-id", seq), seq=seq, owner=owner, model=spec.id,
+                params=resolved, created_at=now, queue_seconds=queue, render_seconds=render, video_key=video_key,
+                plan=plan, rendered=self.videos.has(video_key),  # a cached video needs no render, nor a later write
+            )
+
+        task = self.store.create_task(build)
+        if not task.rendered and task.queue_seconds == 0 and is_running(task, now):
+            self._start_render(task)
+        return task
+
+    def get(self, owner: str, task_id: str, exchange: Exchange | None = None) -> TaskView:
+        """A task's state now. A task whose video is due is answered only once the video exists."""
+        task = self._owned(owner, task_id)
+        self._apply_faults(RequestFacts("poll", owner, task.model, task.params.get("prompt")),
+                           exchange if exchange is not None else Exchange())
+        return self._view(task)
+
+    def plain_view(self, owner: str, task_id: str) -> TaskView | None:
+        """A poll's answer when nothing special can happen to it: no fault rule could match a poll and the
+        task is the caller's. None means "take the full path" (which also renders the errors)."""
+        if self._poll_rules:
+            return None
+        task = self.store.get_task(task_id)
+        if task is None or task.owner != owner:
+            return None
+        return self._view(task)
+
+    def video_file(self, owner: str | None, task_id: str, exchange: Exchange | None = None) -> Path:
+        """The completed task's MP4 (re-rendered if it was evicted). 400 before completion.
+        ``owner`` None means the caller proved access another way (a signed CDN link)."""
+        task = self.store.get_task(task_id) if owner is None else self._owned(owner, task_id)
+        if task is None:
+            raise APIError(404, f"No task {task_id!r}.", param="task_id", code="task_not_found")
+        self._apply_faults(RequestFacts("download", task.owner, task.model, task.params.get("prompt")),
+                           exchange if exchange is not None else Exchange())
+        view = self._view(task)
+        if view.state.status != "completed":
+            raise APIError(400, f"Task {task_id} is {view.state.status}; its video can be downloaded once it is completed.",
+                           param="task_id", code="video_not_ready")
+        try:
+            return self.videos.ensure(view.task.video_key, lambda: self._spec_for(view.task))
+        except RenderError as exc:
+            log.error("re-render of %s failed: %s", task_id, exc)
+            raise APIError(500, "The video could not be re-rendered; see the server log.", code="render_failed") from None
+
+    def list_models(self, owner: str, exchange: Exchange | None = None) -> Catalog:
+        self._apply_faults(RequestFacts("models", owner), exchange if exchange is not None else Exchange())
+        return self.catalog
+
+    def views(self, owner: str | None = None) -> list[TaskView]:
+        now = self.clock.now()
+        return [TaskView(t, observe(t, now)) for t in self.store.tasks(owner)]
+
+    def advance(self, seconds: float) -> float:
+        """Move the virtual clock, then start renders for tasks that began running."""
+        now = self.clock.advance(seconds)
+        for task in self.store.tasks():
+            if not task.rendered and is_running(task, now):
+                self._start_render(self._render_if_cached(task))
+        return now
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.clock.reset()
+
+    def journal(self, method: str, path: str, query: str, status: int, exchange: Exchange,
+                request_body: Any, response_body: Any) -> None:
+        """Record one answered request (every dialect's views and the fast path journal through here)."""
+        self.store.append_journal(journal_entry(
+            method=method, path=path, query=query, status=status, exchange=exchange, request_body=request_body,
+            response_body=response_body, virtual_time=self.clock.now()))
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    def _view(self, task: Task) -> TaskView:
+        now = self.clock.now()
+        if not task.rendered and is_running(task, now):
+            task = self._render_if_cached(task)
+            if not task.rendered:
+                if is_due(task, now):
+                    task = self._render_now(task)
+                else:
+                    self._start_render(task)
+        return TaskView(task, observe(task, now))
+
+    def _apply_faults(self, facts: RequestFacts, exchange: Exchange) -> None:
+        """Fire the header's directives and the matching rules; an HTTP error fault is raised here."""
+        firings = [Firing("header", action) for action in exchange.header]
+        firings += fire(self.rules, facts, seed=self.seed, next_match=self.store.next_id)
+        error = record(exchange, firings, self.seed, facts.endpoint)
+        if error is not None:
+            retry_after = error.retry_after_header
+            raise APIError(error.status, error.error_message, code=error.error_code,
+                           headers={"Retry-After": retry_after} if retry_after else None,
+                           param="prompt" if error.status == 400 else None)
+
+    @staticmethod
+    def _idempotency_state(owner: str, key: str) -> str:
+        return f"idempotency:{owner}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+    def _replay(self, state: str, body: Any) -> Task | None:
+        """The task an earlier submit with this Idempotency-Key (its ``state`` name) created, if any; a
+        different body is refused.
+
+        Otherwise the caller claims the key (an atomic counter) and creates the task; a submit arriving while
+        it does waits for it, so two simultaneous retries of one request still make one task."""
+        previous = self.store.get_state(state)
+        if previous is None and self.store.next_id(_claim(state)) > 1:
+            previous = self._await_state(state)
+        if previous is None:
+            return None
+        if previous["body"] != content_hash(body):
+            raise APIError(400, "This Idempotency-Key was already used with a different request body.",
+                           param="Idempotency-Key", code="idempotency_key_reused")
+        return self.store.get_task(previous["task_id"])
+
+    def _await_state(self, name: str, timeout: float = 10.0) -> Any:
+        """A named state another request is about to write (it holds the claim); real seconds, bounded."""
+        deadline = time.monotonic() + timeout
+        while (value := self.store.get_state(name)) is None:
+            if time.monotonic() > deadline:
+                raise APIError(503, "An earlier submit with this Idempotency-Key is still being processed; retry.",
+                               code="idempotency_key_in_use", headers={"Retry-After": "1"})
+            with waiting():
+                time.sleep(0.005)
+        return value
+
+    def _plan(self, shape: JobShape) -> Plan:
+        if shape.outcome != "fail":
+            return Plan(outcome=shape.outcome, at_progress=shape.at_progress)
+        code, message = FAILURE_REASONS[shape.reason or "upstream_error"]
+        return Plan(outcome="fail", at_progress=shape.at_progress, reason=shape.reason, code=code,
+                    message=shape.message or message)
+
+    def _owned(self, owner: str, task_id: str) -> Task:
+        task = self.store.get_task(task_id)
+        if task is None or task.owner != owner:
+            raise APIError(404, f"No task {task_id!r} for this API key.", param="task_id", code="task_not_found")
+        return task
+
+    def _timeline(self, spec: ModelSpec, seq: int, shape: JobShape) -> tuple[float, float]:
+        """Queue and render seconds: the catalog's typical times, jittered by the seed and scaled by the
+        clock (zero in instant mode), unless a duration fault fixes them (which holds in every mode)."""
+        if shape.total_seconds is not None:
+            typical = spec.queue_seconds + spec.render_seconds
+            share = spec.queue_seconds / typical if typical else 0.0
+            queue = shape.queue_seconds if shape.queue_seconds is not None else shape.total_seconds * share
+            queue = min(queue, shape.total_seconds)
+            render = shape.total_seconds - queue
+        else:
+            jitter = float(self.config["clock"]["jitter"])
+            scale = self.clock.scale()
+            queue = spec.queue_seconds * rng.spread(self.seed, jitter, "queue", seq) * scale
+            render = spec.render_seconds * rng.spread(self.seed, jitter, "render", seq) * scale
+        return round(queue * shape.slow, 3), round(render * shape.slow, 3)
+
+    def _take_image(self, params: dict[str, Any]) -> tuple[bytes | None, dict[str, Any]]:
+        """Validate ``image``; keep its bytes in the store and only a reference in the task."""
+        value = params.get("image")
+        if value is None:
+            return None, params
+        fetch = self.config["video"]["image_fetch"]
+        try:
+            image = parse_image(value)
+            if image.url is not None and fetch["enabled"]:
+                image = fetch_image(image.url, allow_hosts=fetch["allow_hosts"], max_bytes=fetch["max_bytes"], timeout=fetch["timeout"])
+        except ImageError as exc:
+            raise APIError(400, str(exc), param="image", code="invalid_image") from None
+        params = dict(params)
+        if image.data is None:
+            params["image"] = {"url": image.url}
+            return None, params
+        digest = hashlib.sha256(image.data).hexdigest()
+        self.store.put_blob(digest, image.data)
+        params["image"] = {"sha256": digest, "format": image.format, "width": image.width, "height": image.height,
+                           **({"url": image.url} if image.url else {})}
+        return image.data, params
+
+    @staticmethod
+    def video_spec(model: str, params: Mapping[str, Any], image: bytes | None) -> VideoSpec:
+        ref = params.get("image") or {}
+        return VideoSpec(
+            model=model, prompt=params.get("prompt", ""), width=params["width"], height=params["height"],
+            fps=params["fps"], duration=params["duration"], seed=params["seed"],
+            image=image, image_url=ref.get("url") if image is None else None,
+        )
+
+    def _spec_for(self, task: Task) -> VideoSpec:
+        ref = task.params.get("image") or {}
+        image = self.store.get_blob(ref["sha256"]) if "sha256" in ref else None
+        return self.video_spec(task.model, task.params, image)
+
+    def _render_if_cached(self, task: Task) -> Task:
+        if self.videos.has(task.video_key):
+            return self.store.update_task(task.id, rendered=True) or task
+        return task
+
+    def _start_render(self, task: Task) -> None:
+        if self.videos.has(task.video_key):
+            self.store.update_task(task.id, rendered=True)
+            return
+
+        def done(future: Any) -> None:
+            if future.cancelled():  # the server is shutting down; the task renders when next observed
+                return
+            error = future.exception()
+            if error is None:
+                self.store.update_task(task.id, rendered=True)
+            else:
+                self._record_failure(task, error)
+
+        self.videos.start(self._spec_for(task), done)
+
+    def _render_now(self, task: Task) -> Task:
+        try:
+            self.videos.ensure(task.video_key, lambda: self._spec_for(task))
+        except RenderError as exc:
+            return self._record_failure(task, exc)
+        return self.store.update_task(task.id, rendered=True) or task
+
+    def _record_failure(self, task: Task, error: BaseException) -> Task:
+        log.error("render for task %s failed: %s", task.id, error)
+        failure = {"code": RENDER_FAILED_CODE, "message": f"rendering the video failed: {error}", "at": self.clock.now()}
+        return self.store.update_task(task.id, failure=failure) or task

@@ -1,0 +1,252 @@
+"""What a fault does, as typed values parsed once from the config's (or the header's) JSON form.
+
+Every default comes from the config schema (``$defs/action``), so the documentation users read, the
+admin API's validation and the behaviour cannot drift apart; nothing downstream calls ``.get(key, default)``.
+Actions are grouped by where they take effect:
+
+- **job** actions shape a task's future and are decided at submit (they end up in the task's plan);
+- **HTTP** actions answer with an error in the dialect's shape;
+- **transport** actions break the exchange below HTTP (see :mod:`videomock.core.faults.fate`);
+- **link** actions change the download links a poll or download hands out;
+- a **delay** holds the answer back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar
+
+from videomock.contracts.schemas import load_schema
+from videomock.core import rng
+
+#: The endpoints fault rules name. Dialects map their routes onto these.
+ENDPOINTS = ("submit", "poll", "download", "models")
+_ANYWHERE = frozenset(ENDPOINTS)
+
+
+class FaultSpecError(ValueError):
+    """A fault rule or header is malformed; the message says what is allowed."""
+
+
+@cache
+def _branches() -> Mapping[str, Mapping[str, Any]]:
+    """The config schema's action branches, by ``type``."""
+    return {branch["properties"]["type"]["const"]: branch for branch in load_schema("config")["$defs"]["action"]["oneOf"]}
+
+
+def schema_default(kind: str, name: str) -> Any:
+    """The config schema's default for field ``name`` of action ``kind`` (None when it has none)."""
+    return _branches()[kind]["properties"].get(name, {}).get("default")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One fault action. Subclasses are frozen dataclasses whose fields mirror the schema's."""
+
+    type: ClassVar[str]
+    #: Where the action can take effect.
+    endpoints: ClassVar[frozenset[str]] = _ANYWHERE
+
+    def journal(self) -> dict[str, Any]:
+        """The action as the journal shows it: its type and every field that has a value."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {"type": self.type, **{k: v for k, v in fields.items() if v is not None}}
+
+
+# --- job actions: decided at submit, kept in the task's plan --------------------------------------------------
+
+_SUBMIT = frozenset({"submit"})
+
+
+@dataclass(frozen=True)
+class FailTask(Action):
+    type: ClassVar[str] = "fail_task"
+    endpoints: ClassVar[frozenset[str]] = _SUBMIT
+    reason: str
+    at_progress: int
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Stuck(Action):
+    type: ClassVar[str] = "stuck"
+    endpoints: ClassVar[frozenset[str]] = _SUBMIT
+
+
+@dataclass(frozen=True)
+class Stall(Action):
+    type: ClassVar[str] = "stall"
+    endpoints: ClassVar[frozenset[str]] = _SUBMIT
+    at_progress: int
+
+
+@dataclass(frozen=True)
+class Slow(Action):
+    type: ClassVar[str] = "slow"
+    endpoints: ClassVar[frozenset[str]] = _SUBMIT
+    factor: float
+
+
+@dataclass(frozen=True)
+class Duration(Action):
+    type: ClassVar[str] = "duration"
+    endpoints: ClassVar[frozenset[str]] = _SUBMIT
+    seconds: float
+    queue_seconds: float | None = None
+
+
+JobAction = FailTask | Stuck | Stall | Slow | Duration
+
+
+# --- answering with an error --------------------------------------------------------------------------------
+
+#: Defaults for injected HTTP errors: (code, message).
+HTTP_ERROR_DEFAULTS: Mapping[int, tuple[str, str]] = {
+    400: ("content_policy_violation", "Your request was rejected by the safety system; the prompt or image may "
+                                      "contain content that is not allowed."),
+    401: ("invalid_api_key", "Incorrect API key provided."),
+    403: ("insufficient_user_quota", "Insufficient quota for this request."),
+    404: ("not_found", "The requested resource was not found."),
+    429: ("rate_limit_exceeded", "Rate limit reached for requests. Please retry after a while."),
+    500: ("internal_error", "The server had an error while processing your request."),
+    502: ("bad_gateway", "Bad gateway: the upstream provider returned an invalid response."),
+    503: ("service_unavailable", "No available channel for this model; the service is temporarily unavailable."),
+    504: ("gateway_timeout", "Gateway timeout: the upstream provider did not answer in time."),
+}
+
+
+@dataclass(frozen=True)
+class HttpError(Action):
+    type: ClassVar[str] = "http_error"
+    status: int
+    #: The schema's default applies to a 429 only, so it is not filled in here (see retry_after_header).
+    retry_after: float | None = dataclasses.field(default=None, metadata={"fill_default": False})
+    message: str | None = None
+    code: str | None = None
+
+    @property
+    def retry_after_header(self) -> str | None:
+        """Retry-After: always with a 429 (the schema's default when not given), otherwise when given."""
+        if self.retry_after is None and self.status != 429:
+            return None
+        seconds = self.retry_after if self.retry_after is not None else schema_default(self.type, "retry_after")
+        return str(math.ceil(seconds))
+
+    @property
+    def error_code(self) -> str:
+        return self.code or HTTP_ERROR_DEFAULTS[self.status][0]
+
+    @property
+    def error_message(self) -> str:
+        return self.message or HTTP_ERROR_DEFAULTS[self.status][1]
+
+
+# --- holding the answer back ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Delay(Action):
+    type: ClassVar[str] = "delay"
+    distribution: str
+    seconds: float
+    min: float
+    median: float
+    sigma: float
+    max: float | None = None
+
+    def sample(self, seed: int, *parts: object) -> float:
+        """The real seconds this delay waits, drawn from the seed and ``parts`` (the rule and its match)."""
+        if self.distribution == "uniform":
+            high = self.min if self.max is None else self.max
+            return self.min + (high - self.min) * rng.unit(seed, "delay", *parts)
+        if self.distribution == "lognormal":
+            return rng.lognormal(seed, self.median, self.sigma, "delay", *parts)
+        return float(self.seconds)
+
+
+# --- breaking the exchange below HTTP ---------------------------------------------------------------------------
+
+_JSON_ANSWERS = frozenset({"submit", "poll", "models"})
+
+
+@dataclass(frozen=True)
+class Reset(Action):
+    type: ClassVar[str] = "reset"
+
+
+@dataclass(frozen=True)
+class Empty(Action):
+    type: ClassVar[str] = "empty"
+
+
+@dataclass(frozen=True)
+class TruncatedJson(Action):
+    type: ClassVar[str] = "truncated_json"
+    endpoints: ClassVar[frozenset[str]] = _JSON_ANSWERS
+    fraction: float
+
+
+@dataclass(frozen=True)
+class MalformedJson(Action):
+    type: ClassVar[str] = "malformed_json"
+    endpoints: ClassVar[frozenset[str]] = _JSON_ANSWERS
+
+
+@dataclass(frozen=True)
+class Dribble(Action):
+    type: ClassVar[str] = "dribble"
+    bytes_per_chunk: int
+    interval: float
+
+
+@dataclass(frozen=True)
+class TruncatedDownload(Action):
+    type: ClassVar[str] = "truncated_download"
+    endpoints: ClassVar[frozenset[str]] = frozenset({"download"})
+    fraction: float
+
+
+TransportAction = Reset | Empty | TruncatedJson | MalformedJson | Dribble | TruncatedDownload
+
+
+# --- download links -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExpireUrl(Action):
+    type: ClassVar[str] = "expire_url"
+    endpoints: ClassVar[frozenset[str]] = frozenset({"poll"})
+    ttl: float
+
+
+@dataclass(frozen=True)
+class Redirect(Action):
+    type: ClassVar[str] = "redirect"
+    endpoints: ClassVar[frozenset[str]] = frozenset({"download"})
+    status: int
+    ttl: float
+
+
+ACTIONS: Mapping[str, type[Action]] = {cls.type: cls for cls in (
+    FailTask, Stuck, Stall, Slow, Duration, HttpError, Delay, Reset, Empty, TruncatedJson, MalformedJson, Dribble,
+    TruncatedDownload, ExpireUrl, Redirect,
+)}
+
+
+def parse_action(raw: Mapping[str, Any]) -> Action:
+    """The typed action of a schema-valid JSON action, every omitted field at the schema's default."""
+    cls = ACTIONS[raw["type"]]
+    values = {}
+    for field in dataclasses.fields(cls):
+        value = raw.get(field.name)
+        if value is None and field.metadata.get("fill_default", True):
+            value = schema_default(cls.type, field.name)
+        if value is not None or field.default is dataclasses.MISSING:
+            values[field.name] = value
+    return cls(**values)
+
+
+def where_it_applies(action: type[Action] | Action) -> str:
+    return ", ".join(sorted(action.endpoints))

@@ -1,0 +1,143 @@
+"""The ``X-Videomock-Fault`` header: one request scripting its own faults.
+
+The header's directives become the same actions fault rules carry, checked against the same schema, so a
+directive and a rule with the same parameters behave alike.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from typing import Any
+
+from videomock.contracts.schemas import CompiledSchema, load_schema
+from videomock.contracts.validation import violations_of
+from videomock.core.faults.actions import Action, FaultSpecError, parse_action, where_it_applies
+
+HEADER = "X-Videomock-Fault"
+
+HEADER_GRAMMAR = (
+    f"{HEADER}: directive[; directive...], each name or name=value. Per request: status=429 "
+    "[retry-after=S] [code=C] [message=M], delay=S or delay=MIN-MAX, reset, empty, malformed, truncate[=FRACTION], "
+    "dribble[=BYTES[/SECONDS]], expire=TTL, redirect[=30X]. Per job (submit only): fail=REASON[@PROGRESS] "
+    "(content_policy, upstream_error, timeout), stuck, stall=PROGRESS, slow=FACTOR, duration=SECONDS [queue=SECONDS]."
+)
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise FaultSpecError(f"{name}={text!r}: expected a number") from None
+    if not math.isfinite(value):
+        raise FaultSpecError(f"{name}={text!r}: expected a finite number")
+    return value
+
+
+def _integer(name: str, text: str) -> int:
+    value = _number(name, text)
+    if value != int(value):
+        raise FaultSpecError(f"{name}={text!r}: expected a whole number")
+    return int(value)
+
+
+def parse_fault_header(value: str, endpoint: str) -> list[Action]:
+    """Actions from an ``X-Videomock-Fault`` header; raises FaultSpecError naming the bad directive."""
+    directives: dict[str, str | None] = {}
+    for part in value.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        name, has_value, text = part.partition("=")
+        name = name.strip().lower().replace("_", "-")
+        if name in directives:
+            raise FaultSpecError(f"directive {name!r} is given twice")
+        directives[name] = text.strip() if has_value else None
+    actions = []
+    for raw in _actions_from(directives, endpoint):
+        violations = violations_of(_action_validator(), raw)
+        if violations:
+            raise FaultSpecError(f"{raw['type']}: {violations[0].message}")
+        action = parse_action(raw)
+        if endpoint not in action.endpoints:
+            raise FaultSpecError(f"{action.type} applies only to: {where_it_applies(action)} requests")
+        actions.append(action)
+    return actions
+
+
+def _actions_from(d: dict[str, str | None], endpoint: str) -> list[dict[str, Any]]:
+    def take(name: str) -> str | None:
+        return d.pop(name)
+
+    def need(name: str) -> str:
+        text = d.pop(name)
+        if not text:
+            raise FaultSpecError(f"directive {name!r} needs a value, as in {name}=...")
+        return text
+
+    actions: list[dict[str, Any]] = []
+    if "status" in d:
+        action: dict[str, Any] = {"type": "http_error", "status": _integer("status", need("status"))}
+        for name, key in (("retry-after", "retry_after"), ("code", "code"), ("message", "message")):
+            if name in d:
+                text = need(name)
+                action[key] = _number(name, text) if key == "retry_after" else text
+        actions.append(action)
+    if "fail" in d:
+        reason, _, progress = need("fail").partition("@")
+        action = {"type": "fail_task", "reason": reason.strip()}
+        if "at" in d:
+            progress = need("at")
+        if progress:
+            action["at_progress"] = _integer("at", progress)
+        actions.append(action)
+    if "stuck" in d:
+        take("stuck")
+        actions.append({"type": "stuck"})
+    if "stall" in d:
+        actions.append({"type": "stall", "at_progress": _integer("stall", need("stall"))})
+    if "slow" in d:
+        actions.append({"type": "slow", "factor": _number("slow", need("slow"))})
+    if "duration" in d:
+        action = {"type": "duration", "seconds": _number("duration", need("duration"))}
+        if "queue" in d:
+            action["queue_seconds"] = _number("queue", need("queue"))
+        actions.append(action)
+    if "delay" in d:
+        text = need("delay")
+        low, dash, high = text.partition("-")
+        if dash and low:
+            actions.append({"type": "delay", "distribution": "uniform", "min": _number("delay", low), "max": _number("delay", high)})
+        else:
+            actions.append({"type": "delay", "seconds": _number("delay", text)})
+    for name in ("reset", "empty", "malformed"):
+        if name in d:
+            take(name)
+            actions.append({"type": "malformed_json" if name == "malformed" else name})
+    if "truncate" in d:
+        fraction = take("truncate")
+        kind = "truncated_download" if endpoint == "download" else "truncated_json"
+        actions.append({"type": kind, **({"fraction": _number("truncate", fraction)} if fraction else {})})
+    if "dribble" in d:
+        pace = take("dribble")
+        action = {"type": "dribble"}
+        if pace:
+            size, _, interval = pace.partition("/")
+            action["bytes_per_chunk"] = _integer("dribble", size)
+            if interval:
+                action["interval"] = _number("dribble", interval)
+        actions.append(action)
+    if "expire" in d:
+        actions.append({"type": "expire_url", "ttl": _number("expire", need("expire"))})
+    if "redirect" in d:
+        status = take("redirect")
+        actions.append({"type": "redirect", **({"status": _integer("redirect", status)} if status else {})})
+    if d:
+        raise FaultSpecError(f"unknown directive {next(iter(d))!r}")
+    return actions
+
+
+@cache
+def _action_validator() -> CompiledSchema:
+    config = load_schema("config")
+    return CompiledSchema({"$defs": config["$defs"], "$ref": "#/$defs/action"}, check=False)

@@ -1,0 +1,50 @@
+"""Per-key quota and concurrency, as real providers enforce them.
+
+Kling answers 429 when a key has too many tasks in flight; gateways answer 403 insufficient_user_quota
+when a key's balance is spent. Credits are counted in the store (milli-credits, atomically), so several
+workers share one balance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from videomock.contracts.catalog import ModelSpec
+from videomock.core.errors import APIError
+from videomock.core.tasks import observe
+from videomock.store import Store
+
+
+def _credits_counter(owner: str) -> str:
+    return f"credits:{owner}"
+
+
+def task_cost(spec: ModelSpec, duration: int) -> int:
+    """A task's price in milli-credits."""
+    return round(spec.credits_per_second * duration * 1000)
+
+
+def check_in_flight(limits: Mapping[str, Any], store: Store, owner: str, now: float) -> None:
+    most = limits["max_in_flight"]
+    if most is None:
+        return
+    unfinished = sum(1 for task in store.tasks(owner) if not observe(task, now).finished)
+    if unfinished >= most:
+        raise APIError(429, f"Too many tasks in flight for this API key ({unfinished}; at most {most}). "
+                            "Wait for one to finish.", code="concurrency_limit_exceeded",
+                       headers={"Retry-After": str(max(1, round(limits["retry_after"])))})
+
+
+def charge(limits: Mapping[str, Any], store: Store, owner: str, cost: int) -> None:
+    """Take ``cost`` from the key's balance, or refuse with 403 when it would go negative."""
+    budget = limits["credits"]
+    if budget is None:
+        return
+    spent = store.increment(_credits_counter(owner), cost)
+    if spent > round(budget * 1000):
+        store.increment(_credits_counter(owner), -cost)
+        raise APIError(403, f"Insufficient quota: this task costs {cost / 1000:g} credits and "
+                            f"{max(0.0, budget - (spent - cost) / 1000):g} of {budget:g} remain.",
+                       code="insufficient_user_quota")
+

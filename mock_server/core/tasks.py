@@ -1,0 +1,124 @@
+"""Tasks and their lifecycle.
+
+A task is written once at submit with its whole timeline (queue time, render time, planned outcome).
+Its status at any moment is computed from that timeline and the virtual clock by :func:`observe`, so a poll
+writes nothing, every worker agrees, and a task accepted before a crash completes after a restart.
+The only later writes are facts about the video file: rendered, or failed to render.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What will happen to a task. ``outcome`` is one of:
+
+    - ``complete``: queued, then rendering, then completed;
+    - ``fail``: fails with ``reason`` once progress reaches ``at_progress``;
+    - ``stuck``: stays queued for ever;
+    - ``stall``: progress stops at ``at_progress`` for ever.
+    """
+
+    outcome: str = "complete"
+    at_progress: int = 0
+    reason: str | None = None
+    code: int | str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    seq: int
+    owner: str                     # fingerprint of the API key that created it
+    model: str
+    params: dict[str, Any]         # the request with every default filled in (image bytes replaced by a reference)
+    created_at: float              # virtual unix seconds
+    queue_seconds: float
+    render_seconds: float
+    video_key: str                 # cache key of the placeholder video
+    plan: Plan = field(default_factory=Plan)
+    rendered: bool = False         # the video file has been produced at least once
+    failure: dict[str, Any] | None = None   # set when rendering failed: {"code", "message", "at"}
+
+    @property
+    def started_at(self) -> float:
+        return self.created_at + self.queue_seconds
+
+    @property
+    def finishes_at(self) -> float:
+        return self.started_at + self.render_seconds
+
+    def to_record(self) -> dict[str, Any]:
+        # Spelled out: dataclasses.asdict deep-copies recursively and cost ~26 us per write.
+        plan = self.plan
+        return {
+            "id": self.id, "seq": self.seq, "owner": self.owner, "model": self.model, "params": self.params,
+            "created_at": self.created_at, "queue_seconds": self.queue_seconds, "render_seconds": self.render_seconds,
+            "video_key": self.video_key, "rendered": self.rendered, "failure": self.failure,
+            "plan": {"outcome": plan.outcome, "at_progress": plan.at_progress, "reason": plan.reason,
+                     "code": plan.code, "message": plan.message},
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Task:
+        return cls(**{**record, "plan": Plan(**record["plan"])})
+
+
+@dataclass(frozen=True)
+class TaskState:
+    status: str
+    progress: int
+    completed_at: float | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("completed", "failed")
+
+
+def _progress(task: Task, now: float) -> int:
+    if task.render_seconds <= 0:
+        return 100
+    return max(0, min(100, math.floor(100 * (now - task.started_at) / task.render_seconds)))
+
+
+def _time_at_progress(task: Task, progress: int) -> float:
+    return task.started_at + task.render_seconds * progress / 100
+
+
+def observe(task: Task, now: float) -> TaskState:
+    """The task's state at virtual time ``now``. ``completed`` needs the video to exist (``rendered``):
+    a task past its finish time whose video is still rendering reports 99%."""
+    plan = task.plan
+    if task.failure is not None:
+        return TaskState("failed", min(_progress(task, now), 99), task.failure.get("at"), _error(task.failure))
+    if plan.outcome == "stuck" or now < task.started_at:
+        return TaskState("queued", 0)
+    progress = _progress(task, now)
+    if plan.outcome == "fail" and progress >= plan.at_progress:
+        failed_at = _time_at_progress(task, plan.at_progress)
+        return TaskState("failed", plan.at_progress, failed_at, _error(asdict(plan)))
+    if plan.outcome == "stall":
+        return TaskState("in_progress", min(progress, plan.at_progress))
+    if progress < 100 or not task.rendered:
+        return TaskState("in_progress", min(progress, 99))
+    return TaskState("completed", 100, task.finishes_at)
+
+
+def is_due(task: Task, now: float) -> bool:
+    """The timeline says the video should exist by now."""
+    return task.plan.outcome == "complete" and task.failure is None and now >= task.finishes_at
+
+
+def is_running(task: Task, now: float) -> bool:
+    """Past the queue and headed for a video: the moment rendering starts."""
+    return task.plan.outcome in ("complete", "stall") and task.failure is None and now >= task.started_at
+
+
+def _error(source: dict[str, Any]) -> dict[str, Any]:
+    return {"code": source.get("code"), "message": source.get("message") or "the task failed"}

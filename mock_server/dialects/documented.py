@@ -1,0 +1,132 @@
+"""The documented dialect: the gateway API of the provider doc (``POST /v1/video/generations``).
+
+An adapter over the core: it parses, authenticates and renders; behaviour is the backend's. Each request
+carries an :class:`~videomock.core.exchange.Exchange` in its WSGI environ: the backend records fault
+decisions on it, the journal and the transport layer act on them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, redirect, request, send_file
+from werkzeug.wrappers import Response as BaseResponse
+
+from videomock.core import links
+from videomock.core.backend import TaskView
+from videomock.core.errors import APIError
+from videomock.http.bodies import parse_json_body
+from videomock.http.context import backend, caller, exchange, public_base
+
+provider = Blueprint("provider", __name__)
+
+#: Flask endpoint -> the endpoint names fault rules use.
+FAULT_ENDPOINTS = {
+    "provider.submit": "submit",
+    "provider.poll": "poll",
+    "provider.download": "download",
+    "provider.cdn_download": "download",
+}
+
+
+# --- rendering ----------------------------------------------------------------------------------------------
+
+def video_url(base: str, task_id: str) -> str:
+    return f"{base}/v1/videos/{task_id}/content"
+
+
+def task_body(view: TaskView, url: str) -> dict[str, Any]:
+    """The documented task body. ``url`` is the download link, shown once the task is completed.
+    A pure function of the view, so the Flask view and the WSGI fast path answer byte for byte alike."""
+    task, state = view.task, view.state
+    p = task.params
+    return {
+        "task_id": task.id,
+        "status": state.status,
+        "progress": state.progress,
+        "url": url if state.status == "completed" else None,
+        "format": "mp4",
+        "metadata": {"duration": p["duration"], "fps": p["fps"], "width": p["width"], "height": p["height"], "seed": p["seed"]},
+        "error": state.error,
+        "model": task.model,
+        "created_at": int(task.created_at),
+        "completed_at": int(state.completed_at) if state.completed_at is not None else None,
+    }
+
+
+# --- links ------------------------------------------------------------------------------------------------------
+
+def _signed_query(task_id: str, ttl: float) -> str:
+    b = backend()
+    return links.signed_query(b.seed, task_id, b.clock.now(), ttl)
+
+
+def poll_url(task_id: str, link_ttl: float | None) -> str:
+    """The task's download link; with an expire_url fault, a signed one that stops working after ``link_ttl``."""
+    url = video_url(public_base(), task_id)
+    return url if link_ttl is None else f"{url}?{_signed_query(task_id, link_ttl)}"
+
+
+# --- routes ---------------------------------------------------------------------------------------------------
+
+@provider.post("/v1/video/generations")
+def submit() -> Any:
+    owner = caller()
+    ex = exchange()
+    ex.body = parse_json_body(request)
+    task = backend().submit(owner, ex.body, ex, idempotency_key=request.headers.get("Idempotency-Key"))
+    ex.task_id = task.id
+    ex.response = {"task_id": task.id, "status": "queued"}
+    return ex.response
+
+
+@provider.get("/v1/video/generations/<task_id>")
+def poll(task_id: str) -> Any:
+    owner = caller()
+    ex = exchange()
+    ex.task_id = task_id
+    ex.response = task_body(backend().get(owner, task_id, ex), poll_url(task_id, ex.expire_ttl))
+    return ex.response
+
+
+@provider.get("/v1/videos/<task_id>/content")
+def download(task_id: str) -> BaseResponse:
+    owner = caller()
+    exchange().task_id = task_id
+    if "expires" in request.args or "signature" in request.args:
+        _check_link(task_id)
+    ex = exchange()
+    path = backend().video_file(owner, task_id, ex)
+    if ex.redirect is not None:
+        target = f"{public_base()}/cdn/videos/{task_id}.mp4?{_signed_query(task_id, ex.redirect.ttl)}"
+        return redirect(target, code=ex.redirect.status)
+    return _send_video(path, task_id)
+
+
+@provider.get("/cdn/videos/<task_id>.mp4")
+def cdn_download(task_id: str) -> Response:
+    """Where redirect faults send downloads: no API key, but a valid unexpired signature."""
+    exchange().task_id = task_id
+    _check_link(task_id)
+    return _send_video(backend().video_file(None, task_id, exchange()), task_id)
+
+
+def _check_link(task_id: str) -> None:
+    b = backend()
+    try:
+        expires = int(request.args.get("expires", ""))
+    except ValueError:
+        raise APIError(403, "This link is not valid: it has no expiry.", code="invalid_signature") from None
+    if not links.is_valid(b.seed, task_id, expires, request.args.get("signature", "")):
+        raise APIError(403, "This link is not valid: its signature does not match.", code="invalid_signature")
+    if b.clock.now() > expires:
+        raise APIError(403, "This link has expired; poll the task again for a fresh url.", code="url_expired")
+
+
+def _send_video(path: Path, task_id: str) -> Response:
+    # The file name is the render's cache key: identical bytes, identical ETag, even after a re-render.
+    response = send_file(path, mimetype="video/mp4", conditional=True, etag=path.stem, max_age=0,
+                         download_name=f"{task_id}.mp4")
+    response.headers["Accept-Ranges"] = "bytes"
+    return response

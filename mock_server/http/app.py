@@ -1,0 +1,72 @@
+"""The application factory. Configuration comes in as an argument; nothing is read from globals."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from videomock.config import check_config, default_cache_dir
+from videomock.core.backend import VideoBackend
+from videomock.core.runtime import publish_config
+from videomock.dialects import documented
+from videomock.http import meta
+from videomock.http.admin import admin
+from videomock.http.errors import register_error_handlers
+from videomock.http.fastpath import PollFastPath
+from videomock.http.fault_header import install_fault_header
+from videomock.http.journal import install_journal
+from videomock.http.middleware import open_exchanges
+from videomock.http.transport import TransportFaults
+from videomock.media.library import VideoLibrary
+from videomock.store import Store, open_store
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None = None,
+               videos: VideoLibrary | None = None, real_time: Callable[[], float] = time.time) -> Flask:
+    """A fake provider app. ``config`` is a (partial) config document; defaults fill the rest.
+
+    ``store`` and ``videos`` let callers share state or a video cache between apps (the fixtures share
+    one video cache across tests so each placeholder is rendered once per session). Without ``store``, the
+    app opens the one ``server.store`` names, and this config replaces any a previous run left in it (tasks,
+    journal and virtual time carry on). With ``store``, the runtime configuration already in it stays (so a
+    worker process started later does not undo a change made through the admin API); ``config`` then only
+    supplies the startup-only sections, which cannot have changed.
+    """
+    cfg = check_config(dict(config or {}))
+    app = Flask("videomock")
+    app.config["MAX_CONTENT_LENGTH"] = cfg["server"]["max_body_bytes"]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.compact = True  # type: ignore[attr-defined]
+    app.url_map.strict_slashes = False
+    # Werkzeug would answer "//" in a path with a 308 whose body is HTML; an unknown route is a JSON 404 here.
+    app.url_map.merge_slashes = False
+    if videos is None:
+        video_cfg = cfg["video"]
+        videos = VideoLibrary(
+            Path(video_cfg["cache_dir"]) if video_cfg["cache_dir"] else default_cache_dir(),
+            max_bytes=video_cfg["cache_max_bytes"], ffmpeg=video_cfg["ffmpeg"],
+            render_timeout=video_cfg["render_timeout"],
+        )
+    if store is None:
+        store = open_store(cfg["server"]["store"])
+        publish_config(store, cfg, real_time=real_time)
+    backend = app.extensions["videomock"] = VideoBackend(cfg, store, videos, real_time=real_time)
+    register_error_handlers(app)
+    install_fault_header(app, {**documented.FAULT_ENDPOINTS, **meta.FAULT_ENDPOINTS})
+    app.register_blueprint(documented.provider)
+    app.register_blueprint(meta.meta)
+    app.register_blueprint(admin)
+    install_journal(app)
+    # Outermost first: plain polls, then transport faults, then the per-request Exchange, then Flask.
+    # The fast path serialises exactly as Flask's JSON responses do (compact, with a trailing newline), with
+    # one encoder built here: json.dumps with options builds a new one per call.
+    encoder = json.JSONEncoder(ensure_ascii=app.json.ensure_ascii, sort_keys=app.json.sort_keys,  # type: ignore[attr-defined]
+                               separators=(",", ":"), default=app.json.default)  # type: ignore[attr-defined]
+    app.wsgi_app = PollFastPath(TransportFaults(open_exchanges(app.wsgi_app)), backend,  # type: ignore[method-assign]
+                                encoder.encode)
+    return app

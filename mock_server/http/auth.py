@@ -1,0 +1,36 @@
+"""Who is calling, and whether they may: the bearer key of a request.
+
+Functions take the header's value, not a request object, so the Flask views and the WSGI fast path share
+them. The domain sees only the key's fingerprint (:mod:`videomock.core.keys`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from videomock.core.errors import APIError
+from videomock.core.keys import fingerprint
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value, or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def accepts(allowed_keys: Sequence[str], key: str) -> bool:
+    """Whether the server takes ``key``: any key when none are configured."""
+    return not allowed_keys or key in allowed_keys
+
+
+def authenticate(authorization: str | None, allowed_keys: Sequence[str]) -> str:
+    """The caller's key fingerprint; 401 in the provider's shape when the key is missing or not accepted."""
+    key = bearer_token(authorization)
+    if key is None:
+        raise APIError(401, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+                       code="missing_api_key")
+    if not accepts(allowed_keys, key):
+        raise APIError(401, "Incorrect API key provided.", code="invalid_api_key")
+    return fingerprint(key)

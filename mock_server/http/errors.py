@@ -1,0 +1,85 @@
+"""Errors in the provider's documented shape, and the handlers that make sure nothing else ever escapes.
+
+Every failure, ours or werkzeug's (404, 405, 413, ...), leaves as ``{"error": {message, type, param, code}}``
+with the status/type pairing from the error contract. An unexpected exception is logged and answered
+with a JSON 500; the client never sees HTML or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from videomock.contracts.errors import error_type
+from videomock.core.errors import APIError
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
+
+log = logging.getLogger("videomock")
+
+
+def reason_code(reason: str) -> str:
+    """An error ``code`` from an HTTP reason phrase, for errors the HTTP layer raises ("Bad Request" ->
+    "bad_request")."""
+    return re.sub(r"[^a-z0-9]+", "_", reason.lower()).strip("_")
+
+
+def http_error_json(status: int, reason: str, message: str) -> bytes:
+    """The body for an error the HTTP server answers itself, before the app sees the request (a broken
+    request line or header): the servers' own default is an HTML page."""
+    return json.dumps(error_body(status, message or reason, code=reason_code(reason))).encode()
+
+
+def error_body(status: int, message: str, *, param: str | None = None, code: str | None = None,
+               type: str | None = None) -> dict[str, Any]:
+    kind = type or error_type(status) or "invalid_request_error"
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def error_response(error: APIError) -> Response:
+    """``error`` in the documented shape, with its status and headers."""
+    from flask import jsonify  # not at import: this module also serves processes that never answer requests
+
+    resp = jsonify(error_body(error.status, error.message, param=error.param, code=error.code, type=error.type))
+    resp.status_code = error.status
+    resp.headers.update(error.headers)
+    return resp
+
+
+_HTTP_MESSAGES = {
+    404: ("not_found", "Unknown route {method} {path}. See /openapi.json for the routes this server has."),
+    405: ("method_not_allowed", "Method {method} is not allowed on {path}; allowed: {allowed}."),
+    413: ("request_too_large", "The request body is larger than this server accepts ({limit} bytes)."),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(APIError)
+    def _api_error(exc: APIError) -> Response:
+        return error_response(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        from flask import request
+
+        status = exc.code or 500
+        code, template = _HTTP_MESSAGES.get(status, (None, exc.description or exc.name))
+        allowed = ", ".join(sorted(getattr(exc, "valid_methods", None) or ()))
+        message = template.format(method=request.method, path=request.path, allowed=allowed,
+                                  limit=app.config.get("MAX_CONTENT_LENGTH"))
+        resp = error_response(APIError(status, message, code=code or reason_code(exc.name)))
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                resp.headers[name] = value
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error while handling a request")
+        return error_response(APIError(500, "The fake provider hit an internal error; it has been logged.",
+                                       code="internal_error"))

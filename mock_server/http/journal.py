@@ -1,0 +1,50 @@
+"""Journaling every request Flask answers (outside /__admin/); the WSGI fast path journals its own."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask, Request, Response, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from videomock.core.exchange import Exchange
+from videomock.core.journal import BODY_TEXT_LIMIT, elide_images
+from videomock.http.middleware import exchange_in
+
+
+def _request_body(req: Request, exchange: Exchange) -> Any:
+    if exchange.body is not None:
+        return elide_images(exchange.body)
+    if not req.content_length:
+        return None
+    try:
+        raw = req.get_data(cache=True)
+    except HTTPException:  # e.g. over the size limit: the body was never read
+        return f"<{req.content_length} bytes, not read>"
+    text = raw[:BODY_TEXT_LIMIT].decode("utf-8", "replace")
+    return text + ("..." if len(raw) > BODY_TEXT_LIMIT else "")
+
+
+def _response_body(response: Response, exchange: Exchange) -> Any:
+    if exchange.response is not None:
+        return exchange.response
+    if response.mimetype != "application/json" or response.direct_passthrough:
+        return None
+    try:  # errors, models, openapi: answers no view kept a copy of
+        return json.loads(response.get_data())
+    except ValueError:
+        return response.get_data(as_text=True)[:BODY_TEXT_LIMIT]
+
+
+def install_journal(app: Flask) -> None:
+    @app.after_request
+    def _record(response: Response) -> Response:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        exchange = exchange_in(req.environ)
+        if exchange is None or req.path.startswith("/__admin"):
+            return response
+        current_app.extensions["videomock"].journal(
+            req.environ["REQUEST_METHOD"], req.path, req.environ.get("QUERY_STRING", ""), response.status_code,
+            exchange, _request_body(req, exchange), _response_body(response, exchange))
+        return response

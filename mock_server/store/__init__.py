@@ -1,0 +1,81 @@
+"""Where the server keeps state: tasks, the request journal, counters, blobs and named state (clock, config).
+
+Everything that must be shared between workers or survive a restart goes through :class:`Store`. Two
+implementations: :class:`~videomock.store.memory.MemoryStore` for the fixtures and throwaway runs, and
+:class:`~videomock.store.sqlite.SqliteStore`, a file shared by worker processes and kept across restarts.
+The backend cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any, Protocol
+
+from videomock.core.tasks import Task
+
+#: Named state a reset keeps: configuration outlives tests; tasks, journal, counters and clock do not.
+KEPT_ON_RESET = frozenset({"config"})
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used (a bad path, a file that is not a videomock store)."""
+
+
+class Store(Protocol):
+    def next_id(self, counter: str) -> int:
+        """Atomically increment the named counter and return its new value (the first call returns 1)."""
+
+    def increment(self, counter: str, amount: int) -> int:
+        """Atomically add ``amount`` (may be negative) to the named counter; returns the new value."""
+
+    def counter(self, counter: str) -> int:
+        """The named counter's current value (0 if never incremented)."""
+
+    def add_task(self, task: Task) -> None: ...
+
+    def create_task(self, build: Callable[[int], Task]) -> Task:
+        """Draw the next task number and store ``build(number)``, atomically: one trip to the store, and
+        no number is ever used twice or left without its task."""
+
+    def get_task(self, task_id: str) -> Task | None: ...
+
+    def update_task(self, task_id: str, **changes: Any) -> Task | None:
+        """Replace some fields of a stored task; returns the new task (None if unknown)."""
+
+    def tasks(self, owner: str | None = None) -> list[Task]:
+        """Tasks in submission order, optionally only one key's."""
+
+    def put_blob(self, key: str, data: bytes) -> None: ...
+
+    def get_blob(self, key: str) -> bytes | None: ...
+
+    def append_journal(self, entry: dict[str, Any]) -> None:
+        """Record one request; :meth:`journal` returns it (with its sequence number) from then on."""
+
+    def journal(self) -> list[dict[str, Any]]:
+        """Recorded requests, oldest first."""
+
+    def get_state(self, name: str) -> Any:
+        """A JSON-like value, or None. Callers must not mutate it."""
+
+    def versioned_state(self, name: str) -> tuple[Hashable | None, Any]:
+        """The named state with a version that changes whenever the value does, so callers can cache what
+        they derive from it (within this process). The version is None when the value cannot be cached now
+        (a change is being published)."""
+
+    def set_state(self, name: str, value: Any) -> None: ...
+
+    def reset(self) -> None:
+        """Forget tasks, journal, counters, blobs and state other than :data:`KEPT_ON_RESET`."""
+
+
+
+def open_store(setting: str | None) -> Store:
+    """The store ``server.store`` names: unset or ``"memory"`` is process memory, anything else a SQLite file."""
+    if setting in (None, "memory"):
+        from videomock.store.memory import MemoryStore
+
+        return MemoryStore()
+    from videomock.store.sqlite import SqliteStore
+
+    return SqliteStore(setting)

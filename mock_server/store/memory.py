@@ -1,0 +1,114 @@
+"""The store in process memory: for the fixtures and throwaway runs, shared by threads, never by processes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from videomock.core.tasks import Task
+from videomock.store import KEPT_ON_RESET
+
+
+class MemoryStore:
+    """A thread-safe store in process memory. The journal keeps the newest ``journal_limit`` entries."""
+
+    def __init__(self, *, journal_limit: int = 50_000) -> None:
+        self._lock = threading.Lock()
+        self._journal_limit = journal_limit
+        self._tasks: dict[str, Task] = {}
+        self._counters: dict[str, int] = {}
+        self._blobs: dict[str, bytes] = {}
+        # Entries are kept as JSON text: a long test's thousands of entries would otherwise be nested dicts
+        # that every garbage collection walks, slowing each request a little more (strings are not tracked).
+        self._journal: deque[str] = deque(maxlen=journal_limit)
+        self._state: dict[str, Any] = {}
+        self._state_changes = 0
+        self._state_versions: dict[str, int] = {}
+
+    def next_id(self, counter: str) -> int:
+        return self.increment(counter, 1)
+
+    def increment(self, counter: str, amount: int) -> int:
+        with self._lock:
+            return self._incremented(counter, amount)
+
+    def _incremented(self, counter: str, amount: int) -> int:
+        """Add to a counter; the caller holds the lock (with whatever else must change with it)."""
+        value = self._counters[counter] = self._counters.get(counter, 0) + amount
+        return value
+
+    def counter(self, counter: str) -> int:
+        return self._counters.get(counter, 0)
+
+    def add_task(self, task: Task) -> None:
+        with self._lock:
+            self._tasks[task.id] = task
+
+    def create_task(self, build: Callable[[int], Task]) -> Task:
+        with self._lock:
+            task = build(self._incremented("tasks", 1))
+            self._tasks[task.id] = task
+            return task
+
+    def get_task(self, task_id: str) -> Task | None:
+        return self._tasks.get(task_id)
+
+    def update_task(self, task_id: str, **changes: Any) -> Task | None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                return None
+            updated = Task.from_record({**task.to_record(), **changes}) if changes else task
+            self._tasks[task_id] = updated
+            return updated
+
+    def tasks(self, owner: str | None = None) -> list[Task]:
+        with self._lock:
+            found: Iterable[Task] = list(self._tasks.values())
+        if owner is not None:
+            found = [t for t in found if t.owner == owner]
+        return sorted(found, key=lambda t: t.seq)
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        with self._lock:
+            self._blobs[key] = data
+
+    def get_blob(self, key: str) -> bytes | None:
+        return self._blobs.get(key)
+
+    def append_journal(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            seq = self._incremented("journal", 1)
+            self._journal.append(json.dumps({**entry, "seq": seq}, separators=(",", ":")))
+
+    def journal(self) -> list[dict[str, Any]]:
+        with self._lock:
+            entries = list(self._journal)
+        return [json.loads(entry) for entry in entries]
+
+    def get_state(self, name: str) -> Any:
+        return self._state.get(name)
+
+    def versioned_state(self, name: str) -> tuple[int, Any]:
+        with self._lock:
+            return self._state_versions.get(name, 0), self._state.get(name)
+
+    def set_state(self, name: str, value: Any) -> None:
+        with self._lock:
+            self._state[name] = copy.deepcopy(value)
+            self._state_changes += 1
+            self._state_versions[name] = self._state_changes
+
+    def reset(self) -> None:
+        with self._lock:
+            self._tasks.clear()
+            self._counters.clear()
+            self._blobs.clear()
+            self._journal.clear()
+            self._state = {k: v for k, v in self._state.items() if k in KEPT_ON_RESET}
+            self._state_changes += 1
+            self._state_versions = {k: self._state_changes for k in self._state_versions}
