@@ -579,6 +579,9 @@ class SqliteStore:
     # --- named state ---------------------------------------------------------------------------------
 
     def get_state(self, name: str) -> Any:
+        cached = self._state_cache.get(name)
+        if cached is not None and cached[0] == _VERSION.unpack_from(self._version_map)[0]:
+            return cached[2]   # the common case, read on every request: kept to one lookup and one load
         return self.versioned_state(name)[1]
 
     def versioned_state(self, name: str) -> tuple[int | None, Any]:
