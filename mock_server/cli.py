@@ -72,19 +72,20 @@ def config_from_cli(config_file: str | None, flags: dict[str, Any]) -> dict[str,
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 def serve(config_file: str | None, quiet: bool, **flags: Any) -> None:
     """Run the fake provider under gunicorn (Ctrl-C stops it; SIGTERM lets requests under way finish)."""
-    from videomock.config import default_store_path
     from videomock.contracts.catalog import Catalog
+    from videomock.http.auth import is_loopback
     from videomock.serving.gunicorn import CannotListen, worker_count
     from videomock.serving.gunicorn import serve as serve_forever
     from videomock.store import StoreError
 
     config = config_from_cli(config_file, flags)
-    if config["server"]["store"] is None:
-        config["server"]["store"] = str(default_store_path())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server, clock = config["server"], config["clock"]
 
     def announce(url: str) -> None:
+        if config["auth"]["admin_token"] is None and not is_loopback(server["host"]):
+            click.echo(f"videomock: listening on {server['host']} without --admin-token, so the admin API "
+                       "(/__admin/) answers loopback clients only", err=True)
         click.echo(f"videomock serving on {url}  "
                    f"(workers: {worker_count(server['workers'])} x {server['threads']} threads, "
                    f"clock: {clock['mode']}{' x' + format(clock['speed'], 'g') if clock['mode'] == 'speed' else ''}, "

@@ -22,6 +22,7 @@ from videomock.contracts.schemas import load_schema
 from videomock.contracts.validation import validate_against
 from videomock.core.faults.actions import FaultSpecError
 from videomock.core.faults.rules import compile_rules
+from videomock.core.keys import owner_of
 
 #: Sections that only take effect at start; PUT /__admin/config may not change them.
 STARTUP_ONLY = ("server", "video")
@@ -61,6 +62,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max-body-bytes", ("server", "max_body_bytes"), int, "Largest accepted request body (bytes)."),
     Setting("store", ("server", "store"), str, "Where state lives: memory, or a SQLite file kept across restarts."),
     Setting("workers", ("server", "workers"), int, "Worker processes (0: one per CPU); more than 1 needs a SQLite store."),
+    Setting("read-timeout", ("server", "read_timeout"), float, "Seconds a request has to arrive in full (else a JSON 408)."),
     Setting("threads", ("server", "threads"), int, "Threads per worker process: requests it holds at once (they compute one at a time)."),
     Setting("api-key", ("auth", "api_keys"), str, "Accept only this API key (repeatable). Default: any non-empty key.", multiple=True),
     Setting("admin-token", ("auth", "admin_token"), _maybe_none, "Require this bearer token on /__admin/."),
@@ -153,7 +155,8 @@ def build_config(
 
 
 def check_config(doc: Any) -> dict[str, Any]:
-    """Defaults applied, schema checked, catalog overrides checked; the returned copy is the config."""
+    """Defaults applied, schema checked, catalog overrides checked, secrets replaced by their fingerprints;
+    the returned copy is the config."""
     doc = apply_defaults(_schema(), copy.deepcopy(doc)) if isinstance(doc, dict) else doc
     violations = validate_against("config", doc)
     if violations:
@@ -163,6 +166,20 @@ def check_config(doc: Any) -> dict[str, Any]:
         compile_rules(doc["faults"])
     except (CatalogError, FaultSpecError) as exc:
         raise ConfigError(f"invalid configuration: {exc}") from None
+    return without_secrets(doc)
+
+
+def without_secrets(doc: dict[str, Any]) -> dict[str, Any]:
+    """The config with every API key and the admin token replaced by its fingerprint (a fingerprint stays as
+    it is), so that what the store keeps and the admin API returns reveals no secret, and a document read
+    from ``GET /__admin/config`` can be sent back unchanged."""
+    auth = doc["auth"]
+    auth["api_keys"] = list(dict.fromkeys(owner_of(key) for key in auth["api_keys"]))
+    if auth["admin_token"] is not None:
+        auth["admin_token"] = owner_of(auth["admin_token"])
+    for rule in doc["faults"]:
+        if "key" in rule:
+            rule["key"] = owner_of(rule["key"])
     return doc
 
 
@@ -189,7 +206,10 @@ def default_cache_dir() -> Path:
     return platformdirs.user_cache_path("videomock") / "videos"
 
 
-def default_store_path() -> Path:
-    """Where ``videomock serve`` keeps its store when none is named: the user's state directory
-    (``$XDG_STATE_HOME/videomock`` on Linux). State is not a cache: deleting it loses tasks."""
-    return platformdirs.user_state_path("videomock") / "store.db"
+def default_store_path(host: str, port: int) -> Path:
+    """Where ``videomock serve`` keeps its store when none is named: a file per address in the user's state
+    directory (``$XDG_STATE_HOME/videomock`` on Linux), so that two servers never share state unless told to
+    (the same ``--store``), while a server restarted on its address carries on with its tasks. State is not
+    a cache: deleting it loses tasks."""
+    address = "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in host)
+    return platformdirs.user_state_path("videomock") / f"store-{address}-{port}.db"

@@ -30,6 +30,11 @@ class ServeProcess:
 
     process: subprocess.Popen[str]
     url: str
+    lines: list[str]
+
+    def output(self) -> str:
+        """What the server has printed on stderr so far."""
+        return "".join(self.lines)
 
     @property
     def port(self) -> int:
@@ -77,12 +82,13 @@ def serve(*args: str) -> Iterator[ServeProcess]:
     process = subprocess.Popen([sys.executable, "-m", "videomock", "serve", "--port", "0", "--quiet", *args],
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    seen: list[str] = []
+    threading.Thread(target=lambda: [(lines.put(line), seen.append(line)) for line in process.stderr], daemon=True).start()
     try:
         deadline = time.monotonic() + DEADLINE
         while (found := re.search(r"serving on (http://\S+)", lines.get(timeout=deadline - time.monotonic()))) is None:
             pass
-        yield ServeProcess(process, found.group(1))
+        yield ServeProcess(process, found.group(1), seen)
     finally:
         _kill_group(process)
 

@@ -52,8 +52,9 @@ def test_tasks_accepted_before_sigkill_complete_after_restart(tmp_path: Path, mo
                 for i in ids} == {"queued"}
         first.kill()
 
-    store_file = default_store_path()
-    assert store_file == tmp_path / "state" / "videomock" / "store.db" and store_file.is_file()
+    store_file = default_store_path("127.0.0.1", first.port)
+    assert store_file == tmp_path / "state" / "videomock" / f"store-127.0.0.1-{first.port}.db"
+    assert store_file.is_file()
     with serve("--store", str(store_file), "--clock", "speed", "--speed", "1000") as second:
         url = second.url
         for task_id in ids:

@@ -213,8 +213,8 @@ def test_transport_faults_break_their_own_connection_and_no_worker(tmp_path: Pat
 # --- requests that wait ------------------------------------------------------------------------------------
 
 def test_a_client_stalled_half_way_through_its_body_does_not_hold_up_its_worker(tmp_path: Path) -> None:
-    """A worker's requests compute one at a time (workpool.py). gunicorn, not the app, reads this body, so
-    only the pool's watchdog can see that the request is waiting and let the next ones go on."""
+    """A request whose body stalls waits in the worker's poller (serving/arrival.py), not in one of its
+    threads, so the worker's other requests go on; when the client ends its body short it gets a 400."""
     with serve("--workers", "1", "--store", "memory", "--cache-dir", str(tmp_path / "videos"),
                "--clock", "instant") as server, requests.Session() as session:
         host, port = server.url.removeprefix("http://").rsplit(":", 1)

@@ -20,17 +20,16 @@ from videomock.config import STARTUP_ONLY, ConfigError, check_config, merge_conf
 from videomock.contracts.catalog import Catalog, ModelSpec
 from videomock.contracts.images import ImageError, parse_image
 from videomock.contracts.validation import Violation, validate_request
-from videomock.core import rng
+from videomock.core import links, rng
 from videomock.core.clock import Clock
 from videomock.core.errors import APIError
 from videomock.core.exchange import Exchange
 from videomock.core.faults.decision import FAILURE_REASONS, JobShape, job_shape, record
 from videomock.core.faults.rules import Firing, RequestFacts, Rule, compile_rules, fire
-from videomock.core.hashing import content_hash
-from videomock.core.journal import journal_entry
+from videomock.core.idempotency import Claim, IdempotencyKeys, Replay
+from videomock.core.journal import capped, journal_entry
 from videomock.core.limits import charge, check_in_flight, task_cost
 from videomock.core.tasks import Plan, Task, TaskState, is_due, is_running, observe
-from videomock.core.waits import waiting
 from videomock.media.images import fetch_image
 from videomock.media.library import VideoLibrary
 from videomock.media.render import RenderError, VideoSpec
@@ -50,11 +49,6 @@ class TaskView:
     state: TaskState
 
 
-def _claim(state: str) -> str:
-    """The counter a submit takes to be the one that creates the task for an Idempotency-Key."""
-    return f"claim:{state}"
-
-
 def bad_request(violations: list[Violation]) -> APIError:
     """One 400 for every violation: ``param`` names the first (most basic) one, the message lists them all."""
     first = violations[0]
@@ -67,6 +61,7 @@ class VideoBackend:
                  real_time: Callable[[], float] = time.time) -> None:
         self.store = store
         self.videos = videos
+        self.idempotency = IdempotencyKeys(store)
         self._catalog_cache: tuple[object, Catalog] | None = None
         self._rules_cache: tuple[object, list[Rule]] | None = None
         if store.get_state("config") is None:
@@ -141,19 +136,22 @@ class VideoBackend:
             raise bad_request(violations)
         spec = catalog[body["model"]]
         self._apply_faults(RequestFacts("submit", owner, spec.id, body.get("prompt")), exchange)
-        state = None if idempotency_key is None else self._idempotency_state(owner, idempotency_key)
-        if state is not None:
-            replay = self._replay(state, body)
-            if replay is not None:
-                return replay
+        claim = None
+        if idempotency_key is not None:
+            ticket = self.idempotency.begin(owner, idempotency_key, body, exists=self._task_exists)
+            if isinstance(ticket, Replay):
+                replayed = self.store.get_task(ticket.task_id)
+                if replayed is not None:
+                    return replayed
+            claim = ticket if isinstance(ticket, Claim) else None
         try:
             task = self._create(owner, body, spec, exchange)
         except BaseException:
-            if state is not None:  # let a retry of this refused submit claim the key again
-                self.store.increment(_claim(state), -1)
+            if claim is not None:
+                self.idempotency.abandon(claim)
             raise
-        if state is not None:
-            self.store.set_state(state, {"task_id": task.id, "body": content_hash(body)})
+        if claim is not None:
+            self.idempotency.finish(claim, task.id, body)
         return task
 
     def _create(self, owner: str, body: Any, spec: ModelSpec, exchange: Exchange) -> Task:
@@ -172,7 +170,8 @@ class VideoBackend:
             video_key = self.video_spec(spec.id, resolved, image_bytes).cache_key()
             return Task(
                 id="task_" + rng.token(self.seed, "task-id", seq), seq=seq, owner=owner, model=spec.id,
-                params=resolved, created_at=now, queue_seconds=queue, render_seconds=render, video_key=video_key,
+                params=resolved, created_at=now, created_wall=self.clock.real_now(), queue_seconds=queue,
+                render_seconds=render, video_key=video_key,
                 plan=plan, rendered=self.videos.has(video_key),  # a cached video needs no render, nor a later write
             )
 
@@ -236,12 +235,29 @@ class VideoBackend:
         self.store.reset()
         self.clock.reset()
 
+    # --- signed links ------------------------------------------------------------------------------------
+
+    def signed_query(self, task_id: str, ttl: float) -> str:
+        """The query string that makes a link to ``task_id`` work, without the key, for ``ttl`` virtual s."""
+        return links.signed_query(links.signing_key(self.store), task_id, self.clock.now(), ttl)
+
+    def check_link(self, task_id: str, expires: str, signature: str) -> None:
+        """403 unless ``expires``/``signature`` are a valid, unexpired signature of a link to ``task_id``."""
+        if not expires.isascii() or not expires.isdecimal() or len(expires) > 12:
+            raise APIError(403, "This link is not valid: it has no expiry.", code="invalid_signature")
+        if not links.is_valid(links.signing_key(self.store), task_id, int(expires), signature):
+            raise APIError(403, "This link is not valid: its signature does not match.", code="invalid_signature")
+        if self.clock.now() > int(expires):
+            raise APIError(403, "This link has expired; poll the task again for a fresh url.", code="url_expired")
+
     def journal(self, method: str, path: str, query: str, status: int, exchange: Exchange,
                 request_body: Any, response_body: Any) -> None:
         """Record one answered request (every dialect's views and the fast path journal through here)."""
+        limit = self.config["journal"]["max_body_chars"]
         self.store.append_journal(journal_entry(
-            method=method, path=path, query=query, status=status, exchange=exchange, request_body=request_body,
-            response_body=response_body, virtual_time=self.clock.now()))
+            method=method, path=path, query=query, status=status, exchange=exchange,
+            request_body=capped(request_body, limit), response_body=capped(response_body, limit),
+            virtual_time=self.clock.now()))
 
     # --- helpers -------------------------------------------------------------------------------------
 
@@ -267,43 +283,15 @@ class VideoBackend:
                            headers={"Retry-After": retry_after} if retry_after else None,
                            param="prompt" if error.status == 400 else None)
 
-    @staticmethod
-    def _idempotency_state(owner: str, key: str) -> str:
-        return f"idempotency:{owner}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
-
-    def _replay(self, state: str, body: Any) -> Task | None:
-        """The task an earlier submit with this Idempotency-Key (its ``state`` name) created, if any; a
-        different body is refused.
-
-        Otherwise the caller claims the key (an atomic counter) and creates the task; a submit arriving while
-        it does waits for it, so two simultaneous retries of one request still make one task."""
-        previous = self.store.get_state(state)
-        if previous is None and self.store.next_id(_claim(state)) > 1:
-            previous = self._await_state(state)
-        if previous is None:
-            return None
-        if previous["body"] != content_hash(body):
-            raise APIError(400, "This Idempotency-Key was already used with a different request body.",
-                           param="Idempotency-Key", code="idempotency_key_reused")
-        return self.store.get_task(previous["task_id"])
-
-    def _await_state(self, name: str, timeout: float = 10.0) -> Any:
-        """A named state another request is about to write (it holds the claim); real seconds, bounded."""
-        deadline = time.monotonic() + timeout
-        while (value := self.store.get_state(name)) is None:
-            if time.monotonic() > deadline:
-                raise APIError(503, "An earlier submit with this Idempotency-Key is still being processed; retry.",
-                               code="idempotency_key_in_use", headers={"Retry-After": "1"})
-            with waiting():
-                time.sleep(0.005)
-        return value
-
     def _plan(self, shape: JobShape) -> Plan:
         if shape.outcome != "fail":
             return Plan(outcome=shape.outcome, at_progress=shape.at_progress)
         code, message = FAILURE_REASONS[shape.reason or "upstream_error"]
         return Plan(outcome="fail", at_progress=shape.at_progress, reason=shape.reason, code=code,
                     message=shape.message or message)
+
+    def _task_exists(self, task_id: str) -> bool:
+        return self.store.get_task(task_id) is not None
 
     def _owned(self, owner: str, task_id: str) -> Task:
         task = self.store.get_task(task_id)

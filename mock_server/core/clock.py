@@ -64,6 +64,10 @@ class Clock:
     def now(self) -> float:
         return self.state().now(self._real_time())
 
+    def real_now(self) -> float:
+        """The wall clock this clock runs against (injectable, as for :meth:`now`)."""
+        return self._real_time()
+
     @property
     def mode(self) -> str:
         return self.state().mode

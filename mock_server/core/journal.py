@@ -7,6 +7,7 @@ view already parsed and built) rather than by parsing anything again.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -15,12 +16,40 @@ from videomock.core.exchange import Exchange
 #: Longest request or response text kept in an entry when the body was not JSON.
 BODY_TEXT_LIMIT = 4096
 
+#: What a shortened string ends with: the marker says how much was left out.
+TRUNCATED = "...<truncated: {left} more characters>"
+
 
 def elide_images(body: Any) -> Any:
     """The body with a long inline ``image`` replaced by a note of its length."""
     if isinstance(body, dict) and isinstance(body.get("image"), str) and len(body["image"]) > 256:
         return {**body, "image": f"<image: {len(body['image'])} characters>"}
     return body
+
+
+def capped(body: Any, limit: int) -> Any:
+    """``body`` as the journal keeps it: at most about ``limit`` characters of JSON. A body over the limit
+    keeps its shape, with each long string cut short and marked; one that is still too large (thousands of
+    fields) becomes a note of its size. A rejected 15 MB prompt is thus kept as its first characters."""
+    if body is None or isinstance(body, (bool, int, float)):
+        return body
+    size = len(json.dumps(body, ensure_ascii=False))
+    if size <= limit:
+        return body
+    shortened = _shorten_strings(body, max(64, limit // 8))
+    if len(json.dumps(shortened, ensure_ascii=False)) <= limit:
+        return shortened
+    return f"<body of {size} characters, over the journal's {limit}-character limit per body>"
+
+
+def _shorten_strings(value: Any, longest: int) -> Any:
+    if isinstance(value, str) and len(value) > longest:
+        return value[:longest] + TRUNCATED.format(left=len(value) - longest)
+    if isinstance(value, dict):
+        return {key: _shorten_strings(item, longest) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shorten_strings(item, longest) for item in value]
+    return value
 
 
 def journal_entry(*, method: str, path: str, query: str, status: int, exchange: Exchange, request_body: Any,

@@ -1,13 +1,16 @@
-"""API keys as the domain knows them: by fingerprint only.
+"""API keys and tokens as the domain knows them: by fingerprint only.
 
-Tasks belong to the key that created them and are looked up by its fingerprint, so a key itself is never
-stored, journaled or shown.
+Tasks belong to the key that created them and are looked up by its fingerprint, and the configuration keeps
+only fingerprints of the keys and the admin token it accepts, so a secret is never stored, journaled or shown.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
+
+_FINGERPRINT = re.compile(r"key_[0-9a-f]{16}")
 
 
 @lru_cache(maxsize=4096)
@@ -16,6 +19,10 @@ def fingerprint(key: str) -> str:
     return "key_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
+def is_fingerprint(text: str) -> bool:
+    return _FINGERPRINT.fullmatch(text) is not None
+
+
 def owner_of(key_or_fingerprint: str) -> str:
-    """Filters and fault rules accept an API key or its fingerprint; the domain only holds fingerprints."""
-    return key_or_fingerprint if key_or_fingerprint.startswith("key_") else fingerprint(key_or_fingerprint)
+    """Settings, filters and fault rules accept an API key or its fingerprint; the domain keeps fingerprints."""
+    return key_or_fingerprint if is_fingerprint(key_or_fingerprint) else fingerprint(key_or_fingerprint)

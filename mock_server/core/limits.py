@@ -12,7 +12,7 @@ from typing import Any
 
 from videomock.contracts.catalog import ModelSpec
 from videomock.core.errors import APIError
-from videomock.core.tasks import observe
+from videomock.core.tasks import finished_by_timeline
 from videomock.store import Store
 
 
@@ -29,7 +29,7 @@ def check_in_flight(limits: Mapping[str, Any], store: Store, owner: str, now: fl
     most = limits["max_in_flight"]
     if most is None:
         return
-    unfinished = sum(1 for task in store.tasks(owner) if not observe(task, now).finished)
+    unfinished = sum(1 for task in store.tasks(owner) if not finished_by_timeline(task, now))
     if unfinished >= most:
         raise APIError(429, f"Too many tasks in flight for this API key ({unfinished}; at most {most}). "
                             "Wait for one to finish.", code="concurrency_limit_exceeded",

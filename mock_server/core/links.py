@@ -1,30 +1,40 @@
 """Signed, expiring video links: the `url` a fault makes expire, and the "CDN" link a redirect points to.
 
-A link carries its expiry (virtual unix seconds) and an HMAC over the task id and expiry, keyed from the
-seed, so any worker can check it without shared state.
+A link carries its expiry (virtual unix seconds) and an HMAC over the task id and expiry. The key is a random
+secret made once per store and kept in it (never in the config, never returned by any route), so every worker
+checks links alike and nobody can forge one from what the fake makes public (its seed, its ids).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 
-from videomock.core import rng
+from videomock.store import Store
 
-
-def _key(seed: int) -> bytes:
-    return rng.token(seed, "link-signing-key", length=40).encode()
-
-
-def sign(seed: int, task_id: str, expires: int) -> str:
-    return hmac.new(_key(seed), f"{task_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+#: The named state that holds the secret; a reset keeps it (links handed out before stay checkable).
+SECRET_STATE = "link_secret"
 
 
-def is_valid(seed: int, task_id: str, expires: int, signature: str) -> bool:
-    return hmac.compare_digest(sign(seed, task_id, expires), signature)
+def signing_key(store: Store) -> bytes:
+    """The store's link-signing key, made on first use (atomically: concurrent workers agree on one)."""
+    secret = store.get_state(SECRET_STATE)
+    if secret is None:
+        store.compare_and_set_state(SECRET_STATE, None, secrets.token_hex(32))
+        secret = store.get_state(SECRET_STATE)
+    return bytes.fromhex(secret)
 
 
-def signed_query(seed: int, task_id: str, now: float, ttl: float) -> str:
+def sign(key: bytes, task_id: str, expires: int) -> str:
+    return hmac.new(key, f"{task_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def is_valid(key: bytes, task_id: str, expires: int, signature: str) -> bool:
+    return hmac.compare_digest(sign(key, task_id, expires), signature)
+
+
+def signed_query(key: bytes, task_id: str, now: float, ttl: float) -> str:
     """The query string of a link to ``task_id`` that stops working ``ttl`` virtual seconds after ``now``."""
     expires = int(now + ttl)
-    return f"expires={expires}&signature={sign(seed, task_id, expires)}"
+    return f"expires={expires}&signature={sign(key, task_id, expires)}"

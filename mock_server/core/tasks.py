@@ -44,6 +44,16 @@ class Task:
     plan: Plan = field(default_factory=Plan)
     rendered: bool = False         # the video file has been produced at least once
     failure: dict[str, Any] | None = None   # set when rendering failed: {"code", "message", "at"}
+    #: Real (wall-clock) unix seconds at submit; None for tasks stored by versions that did not record it.
+    created_wall: float | None = None
+
+    def reported_time(self, virtual: float) -> float:
+        """The timestamp a provider would report for the task's virtual instant ``virtual``: its real submit
+        time plus the virtual time elapsed since. A persisted speed clock runs far ahead of the world (30 x,
+        across restarts), and clients store these; durations still follow the virtual clock."""
+        if self.created_wall is None:
+            return virtual
+        return self.created_wall + (virtual - self.created_at)
 
     @property
     def started_at(self) -> float:
@@ -60,6 +70,7 @@ class Task:
             "id": self.id, "seq": self.seq, "owner": self.owner, "model": self.model, "params": self.params,
             "created_at": self.created_at, "queue_seconds": self.queue_seconds, "render_seconds": self.render_seconds,
             "video_key": self.video_key, "rendered": self.rendered, "failure": self.failure,
+            "created_wall": self.created_wall,
             "plan": {"outcome": plan.outcome, "at_progress": plan.at_progress, "reason": plan.reason,
                      "code": plan.code, "message": plan.message},
         }
@@ -108,6 +119,20 @@ def observe(task: Task, now: float) -> TaskState:
     if progress < 100 or not task.rendered:
         return TaskState("in_progress", min(progress, 99))
     return TaskState("completed", 100, task.finishes_at)
+
+
+def finished_by_timeline(task: Task, now: float) -> bool:
+    """Whether the task's timeline has ended by ``now``, whether or not its video exists yet. Limits count
+    tasks by this, so that under the manual and instant clocks no outcome depends on how long a render
+    takes (a poll waits for a due video instead: see the backend)."""
+    if task.failure is not None:
+        return True
+    plan = task.plan
+    if plan.outcome in ("stuck", "stall") or now < task.started_at:
+        return False
+    if plan.outcome == "fail":
+        return _progress(task, now) >= plan.at_progress
+    return now >= task.finishes_at
 
 
 def is_due(task: Task, now: float) -> bool:

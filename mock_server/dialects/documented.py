@@ -13,9 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, request, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
-from videomock.core import links
 from videomock.core.backend import TaskView
-from videomock.core.errors import APIError
 from videomock.http.bodies import parse_json_body
 from videomock.http.context import backend, caller, exchange, public_base
 
@@ -50,16 +48,15 @@ def task_body(view: TaskView, url: str) -> dict[str, Any]:
         "metadata": {"duration": p["duration"], "fps": p["fps"], "width": p["width"], "height": p["height"], "seed": p["seed"]},
         "error": state.error,
         "model": task.model,
-        "created_at": int(task.created_at),
-        "completed_at": int(state.completed_at) if state.completed_at is not None else None,
+        "created_at": int(task.reported_time(task.created_at)),
+        "completed_at": int(task.reported_time(state.completed_at)) if state.completed_at is not None else None,
     }
 
 
 # --- links ------------------------------------------------------------------------------------------------------
 
 def _signed_query(task_id: str, ttl: float) -> str:
-    b = backend()
-    return links.signed_query(b.seed, task_id, b.clock.now(), ttl)
+    return backend().signed_query(task_id, ttl)
 
 
 def poll_url(task_id: str, link_ttl: float | None) -> str:
@@ -113,15 +110,7 @@ def cdn_download(task_id: str) -> Response:
 
 
 def _check_link(task_id: str) -> None:
-    b = backend()
-    try:
-        expires = int(request.args.get("expires", ""))
-    except ValueError:
-        raise APIError(403, "This link is not valid: it has no expiry.", code="invalid_signature") from None
-    if not links.is_valid(b.seed, task_id, expires, request.args.get("signature", "")):
-        raise APIError(403, "This link is not valid: its signature does not match.", code="invalid_signature")
-    if b.clock.now() > expires:
-        raise APIError(403, "This link has expired; poll the task again for a fresh url.", code="url_expired")
+    backend().check_link(task_id, request.args.get("expires", ""), request.args.get("signature", ""))
 
 
 def _send_video(path: Path, task_id: str) -> Response:

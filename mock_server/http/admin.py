@@ -1,7 +1,9 @@
 """The control API under /__admin/: configuration, clock, reset, the journal and tasks.
 
 Tests drive the fake through it (or through the same backend methods, in-process). When an admin token is
-configured, only that token opens it: a provider API key alone never does.
+configured, only that token opens it: a provider API key alone never does. Without one, a server that listens
+beyond loopback answers admin requests from loopback clients only, so that a fake started with
+``--host 0.0.0.0`` on a shared machine cannot be reconfigured by its neighbours.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from flask import Blueprint, request
 from videomock.config import ConfigError
 from videomock.core.backend import TaskView
 from videomock.core.errors import APIError
-from videomock.core.keys import owner_of
-from videomock.http.auth import bearer_token
+from videomock.core.keys import fingerprint, owner_of
+from videomock.http.auth import bearer_token, is_loopback
 from videomock.http.bodies import parse_json_body
 from videomock.http.context import backend
 
@@ -28,11 +30,16 @@ ADMIN_TOKEN_HEADER = "X-Videomock-Admin-Token"
 
 @admin.before_request
 def _require_admin_token() -> None:
-    token = backend().config["auth"]["admin_token"]
+    config = backend().config
+    token = config["auth"]["admin_token"]   # its fingerprint: the config keeps no secret
     if token is None:
+        if not is_loopback(config["server"]["host"]) and not is_loopback(request.remote_addr or ""):
+            raise APIError(403, "The admin API answers loopback clients only on this server, which has no admin "
+                                "token; start it with --admin-token to administer it remotely.",
+                           code="admin_loopback_only")
         return
-    given = request.headers.get(ADMIN_TOKEN_HEADER) or bearer_token(request.headers.get("Authorization")) or ""
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    given = [request.headers.get(ADMIN_TOKEN_HEADER), bearer_token(request.headers.get("Authorization"))]
+    if not any(value and hmac.compare_digest(fingerprint(value), token) for value in given):
         raise APIError(401, f"The admin API needs the admin token (Authorization: Bearer <token> or {ADMIN_TOKEN_HEADER}).",
                        code="invalid_admin_token")
 

@@ -6,6 +6,7 @@ them. The domain sees only the key's fingerprint (:mod:`videomock.core.keys`).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 
 from videomock.core.errors import APIError
@@ -20,9 +21,19 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) can only mean this machine: a loopback address or localhost."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
 def accepts(allowed_keys: Sequence[str], key: str) -> bool:
-    """Whether the server takes ``key``: any key when none are configured."""
-    return not allowed_keys or key in allowed_keys
+    """Whether the server takes ``key``: any key when none are configured. The config holds fingerprints."""
+    return not allowed_keys or fingerprint(key) in allowed_keys
 
 
 def authenticate(authorization: str | None, allowed_keys: Sequence[str]) -> str:

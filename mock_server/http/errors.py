@@ -76,6 +76,8 @@ def register_error_handlers(app: Flask) -> None:
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 resp.headers[name] = value
+        if status == 408:   # the rest of a request too slow to arrive is not worth waiting for
+            resp.headers["Connection"] = "close"
         return resp
 
     @app.errorhandler(Exception)

@@ -40,4 +40,4 @@ def openapi() -> Any:
 @meta.get("/healthz")
 def healthz() -> Any:
     b = backend()
-    return {"status": "ok", "models": len(b.catalog), "clock": b.clock.mode, "seed": b.seed}
+    return {"status": "ok", "models": len(b.catalog), "clock": b.clock.mode}

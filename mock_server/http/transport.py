@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import struct
 import time
@@ -34,6 +35,35 @@ StartResponse = Callable[..., Any]
 def connection_socket(environ: dict[str, Any]) -> socket.socket | None:
     sock: socket.socket | None = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
     return sock
+
+
+def wait_while_connected(environ: dict[str, Any], seconds: float) -> bool:
+    """Wait ``seconds`` (a fault's delay), or less if the client hangs up meanwhile: returns False then. A
+    client that gave up must not hold its thread for the rest of the delay."""
+    sock = connection_socket(environ)
+    deadline = time.monotonic() + seconds
+    with waiting():
+        while (left := deadline - time.monotonic()) > 0:
+            if sock is None or sock.fileno() < 0:
+                time.sleep(left)
+                break
+            try:
+                readable, _, _ = select.select([sock], [], [], left)
+            except (OSError, ValueError):
+                return False
+            if not readable:
+                break
+            try:
+                peeked = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return False
+            if not peeked:
+                return False
+            time.sleep(left)   # the client sent its next request already: it is still there
+            break
+    return True
 
 
 def abort_connection(environ: dict[str, Any], *, reset: bool) -> None:
@@ -75,9 +105,11 @@ class TransportFaults:
         if exchange is None or (exchange.delay <= 0 and exchange.transport is None):
             start_response(captured["status"], captured["headers"], captured["exc_info"])
             return body
-        if exchange.delay > 0:
-            with waiting():
-                time.sleep(exchange.delay)
+        if exchange.delay > 0 and not wait_while_connected(environ, exchange.delay):
+            _close(body)
+            abort_connection(environ, reset=False)   # the client has gone: nobody to answer, free the thread
+            start_response(captured["status"], captured["headers"])
+            return []
         if exchange.transport is None:
             start_response(captured["status"], captured["headers"], captured["exc_info"])
             return body
@@ -102,7 +134,7 @@ class TransportFaults:
         if isinstance(fate, CutShort):
             return _truncated(body, fate.keep, environ)
         assert isinstance(fate, Trickle)
-        return _dribbled(body, fate.size, fate.interval)
+        return _dribbled(body, fate.size, fate.interval, environ)
 
 
 def _close(body: Iterable[bytes]) -> None:
@@ -137,13 +169,14 @@ def _truncated(body: Iterable[bytes], keep: int, environ: dict[str, Any]) -> Ite
     abort_connection(environ, reset=False)
 
 
-def _dribbled(body: Iterable[bytes], size: int, interval: float) -> Iterator[bytes]:
-    """Send the body ``size`` bytes at a time, ``interval`` seconds apart: a slow upstream or proxy."""
+def _dribbled(body: Iterable[bytes], size: int, interval: float, environ: dict[str, Any]) -> Iterator[bytes]:
+    """Send the body ``size`` bytes at a time, ``interval`` seconds apart: a slow upstream or proxy. Stops
+    when the client hangs up."""
     try:
         for chunk in body:
             for start in range(0, len(chunk), size):
                 yield chunk[start:start + size]
-                with waiting():
-                    time.sleep(interval)
+                if not wait_while_connected(environ, interval):
+                    return
     finally:
         _close(body)

@@ -23,20 +23,24 @@ while gunicorn replaces a worker.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import selectors
 import socket
 import sys
+import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers import gthread
 
-from videomock.config import ConfigError
+from videomock.config import ConfigError, default_store_path
 from videomock.core.runtime import publish_config
-from videomock.core.waits import waiting
 from videomock.http.errors import http_error_json
+from videomock.serving.arrival import Arrival, ReadDeadline, RequestTimedOut
 from videomock.serving.workpool import WorkPool
 from videomock.store.sqlite import SqliteStore
 
@@ -121,27 +125,79 @@ def write_json_error(sock: socket.socket, status: int, reason: str, message: str
 
 
 class Worker(gthread.ThreadWorker):
-    """gunicorn's gthread worker, its requests computing one at a time in arrival order (workpool.py), its
-    own error answers in the provider's JSON shape."""
+    """gunicorn's gthread worker, with three changes: a request is given a thread only once it has arrived
+    (read in the poller under ``read_timeout``: serving/arrival.py), its requests compute one at a time in
+    arrival order (workpool.py), and its own error answers are in the provider's JSON shape."""
+
+    #: Seconds a request has to arrive in full; the master sets it from ``server.read_timeout`` before forking.
+    read_timeout = 5.0
 
     def init_process(self) -> None:
         # gunicorn writes those answers through this module function; a worker process serves only videomock.
         gunicorn_util.write_error = write_json_error
+        #: Connections whose request is arriving, oldest deadline first (all share one timeout).
+        self.arriving: dict[Any, Arrival] = {}
         super().init_process()
 
     def get_thread_pool(self) -> WorkPool:
         return WorkPool(self.cfg.threads)
 
-    def handle(self, conn: Any) -> Any:
-        """A new connection's first bytes are awaited without the turn. A client may connect well before it
-        sends (a browser opens spare connections that send nothing), and the requests queued behind it would
-        otherwise wait for the watchdog. gunicorn >= 25 waits for them in this thread, up to a timeout, then
-        hands a silent connection back to its poller; older versions wait in the poller, before this."""
-        if hasattr(conn, "wait_for_data") and not conn.initialized and not conn.data_ready:
-            with waiting():
-                if not conn.wait_for_data(gthread.DEFAULT_WORKER_DATA_TIMEOUT):
-                    return gthread._DEFER
-        return super().handle(conn)
+    def enqueue_req(self, conn: Any) -> None:
+        """Called in the poller for a new connection, a kept-alive one that became readable, and one whose
+        previous request left bytes read ahead."""
+        if self.cfg.is_ssl:   # a TLS handshake happens in the thread; not a videomock serve setting
+            super().enqueue_req(conn)
+            return
+        ahead = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
+        self._read_arrival(conn, Arrival(time.monotonic() + self.read_timeout, bytearray(ahead)))
+
+    def _read_arrival(self, conn: Any, arrival: Arrival) -> None:
+        arrived = arrival.read_from(conn.sock)
+        if arrived is False:
+            if conn not in self.arriving:
+                self.arriving[conn] = arrival
+                self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_arriving, conn))
+            return
+        if self.arriving.pop(conn, None) is not None:
+            self.poller.unregister(conn.sock)
+        if arrived is None:   # the client went away
+            self.nr_conns -= 1
+            conn.close()
+            return
+        conn.init()
+        conn.parser.unreader.unread(bytes(arrival.data))
+        ReadDeadline.install(conn.parser.unreader, arrival.deadline)
+        conn.data_ready = True
+        super().enqueue_req(conn)
+
+    def _keepalive_after(self, conn: Any, keepalive: bool) -> bool:
+        """gunicorn drains a body the app left unread before reusing the connection; one that does not arrive
+        by the request's deadline closes the connection instead."""
+        try:
+            return bool(super()._keepalive_after(conn, keepalive))
+        except RequestTimedOut:
+            return False
+
+    def _on_arriving(self, conn: Any, _fileobj: Any) -> None:
+        self._read_arrival(conn, self.arriving[conn])
+
+    def murder_pending(self) -> None:
+        """Also close the connections whose request has not arrived by its deadline: a JSON 408 if it had
+        begun, quietly if the client never sent anything (a browser's spare connection, say)."""
+        super().murder_pending()
+        now = time.monotonic()
+        while self.arriving:
+            conn, arrival = next(iter(self.arriving.items()))
+            if arrival.deadline > now:
+                break
+            del self.arriving[conn]
+            self.poller.unregister(conn.sock)
+            self.nr_conns -= 1
+            if arrival.started:
+                with contextlib.suppress(OSError):
+                    write_json_error(conn.sock, 408, "Request Timeout", RequestTimedOut.description)
+                    conn.sock.shutdown(socket.SHUT_WR)
+            conn.close()
 
 
 class GunicornServer(BaseApplication):
@@ -177,6 +233,7 @@ class GunicornServer(BaseApplication):
             "proc_name": "videomock",
             "post_worker_init": self._announce_once,
         }
+        Worker.read_timeout = server["read_timeout"]
         if socket_per_worker(settings["workers"]):
             # Each worker binds its own socket to the held port; gunicorn then opens none in the master.
             address = self.listener.getsockname()[0]
@@ -207,14 +264,21 @@ class GunicornServer(BaseApplication):
             self.on_ready(self.url)
 
 
-def serve(config: Mapping[str, Any], *, log_requests: bool, on_ready: Callable[[str], None]) -> None:
-    """Serve ``config`` (checked, ``server.store`` set) until stopped: SIGTERM finishes requests under way,
-    SIGINT (Ctrl-C) stops at once. Raises ConfigError, StoreError or CannotListen before anything starts."""
+def serve(config: dict[str, Any], *, log_requests: bool, on_ready: Callable[[str], None]) -> None:
+    """Serve ``config`` (checked) until stopped: SIGTERM finishes requests under way, SIGINT (Ctrl-C) stops at
+    once. Raises ConfigError, StoreError or CannotListen before anything starts.
+
+    The port is bound before the store is touched, so a server refused its address never changes the store
+    of the one that holds it. An unset ``server.store`` becomes the default file for the bound address
+    (written back into ``config``, for the caller's announcement)."""
     server = config["server"]
     check_workers(server)
+    listener_fd = bind(server["host"], server["port"], reuse_port=socket_per_worker(worker_count(server["workers"])))
+    if server["store"] is None:
+        with socket.socket(fileno=os.dup(listener_fd)) as bound:
+            server["store"] = str(default_store_path(server["host"], bound.getsockname()[1]))
     if server["store"] != MEMORY:
         store = SqliteStore(server["store"])
         publish_config(store, config)
         store.close()
-    listener_fd = bind(server["host"], server["port"], reuse_port=socket_per_worker(worker_count(server["workers"])))
     GunicornServer(config, listener_fd, log_requests=log_requests, on_ready=on_ready).run()

@@ -13,8 +13,15 @@ from typing import Any, Protocol
 
 from videomock.core.tasks import Task
 
-#: Named state a reset keeps: configuration outlives tests; tasks, journal, counters and clock do not.
-KEPT_ON_RESET = frozenset({"config"})
+#: Named state a reset keeps: configuration outlives tests, and so does the link-signing secret (links handed
+#: out before a reset still check); tasks, journal, counters and clock do not.
+KEPT_ON_RESET = frozenset({"config", "link_secret"})
+
+
+#: The journal's size caps, by count and by the size of its entries' text: a journal of rejected 15 MB
+#: bodies must not fill the disk (each body is also capped when journaled, see videomock.core.journal).
+JOURNAL_MAX_ENTRIES = 50_000
+JOURNAL_MAX_BYTES = 64 * 1024 * 1024
 
 
 class StoreError(RuntimeError):
@@ -64,6 +71,10 @@ class Store(Protocol):
         (a change is being published)."""
 
     def set_state(self, name: str, value: Any) -> None: ...
+
+    def compare_and_set_state(self, name: str, expected: Any, value: Any) -> bool:
+        """Atomically replace the named state with ``value`` if it equals ``expected`` (None: absent;
+        ``value`` None removes it); returns whether it did. Claims and one-time secrets are built on it."""
 
     def reset(self) -> None:
         """Forget tasks, journal, counters, blobs and state other than :data:`KEPT_ON_RESET`."""

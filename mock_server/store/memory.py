@@ -10,15 +10,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from videomock.core.tasks import Task
-from videomock.store import KEPT_ON_RESET
+from videomock.store import JOURNAL_MAX_BYTES, JOURNAL_MAX_ENTRIES, KEPT_ON_RESET
 
 
 class MemoryStore:
-    """A thread-safe store in process memory. The journal keeps the newest ``journal_limit`` entries."""
+    """A thread-safe store in process memory. The journal keeps the newest ``journal_limit`` entries, and
+    drops the oldest while its entries' text exceeds ``journal_max_bytes``."""
 
-    def __init__(self, *, journal_limit: int = 50_000) -> None:
+    def __init__(self, *, journal_limit: int = JOURNAL_MAX_ENTRIES, journal_max_bytes: int = JOURNAL_MAX_BYTES) -> None:
         self._lock = threading.Lock()
         self._journal_limit = journal_limit
+        self._journal_max_bytes = journal_max_bytes
+        self._journal_bytes = 0
         self._tasks: dict[str, Task] = {}
         self._counters: dict[str, int] = {}
         self._blobs: dict[str, bytes] = {}
@@ -83,7 +86,13 @@ class MemoryStore:
     def append_journal(self, entry: dict[str, Any]) -> None:
         with self._lock:
             seq = self._incremented("journal", 1)
-            self._journal.append(json.dumps({**entry, "seq": seq}, separators=(",", ":")))
+            text = json.dumps({**entry, "seq": seq}, separators=(",", ":"))
+            if len(self._journal) == self._journal_limit:
+                self._journal_bytes -= len(self._journal[0])
+            self._journal.append(text)
+            self._journal_bytes += len(text)
+            while self._journal_bytes > self._journal_max_bytes and len(self._journal) > 1:
+                self._journal_bytes -= len(self._journal.popleft())
 
     def journal(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -99,9 +108,23 @@ class MemoryStore:
 
     def set_state(self, name: str, value: Any) -> None:
         with self._lock:
+            self._set_state(name, value)
+
+    def _set_state(self, name: str, value: Any) -> None:
+        """The caller holds the lock."""
+        if value is None:
+            self._state.pop(name, None)
+        else:
             self._state[name] = copy.deepcopy(value)
-            self._state_changes += 1
-            self._state_versions[name] = self._state_changes
+        self._state_changes += 1
+        self._state_versions[name] = self._state_changes
+
+    def compare_and_set_state(self, name: str, expected: Any, value: Any) -> bool:
+        with self._lock:
+            if self._state.get(name) != expected:
+                return False
+            self._set_state(name, value)
+            return True
 
     def reset(self) -> None:
         with self._lock:
@@ -109,6 +132,7 @@ class MemoryStore:
             self._counters.clear()
             self._blobs.clear()
             self._journal.clear()
+            self._journal_bytes = 0
             self._state = {k: v for k, v in self._state.items() if k in KEPT_ON_RESET}
             self._state_changes += 1
             self._state_versions = {k: self._state_changes for k in self._state_versions}

@@ -23,7 +23,9 @@ Choices, and why:
   :meth:`SqliteStore._state_change`); since versions are unique, a process never keeps a value older than a
   change that finished before its read.
 - **A bounded journal**: the newest ``journal_limit`` entries are kept, as in :class:`MemoryStore`; older ones
-  are deleted in batches, whenever a commit of new entries passes a multiple of ``JOURNAL_PRUNE_EVERY``.
+  are deleted in batches, whenever a commit of new entries passes a multiple of ``JOURNAL_PRUNE_EVERY``. A
+  counter follows the entries' total length, and once it passes ``journal_max_bytes`` the oldest entries go
+  until a tenth of that is free again.
 - **Group commit.** Under load the write lock (tasks, counters, state) was the queue every writer stood
   in, and with the GIL a thread holding it could wait milliseconds for its turn to run while other
   processes waited for the lock (a convoy): throughput fell as threads were added. Writing threads now
@@ -57,7 +59,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from videomock.core.tasks import Task
-from videomock.store import KEPT_ON_RESET, StoreError
+from videomock.store import JOURNAL_MAX_BYTES, JOURNAL_MAX_ENTRIES, KEPT_ON_RESET, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ BUSY_TIMEOUT = 30.0
 
 #: Journal entries beyond the limit are deleted once per this many appends.
 JOURNAL_PRUNE_EVERY = 256
+#: The counter that follows the journal entries' total length.
+_JOURNAL_BYTES = "journal_bytes"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -328,9 +332,11 @@ class SqliteStore:
     """A :class:`~videomock.store.Store` in the SQLite file at ``path`` (created, with its folder, if
     missing). The journal keeps the newest ``journal_limit`` entries."""
 
-    def __init__(self, path: str | os.PathLike[str], *, journal_limit: int = 50_000) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, journal_limit: int = JOURNAL_MAX_ENTRIES,
+                 journal_max_bytes: int = JOURNAL_MAX_BYTES) -> None:
         self.path = Path(path)
         self._journal_limit = journal_limit
+        self._journal_max_bytes = journal_max_bytes
         self._idle: list[sqlite3.Connection] = []
         self._inherited: list[sqlite3.Connection] = []
         #: name -> (store version when read, stored text, parsed value, version of that text in this process)
@@ -342,7 +348,10 @@ class SqliteStore:
         self._group_writing = False   # a thread is committing; the queue waits for it
         self._journal = _JournalQueue(self)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # The store holds the link-signing secret and key fingerprints: only its owner may read it.
+            # SQLite gives its -wal and -shm files the database file's permissions.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             self._open_lock_file()
             self._create_schema()
         except (OSError, sqlite3.DatabaseError) as exc:
@@ -479,7 +488,7 @@ class SqliteStore:
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _open_lock_file(self) -> None:
-        self._lock_fd = os.open(f"{self.path}-lock", os.O_RDWR | os.O_CREAT, 0o644)
+        self._lock_fd = os.open(f"{self.path}-lock", os.O_RDWR | os.O_CREAT, 0o600)
         if os.fstat(self._lock_fd).st_size < _LOCK_FILE_SIZE:
             os.ftruncate(self._lock_fd, _LOCK_FILE_SIZE)
         self._version_map = mmap.mmap(self._lock_fd, _LOCK_FILE_SIZE)
@@ -573,8 +582,25 @@ class SqliteStore:
         with self._transaction() as conn:
             conn.executemany("INSERT INTO journal (entry) VALUES (?)", [(entry,) for entry in entries])
             last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            size = _incremented(conn, _JOURNAL_BYTES, sum(map(len, entries)))
             if last // JOURNAL_PRUNE_EVERY != (last - len(entries)) // JOURNAL_PRUNE_EVERY:
                 conn.execute("DELETE FROM journal WHERE seq <= ?", (last - self._journal_limit,))
+                size = self._count_journal_bytes(conn)
+            if size > self._journal_max_bytes:
+                # Drop the oldest entries until a tenth of the cap is free, so this runs once per many writes.
+                keep = self._journal_max_bytes * 9 // 10
+                rows = conn.execute("SELECT seq FROM (SELECT seq, SUM(length(entry)) OVER (ORDER BY seq DESC) AS kept "
+                                    "FROM journal) WHERE kept > ? ORDER BY seq DESC LIMIT 1", (keep,)).fetchall()
+                if rows:
+                    conn.execute("DELETE FROM journal WHERE seq <= ? AND seq < ?", (rows[0][0], last))
+                    self._count_journal_bytes(conn)
+
+    @staticmethod
+    def _count_journal_bytes(conn: sqlite3.Connection) -> int:
+        """Recount the journal's size (after a deletion) into its counter."""
+        size: int = conn.execute("SELECT COALESCE(SUM(length(entry)), 0) FROM journal").fetchone()[0]
+        conn.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (_JOURNAL_BYTES, size))
+        return size
 
     # --- named state ---------------------------------------------------------------------------------
 
@@ -606,6 +632,19 @@ class SqliteStore:
         raw = _dumps(value)
         with self._state_change() as conn:
             conn.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, raw))
+
+    def compare_and_set_state(self, name: str, expected: Any, value: Any) -> bool:
+        want = None if expected is None else _dumps(expected)
+        with self._state_change() as conn:
+            rows = conn.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchall()
+            current = rows[0][0] if rows else None
+            if (current if current is None else _dumps(json.loads(current))) != want:
+                return False
+            if value is None:
+                conn.execute("DELETE FROM state WHERE name = ?", (name,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, _dumps(value)))
+            return True
 
     @contextmanager
     def _state_change(self) -> Iterator[sqlite3.Connection]:
