@@ -63,6 +63,14 @@ def test_generate_animates_an_image_file(instant: str, tmp_path: Path) -> None:
     assert probe(tmp_path / "moving.mp4").frame_count == 5 * 30
 
 
+def test_generate_reads_an_image_files_type_from_its_bytes(instant: str, tmp_path: Path) -> None:
+    Image.new("RGB", (640, 360), (40, 200, 40)).save(tmp_path / "still", "JPEG")  # no extension to go by
+    result = run("generate", "--base-url", instant, "--api-key", "k", "--model", "kling-v2-5-turbo",
+                 "--image", str(tmp_path / "still"), "--out", str(tmp_path / "moving.mp4"))
+    assert result.exit_code == 0, result.output
+    assert probe(tmp_path / "moving.mp4").frame_count == 5 * 30
+
+
 def test_generate_refuses_an_invalid_body_before_sending_it(instant: str, tmp_path: Path) -> None:
     result = run("generate", "--base-url", instant, "--api-key", "k", "--model", "veo_3_1", "--prompt", "x",
                  "--duration", "5", "--fps", "30", "--out", str(tmp_path / "x.mp4"))
@@ -201,3 +209,4 @@ def test_verify_fails_on_a_wrong_body_and_a_wrong_video(video_library: VideoLibr
 def test_verify_refuses_a_model_it_has_no_rules_for(instant: str) -> None:
     result = run("verify", "--base-url", instant, "--api-key", "k", "--model", "sora-9")
     assert result.exit_code == 2 and "sora-9 not in the catalog" in result.stderr
+
