@@ -158,6 +158,18 @@ def test_validate_reads_bare_bodies_lists_and_envelopes(tmp_path: Path) -> None:
     assert "4 invalid" in result.stderr
 
 
+def test_validate_tells_a_task_by_its_fields_and_an_error_by_its_error_object(tmp_path: Path) -> None:
+    queued = {"task_id": "task_1", "status": "queued", "progress": 0, "url": None, "format": "mp4", "error": None,
+              "metadata": {"duration": 5, "fps": 30, "width": 1280, "height": 720, "seed": 7}}
+    failed = {**queued, "status": "failed", "error": {"code": 5010, "message": "rendering the video failed"}}
+    error = {"error": {"message": "m", "type": "invalid_request_error", "param": None, "code": None}}
+    (tmp_path / "bodies.json").write_text(json.dumps([queued, failed, error, {"error": None}]))
+    result = run("validate", str(tmp_path / "bodies.json"))
+    lines = [line.replace(str(tmp_path) + "/", "") for line in result.stdout.splitlines()]
+    assert lines[:4] == ["bodies.json[0]: ok (task)", "bodies.json[1]: ok (task)", "bodies.json[2]: ok (error)",
+                         "bodies.json[3]: INVALID (unknown kind)"]
+
+
 # --- verify -------------------------------------------------------------------------------------------------
 
 def test_verify_passes_against_the_fake(instant: str) -> None:
