@@ -19,7 +19,16 @@ CLIENT_COMMANDS = {"generate": "videomock.client.cli:generate", "validate": "vid
 
 
 class VideomockGroup(click.Group):
-    """A group whose client-side commands load on demand."""
+    """A group whose client-side commands load on demand, and where a file or directory that cannot be read
+    or written (a path the user gave, mostly) ends a command with one line rather than a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.filename is None:  # not about a path: a bug to see in full
+                raise
+            raise click.ClickException(f"{exc.filename}: {exc.strerror}") from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *CLIENT_COMMANDS])
@@ -113,12 +122,14 @@ def render_command(model: str, prompt: str, width: int | None, height: int | Non
     """Render one placeholder video, exactly as the server would for the same request."""
     from pathlib import Path
 
+    from videomock.client.cli import check_output_file
     from videomock.contracts import default_catalog, validate_request
     from videomock.contracts.images import data_uri, parse_image
     from videomock.contracts.media import MediaError, probe
     from videomock.core.backend import VideoBackend
     from videomock.media.render import render
 
+    check_output_file(Path(out))
     body: dict[str, Any] = {"model": model, "seed": seed}
     given = {"prompt": prompt or None, "width": width, "height": height, "fps": fps, "duration": duration}
     body.update({k: v for k, v in given.items() if v is not None})

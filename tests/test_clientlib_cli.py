@@ -71,6 +71,21 @@ def test_generate_reads_an_image_files_type_from_its_bytes(instant: str, tmp_pat
     assert probe(tmp_path / "moving.mp4").frame_count == 5 * 30
 
 
+@pytest.mark.parametrize("where, words", [
+    ("missing/x.mp4", "directory {tmp}/missing does not exist"),
+    ("a-file/x.mp4", "{tmp}/a-file is not a directory"),
+])
+def test_generate_refuses_an_output_it_cannot_write_before_submitting(video_library: VideoLibrary, tmp_path: Path,
+                                                                      where: str, words: str) -> None:
+    (tmp_path / "a-file").write_text("")
+    with serve_fake({"clock": {"mode": "instant"}}, video_library) as (url, backend):
+        result = run("generate", "--base-url", url, "--api-key", "k", "--model", "veo_3_1", "--prompt", "x",
+                     "--out", str(tmp_path / where))
+        assert backend.store.tasks() == []
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[-1] == f"Error: Invalid value for '--out': {words.format(tmp=tmp_path)}"
+
+
 def test_generate_refuses_an_invalid_body_before_sending_it(instant: str, tmp_path: Path) -> None:
     result = run("generate", "--base-url", instant, "--api-key", "k", "--model", "veo_3_1", "--prompt", "x",
                  "--duration", "5", "--fps", "30", "--out", str(tmp_path / "x.mp4"))
@@ -222,3 +237,10 @@ def test_verify_refuses_a_model_it_has_no_rules_for(instant: str) -> None:
     result = run("verify", "--base-url", instant, "--api-key", "k", "--model", "sora-9")
     assert result.exit_code == 2 and "sora-9 not in the catalog" in result.stderr
 
+
+def test_a_directory_the_cli_cannot_make_is_a_one_line_error(instant: str, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    result = run("verify", "--base-url", instant, "--api-key", "k", "--model", "veo_3_1",
+                 "--keep-videos", str(tmp_path / "a-file" / "videos"))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr == f"Error: {tmp_path}/a-file/videos: Not a directory\n"

@@ -235,3 +235,14 @@ def test_render_cli_refuses_an_image_the_server_refuses(tmp_path: Path) -> None:
     result = render_cli("--model", "kling-v2-5-turbo", "--image", str(tmp_path / "tiny.png"), "--out", str(tmp_path / "x.mp4"))
     assert (result.returncode, result.stderr) == (1, "Error: image is 200x200; each side must be at least 300 px\n")
     assert not (tmp_path / "x.mp4").exists()
+
+
+@pytest.mark.parametrize("where, words", [
+    ("missing/x.mp4", "directory {tmp}/missing does not exist"),
+    ("a-file/x.mp4", "{tmp}/a-file is not a directory"),
+])
+def test_render_cli_explains_an_output_it_cannot_write(tmp_path: Path, where: str, words: str) -> None:
+    (tmp_path / "a-file").write_text("")
+    result = render_cli("--model", "veo_3_1", "--out", str(tmp_path / where))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1] == f"Error: Invalid value for '--out': {words.format(tmp=tmp_path)}"
