@@ -180,13 +180,13 @@ class ModelSpec:
 
         A field refused with `false` is written {"not": {}}: the same rule, but jsonschema reports a `false`
         subschema without its path, so the violation would name `metadata` instead of the field. A field that
-        refers within itself ("#/$defs/...") becomes a resource of its own (an `$id`), so that "#" is the
-        field's schema, as its author wrote it, rather than the request schema it is embedded in.
+        refers within itself ("#/$defs/...") becomes a resource of its own (an `$id`, which config may not
+        set), so that "#" is the field's schema, as its author wrote it, not the request schema around it.
         """
         if field is False:
             return {"not": {}}
         field = copy.deepcopy(field)
-        if isinstance(field, dict) and "$id" not in field and refers_within(field):
+        if isinstance(field, dict) and refers_within(field):
             field["$id"] = f"urn:videomock:model:{quote(self.id, safe='')}:metadata:{quote(name, safe='')}"
         return field
 

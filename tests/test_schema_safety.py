@@ -176,7 +176,8 @@ def test_neither_validator_retrieves_a_reference_that_slipped_through(schema_hos
 
 
 def test_a_reference_within_the_field_schema_works(fake: Fake) -> None:
-    field = {"$defs": {"style": {"enum": ["noir", "pastel"]}}, "$ref": "#/$defs/style"}
+    field = {"$schema": "https://json-schema.org/draft/2020-12/schema#", "$defs": {"style": {"enum": ["noir", "pastel"]}},
+             "$ref": "#/$defs/style"}
     changed = fake.session().patch(f"{fake.url}/__admin/config", json=metadata_field(field, "style"), timeout=BOUND)
     assert changed.status_code == 200, changed.text
     assert fake.submit({"model": "veo_3_1", "prompt": "p", "metadata": {"style": "noir"}}).status_code == 200
@@ -190,3 +191,11 @@ def test_a_reference_within_the_field_schema_that_leads_nowhere_is_a_config_erro
     refused = fake.session().patch(f"{fake.url}/__admin/config", json=metadata_field(field, "style"), timeout=BOUND)
     error = assert_error(refused, 400, param="models.veo_3_1.metadata.style", code="invalid_config")
     assert "/$defs/styles' does not exist" in error["message"]
+
+
+def test_a_field_schema_may_not_name_itself(fake: Fake) -> None:
+    # videomock gives each field that refers within itself an $id; one of the user's could collide with it.
+    field = {"$id": "urn:videomock:model:veo_3_1:metadata:other", "type": "string"}
+    refused = fake.session().patch(f"{fake.url}/__admin/config", json=metadata_field(field, "style"), timeout=BOUND)
+    error = assert_error(refused, 400, param="models.veo_3_1.metadata.style", code="invalid_config")
+    assert "$id is not allowed" in error["message"]

@@ -161,8 +161,9 @@ def check_schema(schema: Any) -> None:
 def check_untrusted_schema(schema: Any) -> None:
     """Vet a schema from config before any request meets it. Raises jsonschema's SchemaError if it is not
     valid 2020-12, and UnusableSchema if it refers outside itself (only "#..." references: nothing is ever
-    fetched), names another dialect, uses a pattern the linear engine cannot run, or does not compile (a
-    reference within it that leads nowhere): so a bad schema is a config error, never a failed request."""
+    fetched), names itself (``$id``) or another dialect, uses a pattern the linear engine cannot run, or
+    does not compile (a reference within it that leads nowhere): so a bad schema is a config error, never
+    a failed request."""
     check_schema(schema)
     keywords: set[str] = set()
     for node in _schema_objects(schema):
@@ -171,7 +172,10 @@ def check_untrusted_schema(schema: Any) -> None:
             if not target.startswith("#"):
                 raise UnusableSchema(f"{keyword} {target!r} points outside the schema: only references within it, "
                                      "such as '#/$defs/name', are allowed, and nothing is ever fetched")
-        if node.get("$schema", DIALECT) != DIALECT:
+        if "$id" in node:
+            raise UnusableSchema(f"$id is not allowed ({node['$id']!r}): the schema is identified by where it is "
+                                 "configured, and '#' refers to its root")
+        if str(node.get("$schema", DIALECT)).removesuffix("#") != DIALECT:
             raise UnusableSchema(f"$schema {node['$schema']!r} is not allowed: schemas here are JSON Schema 2020-12 "
                                  f"({DIALECT}), and nothing is ever fetched")
         for pattern in _patterns(node):
