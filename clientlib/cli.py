@@ -8,6 +8,7 @@ redrawn bar, so CI logs stay readable.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -66,6 +67,21 @@ class ProgressLine:
             click.echo(err=True)
 
 
+def check_output_file(path: Path, option: str = "--out") -> None:
+    """Refuse an output file whose directory is missing or read-only before any work is done: a job submitted
+    to a real provider costs money, and its video would have nowhere to go."""
+    directory = path.parent
+    if not directory.exists():
+        problem = f"directory {directory} does not exist"
+    elif not directory.is_dir():
+        problem = f"{directory} is not a directory"
+    elif not os.access(directory, os.W_OK | os.X_OK):
+        problem = f"directory {directory} is not writable"
+    else:
+        return
+    raise click.BadParameter(problem, param_hint=f"'{option}'")
+
+
 def fail(exc: VideoClientError) -> click.ClickException:
     """An error for click to print (exit status 1); a contract violation lists each broken rule."""
     if isinstance(exc, ContractViolation):
@@ -94,6 +110,7 @@ def fail(exc: VideoClientError) -> click.ClickException:
 def generate(base_url: str, api_key: str, model: str, image: Path | None, metadata_json: str | None, out: Path,
              timeout: float, poll_interval: float, idempotency_key: str | None, lenient: bool, **fields: Any) -> None:
     """Generate one video: submit, wait (with a progress bar), download to --out."""
+    check_output_file(out)
     body: dict[str, Any] = {"model": model, **{k: v for k, v in fields.items() if v is not None}}
     if image is not None:
         body["image"] = image_data_uri(image)

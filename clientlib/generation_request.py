@@ -7,12 +7,12 @@ never drops what the caller asked for, and contract validation reports them inst
 
 from __future__ import annotations
 
-import base64
-import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from videomock.contracts.images import data_uri
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,6 @@ class GenerationRequest:
 
 
 def image_data_uri(path: str | Path) -> str:
-    """A local image as a Base64 data URI, the form the ``image`` field accepts inline."""
+    """A local image as a Base64 data URI, the form the ``image`` field accepts inline, typed by its content."""
     path = Path(path)
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    return data_uri(path.read_bytes(), path.name)

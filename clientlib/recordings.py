@@ -3,9 +3,10 @@
 A recording is a JSON file holding one document or a list of them. A document is either an envelope,
 ``{"request": <body>, "response": <body>, "kind": "submit|task|error|model_list", "status": <HTTP status>}``
 (every member optional, but at least one of request/response), or a bare body. When ``kind`` is absent
-it is inferred from the body's shape: ``error`` -> error; ``object: "list"`` -> model_list; only
-task_id/status -> submit; any other status/id -> task; a ``model`` without a status -> request. ``status``
-lets an error's type be checked against the status it came with.
+it is inferred from the body's shape: a ``task_id`` (or a variant dialect's task) -> submit when that and
+``status`` are all it has, else task; otherwise a non-null ``error`` -> error; a ``status`` -> task;
+``object: "list"`` -> model_list; a ``model`` -> request. ``status`` lets an error's type be checked
+against the status it came with.
 
 Recordings are checked against the documented dialect: a body in a variant dialect is reported as such
 (see :mod:`videomock.client.dialects`), along with anything the client could not read in it.
@@ -37,17 +38,27 @@ class Finding:
 
 
 def infer_kind(body: Any) -> str | None:
+    """Task fields come first: every task carries ``error`` (null, or a failed task's own error object)."""
     if not isinstance(body, dict):
         return None
-    if "error" in body or (dialect_of(body) == NEW_API and body.get("data") is None):
+    dialect = dialect_of(body)
+    if dialect == NEW_API:
+        return "error" if body.get("data") is None else "task"
+    if dialect != DOCUMENTED or "task_id" in body:
+        return _task_kind(body)
+    if body.get("error") is not None:
         return "error"
+    if "status" in body:
+        return _task_kind(body)
     if body.get("object") == "list":
         return "model_list"
-    if dialect_of(body) != DOCUMENTED or "status" in body:
-        return "submit" if set(body) <= {"task_id", "status"} else "task"
     if "model" in body:
         return "request"
     return None
+
+
+def _task_kind(body: dict[str, Any]) -> str:
+    return "submit" if body.keys() <= {"task_id", "status"} else "task"
 
 
 def check_document(document: Any, where: str, catalog: Catalog) -> list[Finding]:

@@ -16,8 +16,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
-from videomock.contracts.schemas import CompiledSchema, check_schema, compiled, load_schema
+from videomock.contracts.schemas import (
+    CompiledSchema,
+    UnusableSchema,
+    check_untrusted_schema,
+    compiled,
+    load_schema,
+    refers_within,
+)
 
 CATALOG_FILE = "models.json"
 
@@ -26,7 +34,12 @@ _OVERRIDE_ONLY_KEYS = ("extends", "disabled")
 
 
 class CatalogError(ValueError):
-    """The catalog (built-in or from config) is inconsistent; raised at start-up, never per request."""
+    """The catalog (built-in or from config) is inconsistent; raised at start-up, never per request.
+    ``param`` is the dotted config path at fault (``models.<id>...``)."""
+
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 @dataclass(frozen=True)
@@ -152,10 +165,7 @@ class ModelSpec:
         props["n"] = {**props["n"], "maximum": self.max_n}
         props["metadata"] = {
             **props["metadata"],
-            # A field refused with `false` is written {"not": {}}: the same rule, but jsonschema reports a
-            # `false` subschema without its path, so the violation would name `metadata` instead of the field.
-            "properties": {name: {"not": {}} if field is False else copy.deepcopy(field)
-                           for name, field in self.metadata_fields.items()},
+            "properties": {name: self._field_schema(name, field) for name, field in self.metadata_fields.items()},
             "additionalProperties": False,
         }
         if not self.image_to_video:
@@ -164,6 +174,21 @@ class ModelSpec:
             schema["anyOf"] = [{"required": ["image"]}]
         schema["allOf"] = [{"anyOf": [self._size_branch(s) for s in self.sizes], "x-videomock-rule": "size"}]
         return schema
+
+    def _field_schema(self, name: str, field: Any) -> Any:
+        """A metadata field's schema as the request schema embeds it.
+
+        A field refused with `false` is written {"not": {}}: the same rule, but jsonschema reports a `false`
+        subschema without its path, so the violation would name `metadata` instead of the field. A field that
+        refers within itself ("#/$defs/...") becomes a resource of its own (an `$id`, which config may not
+        set), so that "#" is the field's schema, as its author wrote it, not the request schema around it.
+        """
+        if field is False:
+            return {"not": {}}
+        field = copy.deepcopy(field)
+        if isinstance(field, dict) and refers_within(field):
+            field["$id"] = f"urn:videomock:model:{quote(self.id, safe='')}:metadata:{quote(name, safe='')}"
+        return field
 
     def _size_branch(self, size: Size) -> dict[str, Any]:
         branch: dict[str, Any] = {
@@ -258,7 +283,7 @@ class Catalog(Mapping[str, ModelSpec]):
         raw = builtin_entries()
         for model_id, override in (overrides or {}).items():
             if not isinstance(override, Mapping):
-                raise CatalogError(f"models.{model_id}: expected a table of model fields")
+                raise CatalogError(f"models.{model_id}: expected a table of model fields", f"models.{model_id}")
             raw[model_id] = _deep_merge(raw.get(model_id, {}), override)
         specs: dict[str, ModelSpec] = {}
         for model_id in raw:
@@ -268,7 +293,7 @@ class Catalog(Mapping[str, ModelSpec]):
             entry["id"] = model_id
             specs[model_id] = ModelSpec(_checked(entry, from_config=model_id in (overrides or {})))
         if not specs:
-            raise CatalogError("the catalog has no models left; at least one model must be enabled")
+            raise CatalogError("the catalog has no models left; at least one model must be enabled", "models")
         return cls(specs)
 
 
@@ -297,9 +322,10 @@ def _resolve_extends(model_id: str, raw: Mapping[str, Mapping[str, Any]], seen: 
     if parent_id is None:
         return copy.deepcopy(entry)
     if parent_id in seen or parent_id == model_id:
-        raise CatalogError(f"models.{model_id}: 'extends' forms a cycle through {parent_id!r}")
+        raise CatalogError(f"models.{model_id}: 'extends' forms a cycle through {parent_id!r}", f"models.{model_id}.extends")
     if parent_id not in raw:
-        raise CatalogError(f"models.{model_id}: extends unknown model {parent_id!r}; known: {', '.join(raw)}")
+        raise CatalogError(f"models.{model_id}: extends unknown model {parent_id!r}; known: {', '.join(raw)}",
+                           f"models.{model_id}.extends")
     parent = _resolve_extends(parent_id, raw, (*seen, model_id))
     parent.pop("disabled", None)
     parent.pop("notes", None)
@@ -308,8 +334,8 @@ def _resolve_extends(model_id: str, raw: Mapping[str, Mapping[str, Any]], seen: 
 
 @functools.lru_cache(maxsize=1024)
 def _check_field_schema(text: str) -> None:
-    """Meta-check one metadata field schema (cached: the same catalog is loaded on every config change)."""
-    check_schema(json.loads(text))
+    """Vet one metadata field schema (cached: the same catalog is loaded on every config change)."""
+    check_untrusted_schema(json.loads(text))
 
 
 def _checked(entry: dict[str, Any], *, from_config: bool) -> dict[str, Any]:
@@ -319,15 +345,18 @@ def _checked(entry: dict[str, Any], *, from_config: bool) -> dict[str, Any]:
     if not validator.is_valid(entry):
         errors = sorted(validator.iter_errors(entry), key=lambda e: list(e.path))
         detail = "; ".join(f"{'.'.join(map(str, e.path)) or '(entry)'}: {e.message}" for e in errors)
-        raise CatalogError(f"models.{model_id}: {detail}")
+        raise CatalogError(f"models.{model_id}: {detail}", ".".join(["models", str(model_id), *map(str, errors[0].path)]))
     if from_config:  # shipped field schemas are checked by the test suite; config's are checked here
         from jsonschema import SchemaError
 
         for name, field_schema in entry["metadata"].items():
+            where = f"models.{model_id}.metadata.{name}"
             try:
                 _check_field_schema(json.dumps(field_schema, sort_keys=True))
             except SchemaError as exc:
-                raise CatalogError(f"models.{model_id}: metadata.{name} is not a valid JSON Schema: {exc.message}") from None
+                raise CatalogError(f"{where} is not a valid JSON Schema: {exc.message}", where) from None
+            except UnusableSchema as exc:
+                raise CatalogError(f"{where}: {exc}", where) from None
     spec = ModelSpec(entry)
     d = spec.defaults
     problems = []
@@ -348,5 +377,5 @@ def _checked(entry: dict[str, Any], *, from_config: bool) -> dict[str, Any]:
     if not (spec.text_to_video or spec.image_to_video):
         problems.append("a model must support text_to_video or image_to_video")
     if problems:
-        raise CatalogError(f"models.{model_id}: " + "; ".join(problems))
+        raise CatalogError(f"models.{model_id}: " + "; ".join(problems), f"models.{model_id}")
     return entry

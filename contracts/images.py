@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import mimetypes
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,9 @@ _URL_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 _DATA_URI_TYPES = ("image/png", "image/jpeg", "image/jpg", "image/webp")
 #: Cameras and phones write multi-picture JPEGs, which Pillow calls MPO; they are JPEG files.
 _FORMAT_ALIASES = {"MPO": "JPEG"}
+#: How a file of each accepted type begins.
+_SIGNATURES = {"image/png": re.compile(rb"\x89PNG\r\n\x1a\n"), "image/jpeg": re.compile(rb"\xff\xd8\xff"),
+               "image/webp": re.compile(rb"RIFF.{4}WEBP", re.DOTALL)}
 
 
 class ImageError(ValueError):
@@ -100,6 +104,15 @@ def _check_dimensions(width: int, height: int) -> None:
     if ratio > MAX_ASPECT:
         raise ImageError(f"image is {width}x{height} (aspect ratio {ratio:.2f}:1); the aspect ratio must be "
                          f"between 1:{MAX_ASPECT:g} and {MAX_ASPECT:g}:1")
+
+
+def data_uri(data: bytes, name: str = "") -> str:
+    """Image bytes in the inline form of ``image``: a Base64 data URI, typed by what the bytes are. A file's
+    name may have no extension, or the wrong one, and a data URI of the wrong type is refused; ``name`` is
+    consulted only for bytes of a type the API does not accept, so that the refusal names that type."""
+    media_type = next((kind for kind, signature in _SIGNATURES.items() if signature.match(data)), None)
+    media_type = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def check_url(url: str) -> str:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 from videomock.contracts.catalog import Catalog, ModelSpec
 from videomock.contracts.images import SCHEMA_FORMAT
-from videomock.contracts.schemas import compiled
+from videomock.contracts.schemas import compiled, unmatched_properties
 
 #: Response kinds accepted by :func:`validate_response`, mapped to their schema.
 RESPONSE_SCHEMAS = {"submit": "submit_response", "task": "task", "error": "error", "model_list": "model_list"}
@@ -182,7 +182,7 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
         return [Violation("/prompt", "prompt is required (or image, for image-to-video)", "missing_required_parameter")]
     if kind == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
-        extra = [k for k in value if k not in allowed]
+        extra = unmatched_properties(value, schema)
         where = "metadata field" if path == ["metadata"] else "field"
         return [Violation(json_pointer([*path, k]), f"unknown {where} {k!r}{' for ' + spec.id if spec and path else ''}; allowed: {', '.join(allowed) or 'none'}", "unknown_parameter") for k in extra]
     if kind == "dependentRequired":

@@ -19,7 +19,16 @@ CLIENT_COMMANDS = {"generate": "videomock.client.cli:generate", "validate": "vid
 
 
 class VideomockGroup(click.Group):
-    """A group whose client-side commands load on demand."""
+    """A group whose client-side commands load on demand, and where a file or directory that cannot be read
+    or written (a path the user gave, mostly) ends a command with one line rather than a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.filename is None:  # not about a path: a bug to see in full
+                raise
+            raise click.ClickException(f"{exc.filename}: {exc.strerror}") from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *CLIENT_COMMANDS])
@@ -112,25 +121,21 @@ def serve(config_file: str | None, quiet: bool, **flags: Any) -> None:
 def render_command(model: str, prompt: str, width: int | None, height: int | None, fps: int | None,
                    duration: int | None, seed: int, image_file: str | None, ffmpeg: str | None, out: str) -> None:
     """Render one placeholder video, exactly as the server would for the same request."""
-    import base64
     from pathlib import Path
 
+    from videomock.client.cli import check_output_file
     from videomock.contracts import default_catalog, validate_request
-    from videomock.contracts.images import ImageError, parse_image
+    from videomock.contracts.images import data_uri, parse_image
     from videomock.contracts.media import MediaError, probe
     from videomock.core.backend import VideoBackend
     from videomock.media.render import render
 
+    check_output_file(Path(out))
     body: dict[str, Any] = {"model": model, "seed": seed}
     given = {"prompt": prompt or None, "width": width, "height": height, "fps": fps, "duration": duration}
     body.update({k: v for k, v in given.items() if v is not None})
-    image = None
     if image_file:
-        try:
-            image = parse_image(base64.b64encode(Path(image_file).read_bytes()).decode()).data
-        except ImageError as exc:
-            raise click.ClickException(f"--image: {exc}") from None
-        body["image"] = image_file  # stands in for the data URI: validation only needs to know one is given
+        body["image"] = data_uri(Path(image_file).read_bytes(), image_file)  # sent inline, as a client would
     elif "prompt" not in body:
         body["prompt"] = " "  # text-to-video needs a prompt; an empty picture caption is fine here
     catalog = default_catalog()
@@ -138,6 +143,7 @@ def render_command(model: str, prompt: str, width: int | None, height: int | Non
     if violations:
         raise click.ClickException("; ".join(v.message for v in violations))
     params = catalog[model].resolve(body)
+    image = parse_image(body["image"]).data if image_file else None
     spec = VideoBackend.video_spec(model, {**params, "image": None}, image)
     try:
         render(spec, Path(out), ffmpeg=ffmpeg)

@@ -165,7 +165,7 @@ def check_config(doc: Any) -> dict[str, Any]:
         Catalog.load(doc["models"])
         compile_rules(doc["faults"])
     except (CatalogError, FaultSpecError) as exc:
-        raise ConfigError(f"invalid configuration: {exc}") from None
+        raise ConfigError(f"invalid configuration: {exc}", exc.param if isinstance(exc, CatalogError) else None) from None
     return without_secrets(doc)
 
 

@@ -63,6 +63,29 @@ def test_generate_animates_an_image_file(instant: str, tmp_path: Path) -> None:
     assert probe(tmp_path / "moving.mp4").frame_count == 5 * 30
 
 
+def test_generate_reads_an_image_files_type_from_its_bytes(instant: str, tmp_path: Path) -> None:
+    Image.new("RGB", (640, 360), (40, 200, 40)).save(tmp_path / "still", "JPEG")  # no extension to go by
+    result = run("generate", "--base-url", instant, "--api-key", "k", "--model", "kling-v2-5-turbo",
+                 "--image", str(tmp_path / "still"), "--out", str(tmp_path / "moving.mp4"))
+    assert result.exit_code == 0, result.output
+    assert probe(tmp_path / "moving.mp4").frame_count == 5 * 30
+
+
+@pytest.mark.parametrize("where, words", [
+    ("missing/x.mp4", "directory {tmp}/missing does not exist"),
+    ("a-file/x.mp4", "{tmp}/a-file is not a directory"),
+])
+def test_generate_refuses_an_output_it_cannot_write_before_submitting(video_library: VideoLibrary, tmp_path: Path,
+                                                                      where: str, words: str) -> None:
+    (tmp_path / "a-file").write_text("")
+    with serve_fake({"clock": {"mode": "instant"}}, video_library) as (url, backend):
+        result = run("generate", "--base-url", url, "--api-key", "k", "--model", "veo_3_1", "--prompt", "x",
+                     "--out", str(tmp_path / where))
+        assert backend.store.tasks() == []
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[-1] == f"Error: Invalid value for '--out': {words.format(tmp=tmp_path)}"
+
+
 def test_generate_refuses_an_invalid_body_before_sending_it(instant: str, tmp_path: Path) -> None:
     result = run("generate", "--base-url", instant, "--api-key", "k", "--model", "veo_3_1", "--prompt", "x",
                  "--duration", "5", "--fps", "30", "--out", str(tmp_path / "x.mp4"))
@@ -150,6 +173,18 @@ def test_validate_reads_bare_bodies_lists_and_envelopes(tmp_path: Path) -> None:
     assert "4 invalid" in result.stderr
 
 
+def test_validate_tells_a_task_by_its_fields_and_an_error_by_its_error_object(tmp_path: Path) -> None:
+    queued = {"task_id": "task_1", "status": "queued", "progress": 0, "url": None, "format": "mp4", "error": None,
+              "metadata": {"duration": 5, "fps": 30, "width": 1280, "height": 720, "seed": 7}}
+    failed = {**queued, "status": "failed", "error": {"code": 5010, "message": "rendering the video failed"}}
+    error = {"error": {"message": "m", "type": "invalid_request_error", "param": None, "code": None}}
+    (tmp_path / "bodies.json").write_text(json.dumps([queued, failed, error, {"error": None}]))
+    result = run("validate", str(tmp_path / "bodies.json"))
+    lines = [line.replace(str(tmp_path) + "/", "") for line in result.stdout.splitlines()]
+    assert lines[:4] == ["bodies.json[0]: ok (task)", "bodies.json[1]: ok (task)", "bodies.json[2]: ok (error)",
+                         "bodies.json[3]: INVALID (unknown kind)"]
+
+
 # --- verify -------------------------------------------------------------------------------------------------
 
 def test_verify_passes_against_the_fake(instant: str) -> None:
@@ -201,3 +236,11 @@ def test_verify_fails_on_a_wrong_body_and_a_wrong_video(video_library: VideoLibr
 def test_verify_refuses_a_model_it_has_no_rules_for(instant: str) -> None:
     result = run("verify", "--base-url", instant, "--api-key", "k", "--model", "sora-9")
     assert result.exit_code == 2 and "sora-9 not in the catalog" in result.stderr
+
+
+def test_a_directory_the_cli_cannot_make_is_a_one_line_error(instant: str, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    result = run("verify", "--base-url", instant, "--api-key", "k", "--model", "veo_3_1",
+                 "--keep-videos", str(tmp_path / "a-file" / "videos"))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr == f"Error: {tmp_path}/a-file/videos: Not a directory\n"

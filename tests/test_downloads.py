@@ -213,3 +213,36 @@ def test_render_cli_refuses_what_the_catalog_refuses(tmp_path: Path) -> None:
                              "--out", str(tmp_path / "x.mp4")], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "fps 30 is not supported by veo_3_1; allowed: 24" in result.stderr
     assert not (tmp_path / "x.mp4").exists()
+
+
+def render_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "videomock", "render", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_render_cli_animates_an_image_file_exactly_as_the_server_does(fake: Fake, tmp_path: Path) -> None:
+    still = tmp_path / "still"  # no extension: the image's type is read from its bytes
+    still.write_bytes(base64.b64decode(png_data_uri(640, 480).partition(",")[2]))
+    result = render_cli("--model", "kling-v2-5-turbo", "--image", str(still), "--out", str(tmp_path / "cli.mp4"))
+    assert result.returncode == 0, result.stderr
+    info = probe(tmp_path / "cli.mp4")
+    assert (info.width, info.height, info.frame_count) == (1280, 720, 150)
+    served = fake.session().get(completed_url(fake, {"model": "kling-v2-5-turbo", "image": png_data_uri(640, 480), "seed": 0}), timeout=30)
+    assert served.content == (tmp_path / "cli.mp4").read_bytes()
+
+
+def test_render_cli_refuses_an_image_the_server_refuses(tmp_path: Path) -> None:
+    (tmp_path / "tiny.png").write_bytes(base64.b64decode(png_data_uri(200, 200).partition(",")[2]))
+    result = render_cli("--model", "kling-v2-5-turbo", "--image", str(tmp_path / "tiny.png"), "--out", str(tmp_path / "x.mp4"))
+    assert (result.returncode, result.stderr) == (1, "Error: image is 200x200; each side must be at least 300 px\n")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+@pytest.mark.parametrize("where, words", [
+    ("missing/x.mp4", "directory {tmp}/missing does not exist"),
+    ("a-file/x.mp4", "{tmp}/a-file is not a directory"),
+])
+def test_render_cli_explains_an_output_it_cannot_write(tmp_path: Path, where: str, words: str) -> None:
+    (tmp_path / "a-file").write_text("")
+    result = render_cli("--model", "veo_3_1", "--out", str(tmp_path / where))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1] == f"Error: Invalid value for '--out': {words.format(tmp=tmp_path)}"

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
 
 from videomock.contracts.catalog import Catalog, ModelSpec
 from videomock.contracts.images import SCHEMA_FORMAT
-from videomock.contracts.schemas import load_schema
+from videomock.contracts.schemas import load_schema, pattern_matches
+from videomock.contracts.schemas.reference import reference_validator
 from videomock.contracts.strategies.images import (
     bad_image_references,
     image_data_uris,
@@ -234,8 +234,8 @@ def _value_sites(path: Path, node: Mapping[str, Any]) -> Iterator[_Site]:
     if node.get("minLength", 0) >= 1:
         yield _Site("too_short", needs, _set_value(path, st.text(max_size=node["minLength"] - 1)))
     if "pattern" in node:
-        matches = Draft202012Validator({"pattern": node["pattern"]}).is_valid
-        yield _Site("pattern_mismatch", needs, _set_value(path, st.text().filter(lambda s: not matches(s))))
+        pattern = node["pattern"]
+        yield _Site("pattern_mismatch", needs, _set_value(path, st.text().filter(lambda s: not pattern_matches(pattern, s))))
     if node.get("format") == SCHEMA_FORMAT:
         yield _Site("bad_image", needs, _set_value(path, bad_image_references()))
 
@@ -322,7 +322,7 @@ def _not_allowed(node: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     allowed = list(node["enum"]) if "enum" in node else [node["const"]]
     types = node.get("type") or sorted({json_type(v) for v in allowed})
     typed = from_schema({"type": types})
-    return typed.filter(lambda value: not Draft202012Validator({"enum": allowed}).is_valid(value))
+    return typed.filter(lambda value: not reference_validator({"enum": allowed}).is_valid(value))
 
 
 def _strings_of_length(low: int, high: int) -> st.SearchStrategy[str]:

@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
 
+from videomock.contracts.schemas import pattern_matches
+from videomock.contracts.schemas.reference import reference_validator
 from videomock.contracts.validation import json_type
 
 Schema = Mapping[str, Any] | bool
@@ -170,7 +171,7 @@ def _from_schema_text(text: str, formats: tuple[tuple[str, st.SearchStrategy[str
         return st.nothing()
     combined = st.one_of([_from_alternative(alt, dict(formats)) for alt in options])
     if _has_keyword(schema, "oneOf"):
-        combined = combined.filter(Draft202012Validator(schema).is_valid)
+        combined = combined.filter(reference_validator(schema).is_valid)
     return combined
 
 
@@ -185,7 +186,7 @@ def _from_alternative(schema: Schema, formats: Mapping[str, st.SearchStrategy[st
         raise UnsupportedSchema(f"cannot generate values for 'not' other than {{\"not\": {{}}}}: {json.dumps(schema)[:200]}")
     if "const" in schema or "enum" in schema:
         candidates = [schema["const"]] if "const" in schema else list(schema["enum"])
-        allowed = [v for v in candidates if Draft202012Validator(schema).is_valid(v)]
+        allowed = [v for v in candidates if reference_validator(schema).is_valid(v)]
         return st.sampled_from(allowed) if allowed else st.nothing()
     types = schema.get("type", JSON_TYPES)
     types = [types] if isinstance(types, str) else list(types)
@@ -221,7 +222,7 @@ def _numbers(schema: Mapping[str, Any], formats: Any) -> st.SearchStrategy[float
 
 
 def _multiple_check(schema: Mapping[str, Any]) -> Callable[[Any], bool]:
-    return Draft202012Validator({"multipleOf": schema["multipleOf"]}).is_valid
+    return reference_validator({"multipleOf": schema["multipleOf"]}).is_valid
 
 
 def bounds(schema: Mapping[str, Any]) -> tuple[tuple[float, bool] | None, tuple[float, bool] | None]:
@@ -249,9 +250,8 @@ def _strings(schema: Mapping[str, Any], formats: Mapping[str, st.SearchStrategy[
         base = st.from_regex(schema["pattern"])
     else:
         return st.text(min_size=low, max_size=high)
-    if "pattern" in schema and fmt in formats:
-        check = Draft202012Validator({"pattern": schema["pattern"]})
-        base = base.filter(check.is_valid)
+    if "pattern" in schema:  # from_regex reads the pattern as Python's re does: keep what the contracts' engine matches
+        base = base.filter(functools.partial(pattern_matches, schema["pattern"]))
     return base.filter(lambda s: low <= len(s) and (high is None or len(s) <= high))
 
 
