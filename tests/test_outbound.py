@@ -423,3 +423,18 @@ def test_allowed_networks_must_be_addresses_or_networks() -> None:
     config = build_config({"video": {"image_fetch": {"allow_private_networks": ["10.0.0.1/8", "::1"]}}})
     assert config["video"]["image_fetch"]["allow_private_networks"] == ["10.0.0.1/8", "::1"]
     assert build_config()["video"]["image_fetch"]["allow_private_networks"] == []
+
+
+@pytest.mark.parametrize("entry", ["https://cdn.example.com", "cdn.example.com:8080", "cdn.example.com/images",
+                                   "*.example.com", "127.1", "user@cdn.example.com"])
+def test_allowed_hosts_that_no_url_could_match_are_refused_at_start(entry: str) -> None:
+    """Such an entry used to be accepted and then matched nothing, so every fetch was refused."""
+    with pytest.raises(ConfigError) as error:
+        build_config({"video": {"image_fetch": {"allow_hosts": ["cdn.example.com", entry]}}})
+    assert error.value.param == "video.image_fetch.allow_hosts"
+    assert f"{entry!r} is not a host a URL can name" in str(error.value)
+
+
+def test_allowed_hosts_take_names_and_addresses() -> None:
+    hosts = ["CDN.example.com", "127.0.0.1", "::1", "[::1]"]
+    assert build_config({"video": {"image_fetch": {"allow_hosts": hosts}}})["video"]["image_fetch"]["allow_hosts"] == hosts

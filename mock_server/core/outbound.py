@@ -130,6 +130,17 @@ def parse_networks(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
+def check_hosts(entries: Iterable[str]) -> None:
+    """Allow-list entries must be hosts a URL can name, in the form :func:`check_url` takes: an entry with a
+    scheme, port, path or wildcard would match nothing and leave every fetch refused."""
+    for entry in entries:
+        try:
+            _check_host(f"[{entry}]" if ":" in entry and not entry.startswith("[") else entry, "")
+        except Refused:
+            raise ValueError(f"{entry!r} is not a host a URL can name; list bare names or addresses such as "
+                             "cdn.example.com, 127.0.0.1 or ::1 (no scheme, port, path or wildcard)") from None
+
+
 def check_url(url: str, policy: Policy) -> Target:
     """The URL as it will be connected to, if it is plain enough for every parser to agree on and its host
     is allowed; otherwise :class:`Refused`, saying what is wrong. Nothing is looked up yet."""
