@@ -23,6 +23,7 @@ from videomock.contracts.validation import validate_against
 from videomock.core.faults.actions import FaultSpecError
 from videomock.core.faults.rules import compile_rules
 from videomock.core.keys import owner_of
+from videomock.core.outbound import check_hosts, parse_networks
 
 #: Sections that only take effect at start; PUT /__admin/config may not change them.
 STARTUP_ONLY = ("server", "video")
@@ -166,6 +167,13 @@ def check_config(doc: Any) -> dict[str, Any]:
         compile_rules(doc["faults"])
     except (CatalogError, FaultSpecError) as exc:
         raise ConfigError(f"invalid configuration: {exc}", exc.param if isinstance(exc, CatalogError) else None) from None
+    image_fetch = doc["video"]["image_fetch"]
+    for key, check in (("allow_hosts", check_hosts), ("allow_private_networks", parse_networks)):
+        try:
+            check(image_fetch[key])
+        except ValueError as exc:
+            param = f"video.image_fetch.{key}"
+            raise ConfigError(f"invalid configuration: {param}: {exc}", param) from None
     return without_secrets(doc)
 
 

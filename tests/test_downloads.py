@@ -185,7 +185,8 @@ def image_host() -> Iterator[str]:
 
 
 def test_fetching_is_opt_in_and_limited_to_allowed_hosts(tmp_path: Path, image_host: str, video_library: VideoLibrary) -> None:
-    config = {"clock": {"mode": "instant"}, "video": {"image_fetch": {"enabled": True, "allow_hosts": ["127.0.0.1"]}}}
+    config = {"clock": {"mode": "instant"}, "video": {"image_fetch": {"enabled": True, "allow_hosts": ["127.0.0.1"],
+                                                                        "allow_private_networks": ["127.0.0.1/32"]}}}
     app = create_app(config, videos=video_library)
     with LiveServer(app) as server:
         fake = Fake(server.url, app.extensions["videomock"])

@@ -381,8 +381,8 @@ def image_server() -> Iterator[str]:
 
 
 def fetch(url: str, **options: object) -> ImageInput:
-    return fetch_image(url, **{"allow_hosts": ["127.0.0.1"], "max_bytes": 10 * 1024 * 1024, "timeout": 5.0,
-                               **options})
+    return fetch_image(url, **{"allow_hosts": ["127.0.0.1"], "allow_private_networks": ["127.0.0.1/32"],
+                               "max_bytes": 10 * 1024 * 1024, "timeout": 5.0, **options})
 
 
 def test_fetch_validates_like_an_inline_image(image_server: str) -> None:
@@ -396,9 +396,9 @@ def test_fetch_validates_like_an_inline_image(image_server: str) -> None:
     ("/cat.png", {"allow_hosts": ["localhost", "*.0.0.1"]}, "host '127.0.0.1' is not allowed"),
     ("/cat.png", {"max_bytes": 1000}, r"image is [\d,]+ bytes; at most 1,000 bytes allowed"),
     ("/unsized", {"max_bytes": 1000}, r"image is at least [\d,]+ bytes; at most 1,000 bytes allowed"),
-    ("/missing.png", {}, "HTTP 404"),
-    ("/moved", {}, "HTTP 302.*redirects are not followed"),
-    ("/slow", {"timeout": 0.3}, "could not be fetched \\(ReadTimeout\\)|longer than 0.3 s"),
+    ("/missing.png", {}, "could not be fetched from an allowed host within 5 s"),
+    ("/moved", {}, "could not be fetched .*redirects are not followed"),
+    ("/slow", {"timeout": 0.3}, "could not be fetched from an allowed host within 0.3 s"),
 ])
 def test_fetch_refusals(image_server: str, path: str, options: dict, message: str) -> None:
     with pytest.raises(ImageError, match=message):

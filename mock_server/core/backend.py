@@ -324,7 +324,8 @@ class VideoBackend:
         try:
             image = parse_image(value)
             if image.url is not None and fetch["enabled"]:
-                image = fetch_image(image.url, allow_hosts=fetch["allow_hosts"], max_bytes=fetch["max_bytes"], timeout=fetch["timeout"])
+                image = fetch_image(image.url, allow_hosts=fetch["allow_hosts"], allow_private_networks=fetch["allow_private_networks"],
+                                    max_bytes=fetch["max_bytes"], timeout=fetch["timeout"])
         except ImageError as exc:
             raise APIError(400, str(exc), param="image", code="invalid_image") from None
         params = dict(params)

@@ -1,50 +1,34 @@
 """Fetching ``image`` URLs: opt-in, for servers configured to check what a URL points to.
 
-What makes an image valid is the contract's (:mod:`videomock.contracts.images`); this module only downloads.
+What makes an image valid is the contract's (:mod:`videomock.contracts.images`); how a URL may be fetched at
+all (allow-list, public addresses only, no redirects, one deadline, a byte cap) is
+:mod:`videomock.core.outbound`'s, shared with every other request the fake makes. This module joins the two.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
-import requests
-
-from videomock.contracts.images import ImageError, ImageInput, check_url, inspect_image_bytes, too_big
-from videomock.core.waits import waiting
+from videomock.contracts.images import ImageError, ImageInput, inspect_image_bytes, too_big
+from videomock.core.outbound import OutboundError, Policy, TooLarge, fetch, parse_networks
 
 
-def fetch_image(url: str, *, allow_hosts: Sequence[str], max_bytes: int, timeout: float) -> ImageInput:
+def fetch_image(url: str, *, allow_hosts: Sequence[str], allow_private_networks: Sequence[str], max_bytes: int,
+                timeout: float) -> ImageInput:
     """Download an http(s) image (opt-in; the server keeps it off by default) and validate it exactly like an
     inline one; every failure is an ImageError.
 
-    The host must equal an ``allow_hosts`` entry (case-insensitive, port ignored). Wildcards such as
-    '*.example.com' are NOT supported: list every host, so the allow list reads as exactly what is reachable.
-    Redirects are refused rather than followed, since following one could leave the allow list. The body is
-    streamed and cut off past ``max_bytes``; the time limit is checked between chunks, so a single stalled
-    read can add up to ``timeout`` more."""
-    host = urlsplit(check_url(url)).hostname or ""
-    if host.lower() not in {allowed.lower() for allowed in allow_hosts}:
-        raise ImageError(f"image URL host {host!r} is not allowed; this server fetches images only from: "
-                         f"{', '.join(allow_hosts) or '(no hosts)'}")
-    deadline = time.monotonic() + timeout
+    The host must equal an ``allow_hosts`` entry (case-insensitive). Wildcards such as '*.example.com' are
+    NOT supported: list every host, so the allow list reads as exactly what is reachable. Loopback, private
+    and link-local addresses are reached only inside ``allow_private_networks``. ``timeout`` bounds the whole
+    fetch, from the name lookup to the last byte."""
+    policy = Policy(label="image URL", setting="video.image_fetch", allow_hosts=tuple(allow_hosts),
+                    allow_networks=parse_networks(allow_private_networks), timeout=timeout, max_bytes=max_bytes)
     try:
-        with waiting(), requests.get(url, stream=True, timeout=timeout, allow_redirects=False) as response:
-            if response.status_code != 200:
-                raise ImageError(f"image URL answered HTTP {response.status_code}; it must answer 200 with the "
-                                 "image (redirects are not followed)")
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise ImageError(too_big(int(declared), max_bytes))
-            data = bytearray()
-            for chunk in response.iter_content(64 * 1024):
-                data += chunk
-                if len(data) > max_bytes:
-                    raise ImageError(too_big(len(data), max_bytes, at_least=True))
-                if time.monotonic() > deadline:
-                    raise ImageError(f"image URL took longer than {timeout:g} s to download")
-    except requests.RequestException as exc:
-        raise ImageError(f"image URL could not be fetched ({type(exc).__name__})") from None
-    image = inspect_image_bytes(bytes(data), max_bytes)
+        data = fetch(url, policy)
+    except TooLarge as exc:  # in the words inline images get
+        raise ImageError(too_big(exc.size, max_bytes, at_least=exc.at_least)) from None
+    except OutboundError as exc:
+        raise ImageError(str(exc)) from None
+    image = inspect_image_bytes(data, max_bytes)
     return ImageInput(data=image.data, url=url, format=image.format, width=image.width, height=image.height)
