@@ -1,0 +1,71 @@
+"""Inputs that once got a 500 (or an HTML page, or the wrong answer): every one is now a 4xx in the error
+contract's shape that names what was wrong and says what is allowed, or the answer HTTP prescribes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.conftest import Fake
+from tests.test_server import assert_error
+from videomock import create_app
+from videomock.media.library import VideoLibrary
+from videomock.pytest_plugin.live import LiveServer
+
+BODY = {"model": "veo_3_1", "prompt": "a fox", "duration": 4}
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def sqlite_fake(tmp_path_factory: pytest.TempPathFactory, video_library: VideoLibrary) -> Iterator[Fake]:
+    """A live fake whose store is a SQLite file, as ``videomock serve`` keeps it: its journal refuses what JSON
+    cannot hold."""
+    store = tmp_path_factory.mktemp("store") / "store.db"
+    app = create_app({"clock": {"mode": "manual"}, "server": {"store": str(store)}}, videos=video_library)
+    with LiveServer(app) as server:
+        yield Fake(server.url, app.extensions["videomock"])
+
+
+# --- numbers JSON cannot hold ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("method", "path", "text", "param"), [
+    ("POST", "/v1/video/generations", '{"model": "veo_3_1", "prompt": "x", "duration": 1e309}', "duration"),
+    ("POST", "/v1/video/generations", '{"model": "veo_3_1", "prompt": "x", "metadata": {"a": [1, -1e999]}}', "metadata.a.1"),
+    ("PATCH", "/__admin/config", '{"limits": {"credits": 1e309}}', "limits.credits"),
+    ("PATCH", "/__admin/config", '{"limits": {"retry_after": 1e309}}', "limits.retry_after"),
+    ("POST", "/__admin/faults", '{"action": {"type": "delay", "seconds": 1e309}}', "action.seconds"),
+    ("POST", "/__admin/clock/advance", '{"seconds": 1' + "0" * 400 + "}", "seconds"),
+])
+def test_a_number_beyond_a_double_anywhere_in_a_body_is_a_400_naming_it(sqlite_fake: Fake, method: str, path: str,
+                                                                         text: str, param: str) -> None:
+    before = requests.get(f"{sqlite_fake.url}/__admin/config", timeout=10).json()
+    response = sqlite_fake.session().request(method, sqlite_fake.url + path, data=text, headers=JSON, timeout=10)
+    assert "finite" in assert_error(response, 400, param=param, code="invalid_json")["message"]
+    assert requests.get(f"{sqlite_fake.url}/__admin/config", timeout=10).json() == before
+    assert sqlite_fake.submit(BODY).status_code == 200
+
+
+# --- charsets -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("charset", ["punycode", "undefined", "idna", "rot13", "zlib", "no-such-charset"])
+def test_a_charset_that_is_not_a_text_encoding_for_json_is_a_400_naming_it(fake: Fake, charset: str) -> None:
+    response = fake.session().post(f"{fake.url}/v1/video/generations", data=b'{"model": "veo_3_1", "prompt": "x"}',
+                                   headers={"Content-Type": f"application/json; charset={charset}"}, timeout=10)
+    message = assert_error(response, 400, param="Content-Type", code="unsupported_charset")["message"]
+    assert charset in message and "utf-8" in message
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF8", "us-ascii", "iso-8859-1"])
+def test_utf8_and_its_usual_kin_are_accepted(fake: Fake, charset: str) -> None:
+    response = fake.session().post(f"{fake.url}/v1/video/generations", data=b'{"model": "veo_3_1", "prompt": "x"}',
+                                   headers={"Content-Type": f"application/json; charset={charset}"}, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def test_a_body_that_is_not_text_in_its_charset_is_a_400_naming_the_charset(fake: Fake) -> None:
+    response = fake.session().post(f"{fake.url}/v1/video/generations", data=b'{"prompt": "\xff"}',
+                                   headers={"Content-Type": "application/json; charset=us-ascii"}, timeout=10)
+    assert "us-ascii" in assert_error(response, 400, code="invalid_json")["message"]
+
