@@ -19,7 +19,7 @@ import platformdirs
 
 from videomock.contracts.catalog import Catalog, CatalogError
 from videomock.contracts.schemas import load_schema
-from videomock.contracts.validation import validate_against
+from videomock.contracts.validation import first_non_finite, json_pointer, param_name, validate_against
 from videomock.core.faults.actions import FaultSpecError
 from videomock.core.faults.rules import compile_rules
 
@@ -155,6 +155,10 @@ def build_config(
 def check_config(doc: Any) -> dict[str, Any]:
     """Defaults applied, schema checked, catalog overrides checked; the returned copy is the config."""
     doc = apply_defaults(_schema(), copy.deepcopy(doc)) if isinstance(doc, dict) else doc
+    where = first_non_finite(doc)
+    if where is not None:
+        param = param_name(json_pointer(where))
+        raise ConfigError(f"invalid configuration: {param} is not a finite number; numbers must be finite", param)
     violations = validate_against("config", doc)
     if violations:
         raise ConfigError("invalid configuration: " + "; ".join(v.message for v in violations), violations[0].param)

@@ -4,6 +4,8 @@ contract's shape that names what was wrong and says what is allowed, or the answ
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -11,6 +13,8 @@ import requests
 from tests.conftest import Fake
 from tests.test_server import assert_error
 from videomock import create_app
+from videomock.config import ConfigError, load_config
+from videomock.contracts.schemas import load_schema
 from videomock.media.library import VideoLibrary
 from videomock.pytest_plugin.live import LiveServer
 
@@ -69,3 +73,67 @@ def test_a_body_that_is_not_text_in_its_charset_is_a_400_naming_the_charset(fake
                                    headers={"Content-Type": "application/json; charset=us-ascii"}, timeout=10)
     assert "us-ascii" in assert_error(response, 400, code="invalid_json")["message"]
 
+
+
+# --- settings beyond what the code downstream can hold ----------------------------------------------------------
+
+@pytest.mark.parametrize(("change", "param", "words"), [
+    ({"limits": {"credits": 1e308}}, "limits.credits", "allowed: 0..1000000000000"),
+    ({"limits": {"retry_after": 1e308}}, "limits.retry_after", "allowed: 0..86400"),
+    ({"faults": [{"action": {"type": "http_error", "status": 503, "retry_after": 1e308}}]}, "faults.0.action.retry_after",
+     "allowed: 0..86400"),
+    ({"faults": [{"action": {"type": "delay", "distribution": "lognormal", "median": 1e300}}]}, "faults.0.action.median",
+     "allowed: 0..86400"),
+    ({"faults": [{"action": {"type": "delay", "distribution": "lognormal", "sigma": 1e300}}]}, "faults.0.action.sigma",
+     "allowed: 0..10"),
+    ({"faults": [{"endpoint": "submit", "action": {"type": "slow", "factor": 1e308}}]}, "faults.0.action.factor",
+     "allowed: 0..1000"),
+    ({"models": {"veo_3_1": {"credits_per_second": 1e308}}}, None, "credits_per_second"),
+    ({"models": {"veo_3_1": {"timing": {"queue_seconds": 1e308, "render_seconds": 1}}}}, None, "queue_seconds"),
+])
+def test_a_setting_beyond_its_bound_is_a_400_naming_it_and_the_bound(fake: Fake, change: dict[str, Any],
+                                                                      param: str | None, words: str) -> None:
+    before = requests.get(f"{fake.url}/__admin/config", timeout=10).json()
+    response = requests.patch(f"{fake.url}/__admin/config", json=change, timeout=10)
+    assert words in assert_error(response, 400, param=param, code="invalid_config")["message"]
+    assert requests.get(f"{fake.url}/__admin/config", timeout=10).json() == before
+    assert fake.submit(BODY).status_code == 200
+    assert fake.session().get(f"{fake.url}/v1/models", timeout=10).status_code == 200
+
+
+def test_every_number_a_setting_or_a_model_holds_is_bounded() -> None:
+    """A number without a maximum reaches arithmetic that overflows (credits x 1000, exp(sigma), a sleep)."""
+    def unbounded(schema: Any, path: str) -> Iterator[str]:
+        if isinstance(schema, dict):
+            types = schema.get("type", [])
+            if "number" in ([types] if isinstance(types, str) else types) and not (
+                    "maximum" in schema or "exclusiveMaximum" in schema):
+                yield path
+            for key, value in schema.items():
+                yield from unbounded(value, f"{path}/{key}")
+        elif isinstance(schema, list):
+            for index, value in enumerate(schema):
+                yield from unbounded(value, f"{path}/{index}")
+
+    assert [*unbounded(load_schema("config"), "config"), *unbounded(load_schema("model"), "model")] == []
+
+
+@pytest.mark.parametrize(("toml", "param"), [
+    ("[limits]\nretry_after = inf\n", "limits.retry_after"),
+    ("[clock]\njitter = nan\n", "clock.jitter"),
+    ("[[faults]]\naction = {type = \"delay\", seconds = nan}\n", "faults.0.action.seconds"),
+])
+def test_a_config_file_number_that_is_not_finite_fails_at_start_naming_it(tmp_path: Path, toml: str, param: str) -> None:
+    path = tmp_path / "videomock.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match="finite") as refused:
+        load_config(config_file=path, environ={})
+    assert refused.value.param == param
+
+
+def test_a_flag_or_variable_that_is_not_finite_fails_at_start_naming_it() -> None:
+    with pytest.raises(ConfigError, match="finite") as refused:
+        load_config(environ={"VIDEOMOCK_JITTER": "nan"})
+    assert refused.value.param == "clock.jitter"
+    with pytest.raises(ConfigError, match="clock.speed"):
+        load_config(environ={}, flags={"speed": float("inf")})

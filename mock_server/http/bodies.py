@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Request
 
-from videomock.contracts.validation import json_pointer, param_name
+from videomock.contracts.validation import first_non_finite, json_pointer, param_name
 from videomock.core.errors import APIError
 
 MAX_DEPTH = 32
@@ -74,20 +74,6 @@ def _shape(value: Any, limit: int) -> tuple[int, bool]:
     return deepest, non_finite
 
 
-def _non_finite_path(value: Any) -> list[Any] | None:
-    """Where the first number that is not finite is, if there is one."""
-    stack: list[tuple[Any, list[Any]]] = [(value, [])]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return path
-        if isinstance(item, dict):
-            stack.extend((v, [*path, k]) for k, v in reversed(item.items()))
-        elif isinstance(item, list):
-            stack.extend((v, [*path, i]) for i, v in reversed(list(enumerate(item))))
-    return None
-
-
 def _bad(message: str, code: str = "invalid_json", param: str | None = None) -> APIError:
     return APIError(400, message, param=param, code=code)
 
@@ -132,7 +118,7 @@ def parse_json_body(request: Request) -> Any:
     depth, non_finite = _shape(value, MAX_DEPTH)
     if depth > MAX_DEPTH:
         raise _bad(f"The JSON body is nested too deeply (at most {MAX_DEPTH} levels).")
-    where = _non_finite_path(value) if non_finite else None
+    where = first_non_finite(value) if non_finite else None
     if where is not None:
         param = param_name(json_pointer(where))
         raise _bad(f"The request body was rejected: the number at {param or 'the top level'} is beyond what a "
