@@ -68,6 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("clock", ("clock", "mode"), str, "Clock mode: speed, instant or manual."),
     Setting("speed", ("clock", "speed"), float, "Virtual seconds per real second in speed mode."),
     Setting("jitter", ("clock", "jitter"), float, "Seeded spread of queue/render times (0..1)."),
+    Setting("max-delay-seconds", ("limits", "max_delay_seconds"), float, "Longest wait a fault may cause (seconds)."),
     Setting("cache-dir", ("video", "cache_dir"), _maybe_none, "Directory for rendered videos."),
     Setting("cache-max-bytes", ("video", "cache_max_bytes"), int, "Video cache size cap (bytes)."),
     Setting("ffmpeg", ("video", "ffmpeg"), _maybe_none, "ffmpeg binary to use instead of the bundled one."),
@@ -164,9 +165,11 @@ def check_config(doc: Any) -> dict[str, Any]:
         raise ConfigError("invalid configuration: " + "; ".join(v.message for v in violations), violations[0].param)
     try:
         Catalog.load(doc["models"])
-        compile_rules(doc["faults"])
-    except (CatalogError, FaultSpecError) as exc:
+        compile_rules(doc["faults"], max_delay=doc["limits"]["max_delay_seconds"])
+    except CatalogError as exc:
         raise ConfigError(f"invalid configuration: {exc}") from None
+    except FaultSpecError as exc:
+        raise ConfigError(f"invalid configuration: {exc}", exc.param) from None
     return doc
 
 

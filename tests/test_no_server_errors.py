@@ -137,3 +137,11 @@ def test_a_flag_or_variable_that_is_not_finite_fails_at_start_naming_it() -> Non
     assert refused.value.param == "clock.jitter"
     with pytest.raises(ConfigError, match="clock.speed"):
         load_config(environ={}, flags={"speed": float("inf")})
+
+
+@pytest.mark.parametrize(("directive", "words"), [("delay=1e308", "at most 60 s"), ("slow=1e308", "allowed: 0..1000")])
+def test_a_fault_header_number_beyond_its_bound_is_a_400_naming_the_header_and_the_bound(fake: Fake, directive: str,
+                                                                                          words: str) -> None:
+    response = fake.session().post(f"{fake.url}/v1/video/generations", json=BODY, timeout=10,
+                                   headers={"X-Videomock-Fault": directive})
+    assert words in assert_error(response, 400, param="X-Videomock-Fault", code="invalid_fault_header")["message"]
