@@ -145,3 +145,20 @@ def test_a_fault_header_number_beyond_its_bound_is_a_400_naming_the_header_and_t
     response = fake.session().post(f"{fake.url}/v1/video/generations", json=BODY, timeout=10,
                                    headers={"X-Videomock-Fault": directive})
     assert words in assert_error(response, 400, param="X-Videomock-Fault", code="invalid_fault_header")["message"]
+
+
+# --- the clock ------------------------------------------------------------------------------------------------
+
+def test_the_clock_cannot_be_moved_past_the_year_9999(fake: Fake) -> None:
+    before = requests.get(f"{fake.url}/__admin/clock", timeout=10).json()["now"]
+    for _ in range(2):
+        response = requests.post(f"{fake.url}/__admin/clock/advance", json={"seconds": 1e308}, timeout=10)
+        assert "9999" in assert_error(response, 400, param="seconds", code="invalid_value")["message"]
+    assert requests.get(f"{fake.url}/__admin/clock", timeout=10).json()["now"] == before
+    with pytest.raises(ValueError, match="9999"):
+        fake.backend.advance(1e308)
+    latest = fake.backend.clock.LATEST
+    moved = requests.post(f"{fake.url}/__admin/clock/advance", json={"seconds": latest - before - 1}, timeout=10)
+    assert moved.status_code == 200 and latest - 2 < moved.json()["now"] < latest
+    assert fake.submit(BODY).status_code == 200
+    assert_error(requests.post(f"{fake.url}/__admin/clock/advance", json={"seconds": 2}, timeout=10), 400, param="seconds")

@@ -15,6 +15,7 @@ from flask import Blueprint, request
 
 from videomock.config import ConfigError
 from videomock.core.backend import TaskView
+from videomock.core.clock import ClockError
 from videomock.core.errors import APIError
 from videomock.core.keys import owner_of
 from videomock.http.auth import bearer_token
@@ -101,7 +102,10 @@ def advance_clock() -> Any:
     seconds = _object_body().get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
         raise APIError(400, "seconds must be a number >= 0, as in {\"seconds\": 60}.", param="seconds", code="invalid_value")
-    return {"now": backend().advance(float(seconds))}
+    try:
+        return {"now": backend().advance(float(seconds))}
+    except ClockError as exc:
+        raise APIError(400, f"{exc}.", param="seconds", code="invalid_value") from None
 
 
 def _journal_filter(args: Mapping[str, str]) -> Any:
