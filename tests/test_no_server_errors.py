@@ -162,3 +162,59 @@ def test_the_clock_cannot_be_moved_past_the_year_9999(fake: Fake) -> None:
     assert moved.status_code == 200 and latest - 2 < moved.json()["now"] < latest
     assert fake.submit(BODY).status_code == 200
     assert_error(requests.post(f"{fake.url}/__admin/clock/advance", json={"seconds": 2}, timeout=10), 400, param="seconds")
+
+
+# --- the admin API ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("query", "param"), [
+    ("limit=%C2%B2", "limit"),           # a superscript two: str.isdigit() says it is a digit, int() disagrees
+    ("status=%C2%B2", "status"),
+    ("limit=" + "9" * 5000, "limit"),     # more digits than int() converts
+    ("status=9999", "status"),
+    ("status=", "status"),
+    ("method=", "method"),
+    ("method=G%C3%89T", "method"),
+    ("path=v1/*", "path"),
+    ("status=200&status=404", "status"),
+    ("bogus=1", "bogus"),
+    ("Status=200", "Status"),
+])
+def test_a_journal_query_outside_its_filters_is_a_400_naming_the_parameter(fake: Fake, query: str, param: str) -> None:
+    response = requests.get(f"{fake.url}/__admin/requests?{query}", timeout=10)
+    assert_error(response, 400, param=param)
+
+
+def test_an_unknown_journal_filter_is_named_with_the_ones_there_are(fake: Fake) -> None:
+    response = requests.get(f"{fake.url}/__admin/requests", params={"bogus": "1"}, timeout=10)
+    message = assert_error(response, 400, param="bogus", code="unknown_parameter")["message"]
+    assert "method, path, status, key, task_id, fault, limit" in message
+    assert_error(requests.get(f"{fake.url}/__admin/tasks", params={"bogus": "1"}, timeout=10), 400, param="bogus")
+
+
+def test_the_journal_filters_still_filter(fake: Fake) -> None:
+    fake.submit(BODY)
+    fake.submit({"model": "no-such-model", "prompt": "x"})
+    journal = f"{fake.url}/__admin/requests"
+    assert [e["status"] for e in requests.get(journal, params={"status": "400"}, timeout=10).json()["requests"]] == [400]
+    assert len(requests.get(journal, params={"limit": "1", "method": "post", "path": "/v1/*"}, timeout=10).json()["requests"]) == 1
+
+
+@pytest.mark.parametrize(("bearer", "header", "status"), [
+    ("s3cret", "wrong", 200),
+    ("wrong", "s3cret", 200),
+    ("s3cret", None, 200),
+    (None, "s3cret", 200),
+    ("wrong", "wrong", 401),
+    ("wrong", None, 401),
+])
+def test_the_admin_token_in_either_header_opens_the_admin_api(live_fake: Fake, bearer: str | None, header: str | None,
+                                                              status: int) -> None:
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    if header:
+        headers["X-Videomock-Admin-Token"] = header
+    live_fake.backend.update_config({"auth": {"admin_token": "s3cret"}})
+    try:
+        response = requests.get(f"{live_fake.url}/__admin/config", headers=headers, timeout=10)
+    finally:
+        live_fake.backend.update_config({"auth": {"admin_token": None}})
+    assert response.status_code == status, response.text
