@@ -3,6 +3,8 @@ contract's shape that names what was wrong and says what is allowed, or the answ
 
 from __future__ import annotations
 
+import socketserver
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -218,3 +220,33 @@ def test_the_admin_token_in_either_header_opens_the_admin_api(live_fake: Fake, b
     finally:
         live_fake.backend.update_config({"auth": {"admin_token": None}})
     assert response.status_code == status, response.text
+
+
+# --- what an image host answers -------------------------------------------------------------------------------
+
+@pytest.fixture
+def odd_image_host() -> Iterator[str]:
+    """An image host whose Content-Length is a superscript two (byte 0xB2, which http.client reads as Latin-1):
+    str.isdigit() takes it for a digit, int() does not."""
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            self.rfile.readline()
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: \xb2\r\n"
+                             b"Connection: close\r\n\r\nnot a png")
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler) as server:
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+
+
+def test_an_image_host_whose_content_length_is_not_ascii_digits_is_a_400_naming_image(
+        odd_image_host: str, video_library: VideoLibrary) -> None:
+    config = {"clock": {"mode": "manual"}, "video": {"image_fetch": {"enabled": True, "allow_hosts": ["127.0.0.1"]}}}
+    app = create_app(config, videos=video_library)
+    with LiveServer(app) as server:
+        fake = Fake(server.url, app.extensions["videomock"])
+        response = fake.submit({"model": "veo_3_1", "image": f"{odd_image_host}/cat.png"})
+    assert_error(response, 400, param="image", code="invalid_image")

@@ -35,7 +35,8 @@ def fetch_image(url: str, *, allow_hosts: Sequence[str], max_bytes: int, timeout
                 raise ImageError(f"image URL answered HTTP {response.status_code}; it must answer 200 with the "
                                  "image (redirects are not followed)")
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            # isascii: str.isdigit() takes "²" (byte 0xB2 read as Latin-1) for a digit, and int() refuses it
+            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                 raise ImageError(too_big(int(declared), max_bytes))
             data = bytearray()
             for chunk in response.iter_content(64 * 1024):
