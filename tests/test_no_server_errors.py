@@ -3,6 +3,9 @@ contract's shape that names what was wrong and says what is allowed, or the answ
 
 from __future__ import annotations
 
+import http.client
+import json
+import socket
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -13,9 +16,11 @@ import pytest
 import requests
 
 from tests.conftest import Fake
+from tests.serve_process import serve
 from tests.test_server import assert_error
 from videomock import create_app
 from videomock.config import ConfigError, load_config
+from videomock.contracts import validate_response
 from videomock.contracts.schemas import load_schema
 from videomock.media.library import VideoLibrary
 from videomock.pytest_plugin.live import LiveServer
@@ -250,3 +255,65 @@ def test_an_image_host_whose_content_length_is_not_ascii_digits_is_a_400_naming_
         fake = Fake(server.url, app.extensions["videomock"])
         response = fake.submit({"model": "veo_3_1", "image": f"{odd_image_host}/cat.png"})
     assert_error(response, 400, param="image", code="invalid_image")
+
+
+# --- chunked bodies, under both servers ---------------------------------------------------------------------------
+
+LIMIT = 1024
+CHUNKED = (b"POST /v1/video/generations HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sk-test\r\n"
+           b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+
+
+@pytest.fixture(scope="module", params=["werkzeug", "gunicorn"])
+def small_server(request: pytest.FixtureRequest, video_library: VideoLibrary,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fake taking bodies of at most LIMIT bytes: werkzeug's server (the fixtures') or gunicorn's (serve)."""
+    if request.param == "werkzeug":
+        app = create_app({"clock": {"mode": "manual"}, "server": {"max_body_bytes": LIMIT}}, videos=video_library)
+        with LiveServer(app) as server:
+            yield server.url
+    else:
+        with serve("--max-body-bytes", str(LIMIT), "--store", "memory", "--clock", "manual",
+                   "--cache-dir", str(tmp_path_factory.mktemp("videos"))) as process:
+            yield process.url
+
+
+def body_of(size: int) -> bytes:
+    """A valid submit body of exactly ``size`` bytes."""
+    empty = json.dumps({"model": "veo_3_1", "prompt": ""}).encode()
+    return json.dumps({"model": "veo_3_1", "prompt": "x" * (size - len(empty))}).encode()
+
+
+def chunks(*parts: bytes) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+
+
+def answer(url: str, raw: bytes) -> tuple[int, Any]:
+    """Send ``raw`` on a fresh connection; the status and the JSON body of the answer."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(raw)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert response.getheader("Content-Type") == "application/json"
+        return response.status, json.loads(response.read())
+
+
+@pytest.mark.parametrize("framing", [b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n", b"-2\r\n{}\r\n0\r\n\r\n"])
+def test_a_malformed_chunked_body_is_a_json_400_saying_so(small_server: str, framing: bytes) -> None:
+    status, body = answer(small_server, CHUNKED + framing)
+    assert status == 400 and validate_response("error", body) == [], body
+    assert body["error"]["code"] == "malformed_body" and "chunk" in body["error"]["message"], body
+
+
+@pytest.mark.parametrize("parts", [(body_of(LIMIT + 1),), (body_of(LIMIT + 200)[:600], body_of(LIMIT + 200)[600:])])
+def test_a_chunked_body_over_the_limit_is_a_json_413(small_server: str, parts: tuple[bytes, ...]) -> None:
+    status, body = answer(small_server, CHUNKED + chunks(*parts))
+    assert status == 413 and validate_response("error", body) == [], body
+    assert body["error"]["code"] == "request_too_large" and str(LIMIT) in body["error"]["message"]
+
+
+def test_a_chunked_body_of_exactly_the_limit_is_served(small_server: str) -> None:
+    whole = body_of(LIMIT)
+    status, body = answer(small_server, CHUNKED + chunks(whole[:100], whole[100:]))
+    assert status == 200 and body["status"] == "queued", body

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from flask import Request
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from videomock.contracts.validation import first_non_finite, json_pointer, param_name
 from videomock.core.errors import APIError
@@ -93,14 +94,37 @@ def _charset(request: Request) -> str:
     return name
 
 
+def read_body(request: Request) -> bytes:
+    """The whole body, or a 413 when it is over the size limit, or a 400 when it cannot be read.
+
+    A body sent chunked (without Content-Length) is read up to the limit; werkzeug then stops and returns
+    what it read as if that were all, so the server's own stream is asked for one byte more: if there is one,
+    the body is over the limit. A chunked body the server cannot decode (a chunk size that is not hexadecimal,
+    a missing terminator) fails the read with an OSError, which werkzeug reports as a client disconnect with
+    a message about browsers; here it is a 400 that names the problem. The connection then closes: where the
+    next request would start is unknown."""
+    try:
+        raw = request.get_data(cache=True)
+        limit = request.max_content_length
+        if request.content_length is None and limit is not None and len(raw) >= limit \
+                and request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
+    except (ClientDisconnected, OSError) as exc:
+        cause = exc.__context__ if isinstance(exc, ClientDisconnected) else exc
+        raise APIError(400, f"The request body could not be read ({cause or 'it ended early'}). Send it whole, with "
+                            "Content-Length or as chunks with hexadecimal chunk sizes.", code="malformed_body",
+                       headers={"Connection": "close"}) from None
+    return raw
+
+
 def parse_json_body(request: Request) -> Any:
-    """The request's JSON value, or an APIError (400, or 413 via werkzeug for oversized bodies)."""
+    """The request's JSON value, or an APIError (400, or 413 for oversized bodies)."""
     mimetype = request.mimetype
     if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
         shown = request.content_type or "none"
         raise _bad(f"Content-Type must be application/json, not {shown}.", "unsupported_content_type")
     charset = _charset(request)
-    raw = request.get_data(cache=True)
+    raw = read_body(request)
     if not raw.strip():
         raise _bad("The request body is empty; expected a JSON object.")
     try:

@@ -76,6 +76,10 @@ def register_error_handlers(app: Flask) -> None:
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 resp.headers[name] = value
+        if status == 413:
+            # The rest of the body is still on the connection: werkzeug's server would read it as the next
+            # request. (gunicorn decides about connections itself, and skips what is left of a body.)
+            resp.headers["Connection"] = "close"
         return resp
 
     @app.errorhandler(Exception)
