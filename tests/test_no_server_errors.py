@@ -317,3 +317,31 @@ def test_a_chunked_body_of_exactly_the_limit_is_served(small_server: str) -> Non
     whole = body_of(LIMIT)
     status, body = answer(small_server, CHUNKED + chunks(whole[:100], whole[100:]))
     assert status == 200 and body["status"] == "queued", body
+
+
+# --- answers without a body ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("path", "allowed"), [
+    ("/v1/video/generations", {"POST", "OPTIONS"}),
+    ("/v1/video/generations/task_x", {"GET", "HEAD", "OPTIONS"}),
+    ("/v1/models", {"GET", "HEAD", "OPTIONS"}),
+    ("/__admin/config", {"GET", "HEAD", "PUT", "PATCH", "OPTIONS"}),
+])
+def test_options_is_a_204_with_allow_and_no_html(fake: Fake, path: str, allowed: set[str]) -> None:
+    response = requests.options(fake.url + path, timeout=10)
+    assert response.status_code == 204 and response.content == b""
+    assert "Content-Type" not in response.headers
+    assert {method.strip() for method in response.headers["Allow"].split(",")} == allowed
+
+
+def test_options_on_an_unknown_route_is_a_json_404(fake: Fake) -> None:
+    assert_error(requests.options(f"{fake.url}/v1/nothing-here", timeout=10), 404)
+
+
+def test_the_redirect_fault_sends_no_html(fake: Fake) -> None:
+    task_id = fake.submit(BODY).json()["task_id"]
+    fake.backend.advance(3600)
+    url = fake.poll(task_id).json()["url"]
+    hop = fake.session().get(url, headers={"X-Videomock-Fault": "redirect=302"}, timeout=10, allow_redirects=False)
+    assert hop.status_code == 302 and "/cdn/videos/" in hop.headers["Location"]
+    assert hop.content == b"" and "Content-Type" not in hop.headers

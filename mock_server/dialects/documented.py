@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, redirect, request, send_file
+from flask import Blueprint, Response, request, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
 from videomock.core import links
@@ -100,8 +100,16 @@ def download(task_id: str) -> BaseResponse:
     path = backend().video_file(owner, task_id, ex)
     if ex.redirect is not None:
         target = f"{public_base()}/cdn/videos/{task_id}.mp4?{_signed_query(task_id, ex.redirect.ttl)}"
-        return redirect(target, code=ex.redirect.status)
+        return _redirect(target, ex.redirect.status)
     return _send_video(path, task_id)
+
+
+def _redirect(target: str, status: int) -> Response:
+    """A redirect with no body, as storage CDNs answer: flask.redirect writes a little HTML page, which a
+    client that does not follow redirects would read as the API's answer."""
+    response = Response(status=status, headers={"Location": target})
+    del response.headers["Content-Type"]
+    return response
 
 
 @provider.get("/cdn/videos/<task_id>.mp4")
