@@ -3,6 +3,7 @@ contract's shape that names what was wrong and says what is allowed, or the answ
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import socket
@@ -345,3 +346,22 @@ def test_the_redirect_fault_sends_no_html(fake: Fake) -> None:
     hop = fake.session().get(url, headers={"X-Videomock-Fault": "redirect=302"}, timeout=10, allow_redirects=False)
     assert hop.status_code == 302 and "/cdn/videos/" in hop.headers["Location"]
     assert hop.content == b"" and "Content-Type" not in hop.headers
+
+
+# --- a value and its limit never read alike ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("size", "words"), [
+    (int(10.01 * 2**20), "image is 10.01 MB; at most 10 MB allowed"),
+    (10 * 2**20 + 3, "image is 10,485,763 bytes; at most 10,485,760 bytes allowed"),
+])
+def test_an_image_just_over_the_limit_does_not_read_as_the_limit(fake: Fake, size: int, words: str) -> None:
+    image = base64.b64encode(b"\0" * size).decode()
+    response = fake.submit({"model": "veo_3_1", "image": image})
+    assert assert_error(response, 400, param="image", code="invalid_image")["message"] == words
+
+
+def test_a_task_just_over_the_remaining_credits_does_not_read_as_affordable(fake: Fake) -> None:
+    fake.backend.update_config({"limits": {"credits": 1000.0004},
+                                "models": {"veo_3_1": {"credits_per_second": 250.00025}}})
+    message = assert_error(fake.submit(BODY), 403, code="insufficient_user_quota")["message"]
+    assert message == "Insufficient quota: this task costs 1000.001 credits and 1000 of 1000 remain."
