@@ -365,3 +365,20 @@ def test_a_task_just_over_the_remaining_credits_does_not_read_as_affordable(fake
                                 "models": {"veo_3_1": {"credits_per_second": 250.00025}}})
     message = assert_error(fake.submit(BODY), 403, code="insufficient_user_quota")["message"]
     assert message == "Insufficient quota: this task costs 1000.001 credits and 1000 of 1000 remain."
+
+
+# --- downloads ------------------------------------------------------------------------------------------------
+
+def test_a_request_for_several_ranges_gets_the_whole_file(fake: Fake) -> None:
+    task_id = fake.submit(BODY).json()["task_id"]
+    fake.backend.advance(3600)
+    url = fake.poll(task_id).json()["url"]
+    whole = fake.session().get(url, timeout=10)
+    several = fake.session().get(url, headers={"Range": "bytes=0-9,20-29"}, timeout=10)
+    assert several.status_code == 200 and several.content == whole.content
+    assert "Content-Range" not in several.headers and several.headers["ETag"] == whole.headers["ETag"]
+    unchanged = fake.session().get(url, headers={"Range": "bytes=0-9,20-29", "If-None-Match": whole.headers["ETag"]},
+                                   timeout=10)
+    assert unchanged.status_code == 304
+    one = fake.session().get(url, headers={"Range": "bytes=10-19"}, timeout=10)
+    assert one.status_code == 206 and one.content == whole.content[10:20]

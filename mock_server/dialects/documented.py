@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request, send_file
+from werkzeug.http import parse_range_header
 from werkzeug.wrappers import Response as BaseResponse
 
 from videomock.core import links
@@ -133,8 +134,20 @@ def _check_link(task_id: str) -> None:
 
 
 def _send_video(path: Path, task_id: str) -> Response:
+    """The video, honouring conditional and single-range requests. A request for several ranges gets the whole
+    file (RFC 9110 14.2 lets a server ignore Range): werkzeug serves one range only and answers 416 to more,
+    which a client reads as "the file is not that long"."""
+    several = _names_several_ranges(request.headers.get("Range"))
     # The file name is the render's cache key: identical bytes, identical ETag, even after a re-render.
-    response = send_file(path, mimetype="video/mp4", conditional=True, etag=path.stem, max_age=0,
+    response = send_file(path, mimetype="video/mp4", conditional=not several, etag=path.stem, max_age=0,
                          download_name=f"{task_id}.mp4")
+    if several:
+        without_range = {name: value for name, value in request.environ.items() if name != "HTTP_RANGE"}
+        response.make_conditional(without_range, accept_ranges=True, complete_length=response.content_length)
     response.headers["Accept-Ranges"] = "bytes"
     return response
+
+
+def _names_several_ranges(header: str | None) -> bool:
+    ranges = parse_range_header(header)
+    return ranges is not None and len(ranges.ranges) > 1
