@@ -382,3 +382,13 @@ def test_a_request_for_several_ranges_gets_the_whole_file(fake: Fake) -> None:
     assert unchanged.status_code == 304
     one = fake.session().get(url, headers={"Range": "bytes=10-19"}, timeout=10)
     assert one.status_code == 206 and one.content == whole.content[10:20]
+
+
+@pytest.mark.parametrize(("override", "words"), [
+    ({"new-model": {"extends": []}}, "models.new-model: extends must be the id of another model"),
+    ({"new-model": {"extends": {"id": "veo_3_1"}}}, "models.new-model: extends must be the id of another model"),
+    ({"veo_3_1": {"disabled": "yes"}}, "models.veo_3_1: disabled must be true or false"),
+])
+def test_a_catalog_override_of_the_wrong_shape_is_a_400_naming_it(fake: Fake, override: dict[str, Any], words: str) -> None:
+    response = requests.patch(f"{fake.url}/__admin/config", json={"models": override}, timeout=10)
+    assert words in assert_error(response, 400, code="invalid_config")["message"]
