@@ -25,6 +25,7 @@ from videomock.contracts import validate_response
 from videomock.contracts.schemas import load_schema
 from videomock.media.library import VideoLibrary
 from videomock.pytest_plugin.live import LiveServer
+from videomock.pytest_plugin.provider import FakeProvider
 
 BODY = {"model": "veo_3_1", "prompt": "a fox", "duration": 4}
 JSON = {"Content-Type": "application/json"}
@@ -392,3 +393,15 @@ def test_a_request_for_several_ranges_gets_the_whole_file(fake: Fake) -> None:
 def test_a_catalog_override_of_the_wrong_shape_is_a_400_naming_it(fake: Fake, override: dict[str, Any], words: str) -> None:
     response = requests.patch(f"{fake.url}/__admin/config", json={"models": override}, timeout=10)
     assert words in assert_error(response, 400, code="invalid_config")["message"]
+
+
+def test_a_chunked_body_is_read_whole_in_process_too(videomock: FakeProvider, tmp_path: Path) -> None:
+    """requests sends a generator or a file chunked; the in-process fake took only bytes (a TypeError)."""
+    whole = body_of(200)
+    (tmp_path / "body.json").write_bytes(whole)
+    headers = {**videomock.headers, "Content-Type": "application/json"}
+    url = f"{videomock.url}/v1/video/generations"
+    with (tmp_path / "body.json").open("rb") as file:
+        for data in ((part for part in (whole[:50], whole[50:])), file):
+            response = requests.post(url, data=data, headers=headers, timeout=10)
+            assert response.status_code == 200 and response.json()["status"] == "queued", response.text
