@@ -14,13 +14,12 @@ from dataclasses import asdict, dataclass
 from videomock.store import Store
 
 MODES = ("speed", "instant", "manual")
+_STATE_KEY = "clock"
+_CONFIG_KEY = "config"
 
 
 class ClockError(ValueError):
     """The clock cannot move as asked; the message says how far it can."""
-
-_STATE_KEY = "clock"
-_CONFIG_KEY = "config"
 
 
 @dataclass(frozen=True)

@@ -55,4 +55,3 @@ def _credits(milli: int) -> str:
     (1000.001 of 1000) would read as affordable."""
     whole, fraction = divmod(milli, 1000)
     return f"{whole}.{fraction:03d}".rstrip("0").rstrip(".")
-

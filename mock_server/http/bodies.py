@@ -44,7 +44,8 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _integer(text: str) -> int | float:
-    """The integer, or infinity for one no double can hold (refused with its place by :func:`_non_finite`)."""
+    """The integer, or infinity for one no double can hold (then refused, naming its place, with the floats
+    Python's json reads as infinity)."""
     if len(text.lstrip("-")) <= _DOUBLE_DIGITS:
         value = int(text)
         if abs(value) <= sys.float_info.max:
