@@ -7,13 +7,14 @@ decisions on it, the journal and the transport layer act on them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request, send_file
-from werkzeug.http import parse_range_header
 from werkzeug.wrappers import Response as BaseResponse
 
+from videomock.contracts.openapi import RANGE_PATTERN
 from videomock.core import links
 from videomock.core.backend import TaskView
 from videomock.core.errors import APIError
@@ -149,5 +150,9 @@ def _send_video(path: Path, task_id: str) -> Response:
 
 
 def _names_several_ranges(header: str | None) -> bool:
-    ranges = parse_range_header(header)
-    return ranges is not None and len(ranges.ranges) > 1
+    """Whether ``header`` is a Range the OpenAPI document allows that names more than one byte range (in any
+    order: werkzeug parses only ascending ones)."""
+    return header is not None and "," in header and _RANGES.match(header) is not None
+
+
+_RANGES = re.compile(RANGE_PATTERN)
