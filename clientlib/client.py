@@ -327,11 +327,17 @@ def _total_size(response: requests.Response, offset: int, url: str) -> int | Non
         unit, _, spec = response.headers.get("Content-Range", "").partition(" ")
         span, _, size = spec.partition("/")
         first = span.partition("-")[0]
-        if unit != "bytes" or not first.isdigit() or int(first) != offset:
+        if unit != "bytes" or not _digits(first) or int(first) != offset:
             raise TransportError(f"{url} answered a range request for byte {offset} with Content-Range {response.headers.get('Content-Range')!r}")
-        return int(size) if size.isdigit() else None
-    length = response.headers.get("Content-Length")
-    return int(length) if length and length.isdigit() else None
+        return int(size) if _digits(size) else None
+    length = response.headers.get("Content-Length", "")
+    return int(length) if _digits(length) else None
+
+
+def _digits(text: str) -> bool:
+    """Whether a header's number is ASCII digits: str.isdigit() alone also takes "²" (byte 0xB2 read as
+    Latin-1), which int() refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def _range_validator(response: requests.Response) -> str | None:

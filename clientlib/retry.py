@@ -55,7 +55,7 @@ class RetryPolicy:
         if header is None or not header.strip():
             return None
         text = header.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():  # isdigit() alone takes "²" for a digit, and float() refuses it
             return float(text)
         try:
             when = parsedate_to_datetime(text)

@@ -288,7 +288,11 @@ class Catalog(Mapping[str, ModelSpec]):
         specs: dict[str, ModelSpec] = {}
         for model_id in raw:
             entry = _resolve_extends(model_id, raw, ())
-            if entry.pop("disabled", False):
+            disabled = entry.pop("disabled", False)
+            if not isinstance(disabled, bool):
+                raise CatalogError(f"models.{model_id}: disabled must be true or false, not {disabled!r}",
+                                   f"models.{model_id}.disabled")
+            if disabled:
                 continue
             entry["id"] = model_id
             specs[model_id] = ModelSpec(_checked(entry, from_config=model_id in (overrides or {})))
@@ -321,6 +325,9 @@ def _resolve_extends(model_id: str, raw: Mapping[str, Mapping[str, Any]], seen: 
     parent_id = entry.pop("extends", None)
     if parent_id is None:
         return copy.deepcopy(entry)
+    if not isinstance(parent_id, str):
+        raise CatalogError(f"models.{model_id}: extends must be the id of another model (a string), not {parent_id!r}",
+                           f"models.{model_id}.extends")
     if parent_id in seen or parent_id == model_id:
         raise CatalogError(f"models.{model_id}: 'extends' forms a cycle through {parent_id!r}", f"models.{model_id}.extends")
     if parent_id not in raw:

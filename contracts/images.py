@@ -156,11 +156,19 @@ def _decode_base64(text: str, max_bytes: int) -> bytes:
 
 
 def too_big(size: int, max_bytes: int, *, at_least: bool = False) -> str:
-    return f"image is {'at least ' if at_least else ''}{_amount(size)}; at most {_amount(max_bytes)} allowed"
+    shown, most = _amounts(size, max_bytes)
+    return f"image is {'at least ' if at_least else ''}{shown}; at most {most} allowed"
 
 
-def _amount(size: int) -> str:
-    return f"{size / 1_048_576:.3g} MB" if size >= 1_048_576 else f"{size:,} bytes"
+def _amounts(size: int, limit: int) -> tuple[str, str]:
+    """Both sizes in one unit, with as many digits as tell them apart: 10.01 MB rounded to 10 MB would read as
+    the limit itself. Exact byte counts when a few digits of megabytes cannot."""
+    if min(size, limit) >= 1_048_576:
+        for digits in range(3, 7):
+            shown, most = (f"{n / 1_048_576:.{digits}g} MB" for n in (size, limit))
+            if shown != most:
+                return shown, most
+    return f"{size:,} bytes", f"{limit:,} bytes"
 
 
 def _pillow() -> Any:

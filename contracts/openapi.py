@@ -27,13 +27,17 @@ _COMMON_ERRORS = {
 }
 
 
-#: The Range header the download serves: one byte range (RFC 9110), spelled as werkzeug parses it (unit in any
-#: case, blanks around the parts). Multiple ranges, other units and malformed values get 416, as does a range
-#: that starts past the end of the file.
+_BYTE_RANGE = r"([0-9]+[ \t]*-[ \t]*[0-9]*|-[0-9]+)"
+#: The Range header the download takes: byte ranges (RFC 9110), spelled as werkzeug parses them (unit in any
+#: case, blanks around the parts). One range is served (206); several get the whole file (200: RFC 9110 lets a
+#: server ignore Range, and no client needs multipart/byteranges for a video). Other units and malformed
+#: values get 416, as does a range that starts past the end of the file.
+RANGE_PATTERN = rf"^[ \t]*[Bb][Yy][Tt][Ee][Ss][ \t]*=[ \t]*{_BYTE_RANGE}([ \t]*,[ \t]*{_BYTE_RANGE})*[ \t]*$"
 _RANGE = {
     "type": "string",
-    "pattern": r"^[ \t]*[Bb][Yy][Tt][Ee][Ss][ \t]*=[ \t]*([0-9]+[ \t]*-[ \t]*[0-9]*|-[0-9]+)[ \t]*$",
-    "description": "A single byte range, e.g. bytes=0-1023, bytes=1024- or bytes=-500.",
+    "pattern": RANGE_PATTERN,
+    "description": "Byte ranges, e.g. bytes=0-1023, bytes=1024- or bytes=-500. One range is served as a 206; a "
+                   "request for several (bytes=0-99,200-299) gets the whole file, 200.",
     "examples": ["bytes=0-1023"],
 }
 
@@ -116,7 +120,7 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None, version
                 "summary": "Download a completed task's video",
                 "parameters": [task_id, {"name": "Range", "in": "header", "required": False, "schema": _RANGE}],
                 "responses": {
-                    "200": {"description": "The MP4.", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
+                    "200": {"description": "The MP4 (also to a Range of several byte ranges).", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
                     "206": {"description": "Part of the MP4 (Range request).", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
                     "304": {"description": "Not modified (If-None-Match)."},
                     "416": {"description": "Range not satisfiable.", "content": {"application/json": {"schema": _ref("Error")}}},

@@ -8,6 +8,7 @@ because the first reader of most of them is a developer looking at a failed test
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -110,6 +111,22 @@ def _violations(errors: Iterable[ValidationError], body: Any, spec: ModelSpec | 
 def json_pointer(path: Iterable[Any]) -> str:
     """The RFC 6901 pointer of a path of keys and indexes."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def first_non_finite(document: Any) -> list[Any] | None:
+    """The path of the first number in ``document`` that is infinite or NaN, or None. JSON has no such
+    numbers, yet Python's json reads 1e309 as infinity and TOML writes ``inf`` and ``nan``; comparisons with
+    NaN are all false, so a schema's bounds never catch it, and infinity overflows whatever converts it."""
+    stack: list[tuple[Any, list[Any]]] = [(document, [])]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path
+        if isinstance(item, dict):
+            stack.extend((v, [*path, k]) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((v, [*path, i]) for i, v in reversed(list(enumerate(item))))
+    return None
 
 
 def param_name(pointer: str) -> str | None:

@@ -19,7 +19,7 @@ import platformdirs
 
 from videomock.contracts.catalog import Catalog, CatalogError
 from videomock.contracts.schemas import load_schema
-from videomock.contracts.validation import validate_against
+from videomock.contracts.validation import first_non_finite, json_pointer, param_name, validate_against
 from videomock.core.faults.actions import FaultSpecError
 from videomock.core.faults.rules import compile_rules
 from videomock.core.keys import owner_of
@@ -71,6 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("clock", ("clock", "mode"), str, "Clock mode: speed, instant or manual."),
     Setting("speed", ("clock", "speed"), float, "Virtual seconds per real second in speed mode."),
     Setting("jitter", ("clock", "jitter"), float, "Seeded spread of queue/render times (0..1)."),
+    Setting("max-delay-seconds", ("limits", "max_delay_seconds"), float, "Longest wait a fault may cause (seconds)."),
     Setting("cache-dir", ("video", "cache_dir"), _maybe_none, "Directory for rendered videos."),
     Setting("cache-max-bytes", ("video", "cache_max_bytes"), int, "Video cache size cap (bytes)."),
     Setting("ffmpeg", ("video", "ffmpeg"), _maybe_none, "ffmpeg binary to use instead of the bundled one."),
@@ -159,14 +160,18 @@ def check_config(doc: Any) -> dict[str, Any]:
     """Defaults applied, schema checked, catalog overrides checked, secrets replaced by their fingerprints;
     the returned copy is the config."""
     doc = apply_defaults(_schema(), copy.deepcopy(doc)) if isinstance(doc, dict) else doc
+    where = first_non_finite(doc)
+    if where is not None:
+        param = param_name(json_pointer(where))
+        raise ConfigError(f"invalid configuration: {param} is not a finite number; numbers must be finite", param)
     violations = validate_against("config", doc)
     if violations:
         raise ConfigError("invalid configuration: " + "; ".join(v.message for v in violations), violations[0].param)
     try:
         Catalog.load(doc["models"])
-        compile_rules(doc["faults"])
+        compile_rules(doc["faults"], max_delay=doc["limits"]["max_delay_seconds"])
     except (CatalogError, FaultSpecError) as exc:
-        raise ConfigError(f"invalid configuration: {exc}", exc.param if isinstance(exc, CatalogError) else None) from None
+        raise ConfigError(f"invalid configuration: {exc}", exc.param) from None
     image_fetch = doc["video"]["image_fetch"]
     for key, check in (("allow_hosts", check_hosts), ("allow_private_networks", parse_networks)):
         try:

@@ -85,6 +85,18 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert policy.retry_after("Wed, 25 Nov 2026 08:00:12 GMT") == 12.0
     assert policy.retry_after("Wed, 25 Nov 2026 07:00:00 GMT") == 0.0
     assert policy.retry_after("soon") is None and policy.retry_after(None) is None
+    assert policy.retry_after("\u00b2") is None  # str.isdigit() takes a superscript two for a digit
+
+
+def test_a_content_range_that_is_not_ascii_digits_is_a_transport_error_or_an_unknown_size(server: ScriptedServer) -> None:
+    """str.isdigit() takes a superscript two for a digit; int() then raised ValueError out of download()."""
+    server.on("GET", "/video.mp4", reply(206, b"0123456789", {"Content-Range": "bytes \u00b2-9/10"}),
+              reply(206, b"0123456789", {"Content-Range": "bytes 0-9/\u00b2"}))
+    out = io.BytesIO()
+    with client_for(server.url, VirtualTime()) as client:
+        with pytest.raises(TransportError, match="Content-Range"):
+            client.download(f"{server.url}/video.mp4", out)
+        assert client.download(f"{server.url}/video.mp4", out) == 10 and out.getvalue() == b"0123456789"
 
 
 # --- idempotent calls are retried ---------------------------------------------------------------------------

@@ -48,10 +48,10 @@ def test_retry_after_goes_with_a_429_by_default_and_with_other_statuses_only_whe
 
 
 def test_a_header_directive_and_a_rule_with_the_same_parameters_are_the_same_action() -> None:
-    assert parse_fault_header("truncate", "poll") == [parse_action({"type": "truncated_json"})]
-    assert parse_fault_header("dribble=4/0.25", "download") == [
+    assert parse_fault_header("truncate", "poll", max_delay=60) == [parse_action({"type": "truncated_json"})]
+    assert parse_fault_header("dribble=4/0.25", "download", max_delay=60) == [
         parse_action({"type": "dribble", "bytes_per_chunk": 4, "interval": 0.25})]
-    assert parse_fault_header("redirect", "download") == [parse_action({"type": "redirect"})]
+    assert parse_fault_header("redirect", "download", max_delay=60) == [parse_action({"type": "redirect"})]
 
 
 @pytest.mark.parametrize(("action", "fate"), [

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from tests.conftest import Fake
-from tests.test_server import assert_error
+from tests.test_server import CATALOG, assert_error
+from videomock.config import ConfigError, check_config
 from videomock.contracts import validate_response
 
 BODY = {"model": "kling-v2-5-turbo", "prompt": "a red fox in the snow"}
@@ -293,6 +294,80 @@ def test_job_directives_are_refused_on_a_poll(fake: Fake) -> None:
     task_id = submit_id(fake)
     response = fake.session().get(f"{fake.url}/v1/video/generations/{task_id}", headers={"X-Videomock-Fault": "fail=timeout"}, timeout=10)
     assert "submit" in assert_error(response, 400, param="X-Videomock-Fault")["message"]
+
+
+# --- the cap on fault-induced waits -------------------------------------------------------------------------------
+
+def set_cap(fake: Fake, seconds: float) -> None:
+    fake.backend.update_config({"limits": {"max_delay_seconds": seconds}})
+
+
+@pytest.mark.parametrize("directive", ["delay=61", "delay=1-61", "delay=1e308", "delay=100-200"])
+def test_a_delay_directive_above_the_cap_is_a_400_naming_the_header_and_the_cap(fake: Fake, directive: str) -> None:
+    response = fake.session().post(f"{fake.url}/v1/video/generations", json=BODY, timeout=10,
+                                   headers={"X-Videomock-Fault": directive})
+    message = assert_error(response, 400, param="X-Videomock-Fault", code="invalid_fault_header")["message"]
+    assert "at most 60 s" in message and "limits.max_delay_seconds" in message
+
+
+def test_the_cap_is_a_setting(fake: Fake) -> None:
+    set_cap(fake, 0.1)
+    task_id = submit_id(fake)
+    refused = fake.session().get(f"{fake.url}/v1/video/generations/{task_id}", timeout=10,
+                                 headers={"X-Videomock-Fault": "delay=0.2"})
+    assert "at most 0.1 s" in assert_error(refused, 400, param="X-Videomock-Fault")["message"]
+    ok = fake.session().get(f"{fake.url}/v1/video/generations/{task_id}", timeout=10, headers={"X-Videomock-Fault": "delay=0.05"})
+    assert ok.status_code == 200
+
+
+def test_a_fixed_delay_rule_above_the_cap_is_a_config_error_at_start_and_at_runtime(fake: Fake) -> None:
+    too_long = rule({"type": "delay", "seconds": 61}, endpoint="models")
+    with pytest.raises(ConfigError, match="max_delay_seconds") as refused:
+        check_config({"faults": [too_long]})
+    assert refused.value.param == "faults.0.action.seconds"
+    admin = f"{fake.url}/__admin/config"
+    config = requests.get(admin, timeout=10).json()
+    for response in (requests.put(admin, json={**config, "faults": [too_long]}, timeout=10),
+                     requests.patch(admin, json={"faults": [too_long]}, timeout=10),
+                     requests.post(f"{fake.url}/__admin/faults", json=too_long, timeout=10)):
+        assert "at most 60 s" in assert_error(response, 400, param="faults.0.action.seconds", code="invalid_config")["message"]
+    set_faults(fake, rule({"type": "delay", "seconds": 1}, endpoint="models"))
+    lowered = requests.patch(admin, json={"limits": {"max_delay_seconds": 0.5}}, timeout=10)
+    assert_error(lowered, 400, param="faults.0.action.seconds")
+    raised = requests.patch(admin, json={"limits": {"max_delay_seconds": 120}, "faults": [too_long]}, timeout=10)
+    assert raised.status_code == 200, raised.text
+
+
+def test_sampled_delays_their_sum_and_dribble_intervals_are_cut_to_the_cap(fake: Fake) -> None:
+    set_cap(fake, 0.05)
+    set_faults(fake, rule({"type": "delay", "distribution": "lognormal", "median": 3600, "sigma": 0.1}, endpoint="poll"),
+               rule({"type": "delay", "distribution": "uniform", "min": 3600, "max": 7200}, endpoint="poll"),
+               rule({"type": "dribble", "bytes_per_chunk": 100, "interval": 3600}, endpoint="poll"))
+    task_id = submit_id(fake)
+    started = time.perf_counter()
+    response = fake.session().get(f"{fake.url}/v1/video/generations/{task_id}", timeout=5,
+                                  headers={"X-Videomock-Fault": "delay=0.05"})
+    assert response.status_code == 200 and validate_response("task", response.json()) == []
+    assert time.perf_counter() - started < 4
+
+
+@pytest.mark.parametrize(("directive", "bound"), [
+    ("slow=1e308", "factor 1e+308 is out of range; allowed: 0..1000"),
+    ("duration=1e308", "seconds 1e+308 is out of range; allowed: 0..31536000"),
+    ("duration=10; queue=1e308", "queue_seconds 1e+308 is out of range; allowed: 0..31536000"),
+])
+def test_job_directives_beyond_their_bound_are_a_400_naming_it(fake: Fake, directive: str, bound: str) -> None:
+    response = fake.session().post(f"{fake.url}/v1/video/generations", json=BODY, timeout=10,
+                                   headers={"X-Videomock-Fault": directive})
+    assert bound in assert_error(response, 400, param="X-Videomock-Fault")["message"]
+
+
+def test_slow_factors_multiply_up_to_the_largest_one_allowed(fake: Fake) -> None:
+    set_faults(fake, rule({"type": "slow", "factor": 1000}, endpoint="submit"))
+    task_id = submit_id(fake, **{"X-Videomock-Fault": "slow=1000"})
+    task = next(t for t in requests.get(f"{fake.url}/__admin/tasks", timeout=10).json()["tasks"] if t["task_id"] == task_id)
+    spec = CATALOG[BODY["model"]]
+    assert (task["queue_seconds"], task["render_seconds"]) == (spec.queue_seconds * 1000, spec.render_seconds * 1000)
 
 
 # --- quota and concurrency -----------------------------------------------------------------------------------------

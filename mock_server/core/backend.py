@@ -92,7 +92,7 @@ class VideoBackend:
         version, config = self.store.versioned_state("config")
         cached = self._rules_cache
         if cached is None or version is None or cached[0] != version:
-            cached = (version, compile_rules(config["faults"]))
+            cached = (version, compile_rules(config["faults"], max_delay=config["limits"]["max_delay_seconds"]))
             self._rules_cache = cached
         return cached[1]
 
@@ -276,7 +276,7 @@ class VideoBackend:
         """Fire the header's directives and the matching rules; an HTTP error fault is raised here."""
         firings = [Firing("header", action) for action in exchange.header]
         firings += fire(self.rules, facts, seed=self.seed, next_match=self.store.next_id)
-        error = record(exchange, firings, self.seed, facts.endpoint)
+        error = record(exchange, firings, self.seed, facts.endpoint, max_delay=self.config["limits"]["max_delay_seconds"])
         if error is not None:
             retry_after = error.retry_after_header
             raise APIError(error.status, error.error_message, code=error.error_code,

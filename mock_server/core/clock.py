@@ -18,6 +18,10 @@ _STATE_KEY = "clock"
 _CONFIG_KEY = "config"
 
 
+class ClockError(ValueError):
+    """The clock cannot move as asked; the message says how far it can."""
+
+
 @dataclass(frozen=True)
 class ClockState:
     mode: str
@@ -35,6 +39,11 @@ class Clock:
     """Virtual time. In ``speed`` mode it runs ``speed`` times faster than the wall clock; in ``manual``
     and ``instant`` modes it stands still until :meth:`advance` is called (instant mode also makes the
     catalog's typical times zero, see :meth:`scale`)."""
+
+    #: The latest virtual time the clock may show: the last second of the year 9999 (UTC). Times past it have
+    #: no four-digit year, which is all most date types (Python's datetime among them) hold, and times far
+    #: past it stop being numbers (1e308 twice is infinity).
+    LATEST = 253402300799.0
 
     def __init__(self, store: Store, *, mode: str = "speed", speed: float = 1.0,
                  real_time: Callable[[], float] = time.time) -> None:
@@ -77,12 +86,17 @@ class Clock:
         return 0.0 if self.mode == "instant" else 1.0
 
     def advance(self, seconds: float) -> float:
-        """Move virtual time forward; returns the new virtual time."""
+        """Move virtual time forward; returns the new virtual time. Raises ClockError for a move backwards or
+        past :attr:`LATEST`."""
         if seconds < 0:
-            raise ValueError("the clock only moves forward")
+            raise ClockError("the clock only moves forward")
         current = self.state()
         real = self._real_time()
-        moved = ClockState(current.mode, current.speed, real, current.now(real) + seconds)
+        now = current.now(real)
+        if not now + seconds <= self.LATEST:  # also refuses NaN
+            raise ClockError(f"moving the clock {seconds:g} s would take it past the end of the year 9999; it can "
+                             f"move at most {int(self.LATEST - now)} s more")
+        moved = ClockState(current.mode, current.speed, real, now + seconds)
         self._store.set_state(_STATE_KEY, asdict(moved))
         return moved.anchor_virtual
 

@@ -41,10 +41,17 @@ def charge(limits: Mapping[str, Any], store: Store, owner: str, cost: int) -> No
     budget = limits["credits"]
     if budget is None:
         return
+    allowed = round(budget * 1000)
     spent = store.increment(_credits_counter(owner), cost)
-    if spent > round(budget * 1000):
+    if spent > allowed:
         store.increment(_credits_counter(owner), -cost)
-        raise APIError(403, f"Insufficient quota: this task costs {cost / 1000:g} credits and "
-                            f"{max(0.0, budget - (spent - cost) / 1000):g} of {budget:g} remain.",
+        raise APIError(403, f"Insufficient quota: this task costs {_credits(cost)} credits and "
+                            f"{_credits(max(0, allowed - (spent - cost)))} of {_credits(allowed)} remain.",
                        code="insufficient_user_quota")
 
+
+def _credits(milli: int) -> str:
+    """Milli-credits as credits, every digit shown: rounded to a few digits, a cost just over the balance
+    (1000.001 of 1000) would read as affordable."""
+    whole, fraction = divmod(milli, 1000)
+    return f"{whole}.{fraction:03d}".rstrip("0").rstrip(".")

@@ -7,12 +7,14 @@ decisions on it, the journal and the transport layer act on them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, redirect, request, send_file
+from flask import Blueprint, Response, request, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
+from videomock.contracts.openapi import RANGE_PATTERN
 from videomock.core.backend import TaskView
 from videomock.http.bodies import parse_json_body
 from videomock.http.context import backend, caller, exchange, public_base
@@ -97,8 +99,16 @@ def download(task_id: str) -> BaseResponse:
     path = backend().video_file(owner, task_id, ex)
     if ex.redirect is not None:
         target = f"{public_base()}/cdn/videos/{task_id}.mp4?{_signed_query(task_id, ex.redirect.ttl)}"
-        return redirect(target, code=ex.redirect.status)
+        return _redirect(target, ex.redirect.status)
     return _send_video(path, task_id)
+
+
+def _redirect(target: str, status: int) -> Response:
+    """A redirect with no body, as storage CDNs answer: flask.redirect writes a little HTML page, which a
+    client that does not follow redirects would read as the API's answer."""
+    response = Response(status=status, headers={"Location": target})
+    del response.headers["Content-Type"]
+    return response
 
 
 @provider.get("/cdn/videos/<task_id>.mp4")
@@ -114,8 +124,24 @@ def _check_link(task_id: str) -> None:
 
 
 def _send_video(path: Path, task_id: str) -> Response:
+    """The video, honouring conditional and single-range requests. A request for several ranges gets the whole
+    file (RFC 9110 14.2 lets a server ignore Range): werkzeug serves one range only and answers 416 to more,
+    which a client reads as "the file is not that long"."""
+    several = _names_several_ranges(request.headers.get("Range"))
     # The file name is the render's cache key: identical bytes, identical ETag, even after a re-render.
-    response = send_file(path, mimetype="video/mp4", conditional=True, etag=path.stem, max_age=0,
+    response = send_file(path, mimetype="video/mp4", conditional=not several, etag=path.stem, max_age=0,
                          download_name=f"{task_id}.mp4")
+    if several:
+        without_range = {name: value for name, value in request.environ.items() if name != "HTTP_RANGE"}
+        response.make_conditional(without_range, accept_ranges=True, complete_length=response.content_length)
     response.headers["Accept-Ranges"] = "bytes"
     return response
+
+
+def _names_several_ranges(header: str | None) -> bool:
+    """Whether ``header`` is a Range the OpenAPI document allows that names more than one byte range (in any
+    order: werkzeug parses only ascending ones)."""
+    return header is not None and "," in header and _RANGES.match(header) is not None
+
+
+_RANGES = re.compile(RANGE_PATTERN)

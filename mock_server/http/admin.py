@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hmac
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Blueprint, request
 
 from videomock.config import ConfigError
 from videomock.core.backend import TaskView
+from videomock.core.clock import ClockError
 from videomock.core.errors import APIError
 from videomock.core.keys import fingerprint, owner_of
 from videomock.http.auth import bearer_token, is_loopback
@@ -30,6 +31,8 @@ ADMIN_TOKEN_HEADER = "X-Videomock-Admin-Token"
 
 @admin.before_request
 def _require_admin_token() -> None:
+    """Either header carrying the token opens the API: a client may send a provider key as its bearer token
+    and the admin token in the other header, or a stale admin header next to a right bearer token."""
     config = backend().config
     token = config["auth"]["admin_token"]   # its fingerprint: the config keeps no secret
     if token is None:
@@ -38,10 +41,39 @@ def _require_admin_token() -> None:
                                 "token; start it with --admin-token to administer it remotely.",
                            code="admin_loopback_only")
         return
-    given = [request.headers.get(ADMIN_TOKEN_HEADER), bearer_token(request.headers.get("Authorization"))]
-    if not any(value and hmac.compare_digest(fingerprint(value), token) for value in given):
+    given = (request.headers.get(ADMIN_TOKEN_HEADER), bearer_token(request.headers.get("Authorization")))
+    if not any(value is not None and hmac.compare_digest(fingerprint(value), token) for value in given):
         raise APIError(401, f"The admin API needs the admin token (Authorization: Bearer <token> or {ADMIN_TOKEN_HEADER}).",
                        code="invalid_admin_token")
+
+
+def _query(allowed: Sequence[str]) -> dict[str, str]:
+    """The query parameters, each at most once and all among ``allowed``. A misspelt filter that were ignored
+    would answer with every entry, which reads as if they all matched."""
+    args = request.args
+    for name in args:
+        if name not in allowed:
+            raise APIError(400, f"Unknown query parameter {name!r}; allowed: {', '.join(allowed)}.", param=name,
+                           code="unknown_parameter")
+        if len(args.getlist(name)) > 1:
+            raise APIError(400, f"Query parameter {name!r} is given more than once; give it once.", param=name,
+                           code="invalid_value")
+        if not args[name]:
+            raise APIError(400, f"Query parameter {name!r} is empty; give it a value or leave it out.", param=name,
+                           code="invalid_value")
+    return args.to_dict()
+
+
+def _whole_number(args: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    """``args[name]`` as a number from ``low`` to ``high`` in ASCII digits (str.isdigit also takes "²", which
+    int() refuses), or None when not given."""
+    text = args.get(name)
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(high)) and low <= int(text) <= high):
+        raise APIError(400, f"{name} must be a whole number from {low} to {high}, not {text[:20]!r}.", param=name,
+                       code="invalid_value")
+    return int(text)
 
 
 def _object_body() -> dict[str, Any]:
@@ -108,21 +140,32 @@ def advance_clock() -> Any:
     seconds = _object_body().get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
         raise APIError(400, "seconds must be a number >= 0, as in {\"seconds\": 60}.", param="seconds", code="invalid_value")
-    return {"now": backend().advance(float(seconds))}
+    try:
+        return {"now": backend().advance(float(seconds))}
+    except ClockError as exc:
+        raise APIError(400, f"{exc}.", param="seconds", code="invalid_value") from None
+
+
+#: The journal's query parameters: its filters, and how many of the newest entries to keep.
+JOURNAL_QUERY = ("method", "path", "status", "key", "task_id", "fault", "limit")
 
 
 def _journal_filter(args: Mapping[str, str]) -> Any:
-    """A predicate for journal entries from the query parameters."""
-    method = args.get("method", "").upper() or None
+    """A predicate for journal entries from the (checked) query parameters."""
+    method = args.get("method")
+    if method is not None:
+        if not (method.isascii() and method.isalpha()):
+            raise APIError(400, f"method must be an HTTP method such as GET or POST, not {method[:20]!r}.",
+                           param="method", code="invalid_value")
+        method = method.upper()
     path = args.get("path")
+    if path is not None and not path.startswith("/"):
+        raise APIError(400, f"path must start with / (a trailing * matches a prefix), not {path[:40]!r}.",
+                       param="path", code="invalid_value")
     key = owner_of(args["key"]) if "key" in args else None
     task_id = args.get("task_id")
     fault = args.get("fault")
-    status = None
-    if "status" in args:
-        if not args["status"].isdigit():
-            raise APIError(400, "status must be an HTTP status code.", param="status", code="invalid_value")
-        status = int(args["status"])
+    status = _whole_number(args, "status", 100, 599)
 
     def keep(entry: Mapping[str, Any]) -> bool:
         if method is not None and entry["method"] != method:
@@ -144,13 +187,12 @@ def _journal_filter(args: Mapping[str, str]) -> Any:
 def requests_journal() -> Any:
     """The journal, oldest first. Filters: method, path (a trailing * matches a prefix), status, key
     (the API key or its fingerprint), task_id, fault (rule id or action type); limit keeps the newest N."""
-    keep = _journal_filter(request.args)
+    args = _query(JOURNAL_QUERY)
+    keep = _journal_filter(args)
+    limit = _whole_number(args, "limit", 0, 1_000_000_000)
     entries = [e for e in backend().store.journal() if keep(e)]
-    limit = request.args.get("limit")
     if limit is not None:
-        if not limit.isdigit():
-            raise APIError(400, "limit must be a whole number.", param="limit", code="invalid_value")
-        entries = entries[-int(limit):] if int(limit) else []
+        entries = entries[-limit:] if limit else []
     return {"requests": entries}
 
 
@@ -166,5 +208,5 @@ def task_summary(view: TaskView) -> dict[str, Any]:
 
 @admin.get("/tasks")
 def tasks() -> Any:
-    key = request.args.get("key")
+    key = _query(("key",)).get("key")
     return {"tasks": [task_summary(v) for v in backend().views(None if key is None else owner_of(key))]}

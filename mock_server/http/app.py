@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 from videomock.config import check_config, default_cache_dir
 from videomock.core.backend import VideoBackend
@@ -26,6 +26,17 @@ from videomock.media.library import VideoLibrary
 from videomock.store import Store, open_store
 
 
+class FakeProviderApp(Flask):
+    """Flask, answering OPTIONS with a 204 and Allow. Flask's own answer is an empty 200 labelled text/html:
+    a client or a proxy that checks content types sees an HTML page where the API promises JSON or nothing."""
+
+    def make_default_options_response(self) -> Response:
+        response = super().make_default_options_response()
+        response.status_code = 204
+        del response.headers["Content-Type"]
+        return response
+
+
 def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None = None,
                videos: VideoLibrary | None = None, real_time: Callable[[], float] = time.time) -> Flask:
     """A fake provider app. ``config`` is a (partial) config document; defaults fill the rest.
@@ -38,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     supplies the startup-only sections, which cannot have changed.
     """
     cfg = check_config(dict(config or {}))
-    app = Flask("videomock")
+    app = FakeProviderApp("videomock")
     app.config["MAX_CONTENT_LENGTH"] = cfg["server"]["max_body_bytes"]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.compact = True  # type: ignore[attr-defined]

@@ -76,7 +76,10 @@ def register_error_handlers(app: Flask) -> None:
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 resp.headers[name] = value
-        if status == 408:   # the rest of a request too slow to arrive is not worth waiting for
+        if status in (408, 413):
+            # The rest of the request is still on its way, or on the connection: not worth waiting for, and
+            # werkzeug's server would read what is left of a body as the next request. (gunicorn decides about
+            # connections itself, and skips what is left of a body.)
             resp.headers["Connection"] = "close"
         return resp
 

@@ -13,7 +13,7 @@ from flask import Flask, request
 from videomock.core.errors import APIError
 from videomock.core.faults.actions import FaultSpecError
 from videomock.core.faults.header import HEADER, HEADER_GRAMMAR, parse_fault_header
-from videomock.http.context import exchange
+from videomock.http.context import backend, exchange
 
 
 def install_fault_header(app: Flask, endpoints: Mapping[str, str]) -> None:
@@ -27,7 +27,8 @@ def install_fault_header(app: Flask, endpoints: Mapping[str, str]) -> None:
         header = request.headers.get(HEADER)
         if header is not None:
             try:
-                exchange().header = parse_fault_header(header, endpoint)
+                exchange().header = parse_fault_header(header, endpoint,
+                                                       max_delay=backend().config["limits"]["max_delay_seconds"])
             except FaultSpecError as exc:
                 raise APIError(400, f"Bad {HEADER} header: {exc}. Grammar: {HEADER_GRAMMAR}", param=HEADER,
                                code="invalid_fault_header") from None

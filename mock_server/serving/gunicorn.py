@@ -29,23 +29,24 @@ import selectors
 import socket
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.errors import ParseException
 from gunicorn.workers import gthread
 
 from videomock.config import ConfigError, default_store_path
 from videomock.core.runtime import publish_config
 from videomock.http.errors import http_error_json
+from videomock.http.middleware import WSGIApp
 from videomock.serving.arrival import Arrival, ReadDeadline, RequestTimedOut
 from videomock.serving.workpool import WorkPool
 from videomock.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
-    from flask import Flask
     from gunicorn.workers.base import Worker as BaseWorker
 
 #: Seconds an idle client connection stays open for its next request (clients poll every few seconds).
@@ -122,6 +123,46 @@ def write_json_error(sock: socket.socket, status: int, reason: str, message: str
     head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n")
     gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+class ReadableBody:
+    """gunicorn's request body (``wsgi.input``), raising OSError where gunicorn raises its own ParseException
+    (a chunk size that is not hexadecimal, a missing chunk terminator). WSGI applications, werkzeug among
+    them, take an OSError from the input stream for a body that could not be read, as werkzeug's own server
+    raises one, and answer 400; any other exception is a 500."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def read(self, size: int | None = None) -> bytes:
+        return self._unless_broken(self._body.read, size)
+
+    def readline(self, size: int | None = None) -> bytes:
+        return self._unless_broken(self._body.readline, size)
+
+    def readlines(self, hint: int | None = None) -> list[bytes]:
+        lines: list[bytes] = self._unless_broken(self._body.readlines, hint)
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
+    @staticmethod
+    def _unless_broken(read: Callable[[int | None], Any], size: int | None) -> Any:
+        try:
+            return read(size)
+        except ParseException as exc:
+            raise OSError(str(exc)) from exc
+
+
+def readable_bodies(app: WSGIApp) -> WSGIApp:
+    """``app`` with each request's body a :class:`ReadableBody`."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        environ["wsgi.input"] = ReadableBody(environ["wsgi.input"])
+        return app(environ, start_response)
+
+    return wsgi
 
 
 class Worker(gthread.ThreadWorker):
@@ -245,13 +286,13 @@ class GunicornServer(BaseApplication):
         for name, value in settings.items():
             self.cfg.set(name, value)
 
-    def load(self) -> Flask:
+    def load(self) -> WSGIApp:
         """Runs in each worker as it starts, never in the master. A SQLite store's configuration and clock are
         left as the master and the admin API set them; a memory store is new, and this worker's own."""
         from videomock.http.app import create_app  # the master never loads Flask and the app: only workers do
 
         store = self.config["server"]["store"]
-        return create_app(self.config, store=None if store == MEMORY else SqliteStore(store))
+        return readable_bodies(create_app(self.config, store=None if store == MEMORY else SqliteStore(store)))
 
     def _announce_once(self, worker: BaseWorker) -> None:
         """Runs in each worker once its app is loaded and its socket listens: the server is ready when the

@@ -29,7 +29,12 @@ _ANYWHERE = frozenset(ENDPOINTS)
 
 
 class FaultSpecError(ValueError):
-    """A fault rule or header is malformed; the message says what is allowed."""
+    """A fault rule or header is malformed; the message says what is allowed, ``param`` (when known) is the
+    dotted path of the offending setting."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 @cache
@@ -41,6 +46,19 @@ def _branches() -> Mapping[str, Mapping[str, Any]]:
 def schema_default(kind: str, name: str) -> Any:
     """The config schema's default for field ``name`` of action ``kind`` (None when it has none)."""
     return _branches()[kind]["properties"].get(name, {}).get("default")
+
+
+def number_text(value: float) -> str:
+    """``value`` as short as it reads exactly: a message comparing a value with its limit must not show two
+    different numbers alike (``:g`` shows 60.0000001 as 60)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
+def schema_maximum(kind: str, name: str) -> float:
+    """The config schema's maximum for field ``name`` of action ``kind``."""
+    maximum: float = _branches()[kind]["properties"][name]["maximum"]
+    return maximum
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ render that fate their own way, so the two modes cannot disagree about what a fa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from videomock.core.exchange import Exchange
 from videomock.core.faults.actions import (
@@ -30,6 +30,7 @@ from videomock.core.faults.actions import (
     TransportAction,
     TruncatedDownload,
     TruncatedJson,
+    schema_maximum,
 )
 from videomock.core.faults.rules import Firing
 
@@ -41,9 +42,12 @@ FAILURE_REASONS: Mapping[str, tuple[int, str]] = {
 }
 
 
-def record(exchange: Exchange, firings: Iterable[Firing], seed: int, endpoint: str) -> HttpError | None:
+def record(exchange: Exchange, firings: Iterable[Firing], seed: int, endpoint: str, *,
+           max_delay: float) -> HttpError | None:
     """Note the firings that apply to ``endpoint`` on the exchange. Returns the HTTP error to answer with,
-    if any."""
+    if any. No wait they cause is longer than ``max_delay`` (``limits.max_delay_seconds``): not a sampled
+    delay, not several delays added up, not one pause of a dribble. A fault is there to exercise a client's
+    timeouts, not to hold a server thread for hours."""
     http_error = None
     for firing in firings:
         action = firing.action
@@ -51,10 +55,12 @@ def record(exchange: Exchange, firings: Iterable[Firing], seed: int, endpoint: s
             continue
         exchange.applied.append(firing)
         if isinstance(action, Delay):
-            exchange.delay += action.sample(seed, firing.rule, firing.match)
+            exchange.delay = min(exchange.delay + action.sample(seed, firing.rule, firing.match), max_delay)
         elif isinstance(action, HttpError):
             http_error = http_error or action
-        elif isinstance(action, (Reset, Empty, TruncatedJson, MalformedJson, Dribble, TruncatedDownload)):
+        elif isinstance(action, Dribble):
+            exchange.transport = exchange.transport or replace(action, interval=min(action.interval, max_delay))
+        elif isinstance(action, (Reset, Empty, TruncatedJson, MalformedJson, TruncatedDownload)):
             exchange.transport = exchange.transport or action
         elif isinstance(action, ExpireUrl):
             exchange.expire_ttl = action.ttl
@@ -79,7 +85,9 @@ class JobShape:
 
 
 def job_shape(firings: Iterable[Firing]) -> JobShape:
-    """Merge every job action that fired. The first outcome-changing action (fail, stuck, stall) wins."""
+    """Merge every job action that fired. The first outcome-changing action (fail, stuck, stall) wins. Slow
+    factors multiply, up to the largest one factor may be: rules and the header together must not make a
+    timeline longer than one of them can (nor, multiplied often enough, infinite)."""
     outcome: JobShape | None = None
     slow = 1.0
     total: float | None = None
@@ -93,7 +101,7 @@ def job_shape(firings: Iterable[Firing]) -> JobShape:
         elif isinstance(action, Stall) and outcome is None:
             outcome = JobShape("stall", action.at_progress)
         elif isinstance(action, Slow):
-            slow *= action.factor
+            slow = min(slow * action.factor, schema_maximum(action.type, "factor"))
         elif isinstance(action, Duration):
             total, queue = action.seconds, action.queue_seconds
     base = outcome or JobShape()

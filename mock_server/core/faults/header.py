@@ -12,13 +12,13 @@ from typing import Any
 
 from videomock.contracts.schemas import CompiledSchema, load_schema
 from videomock.contracts.validation import violations_of
-from videomock.core.faults.actions import Action, FaultSpecError, parse_action, where_it_applies
+from videomock.core.faults.actions import Action, FaultSpecError, number_text, parse_action, where_it_applies
 
 HEADER = "X-Videomock-Fault"
 
 HEADER_GRAMMAR = (
     f"{HEADER}: directive[; directive...], each name or name=value. Per request: status=429 "
-    "[retry-after=S] [code=C] [message=M], delay=S or delay=MIN-MAX, reset, empty, malformed, truncate[=FRACTION], "
+    "[retry-after=S] [code=C] [message=M], delay=S or delay=MIN-MAX (at most limits.max_delay_seconds), reset, empty, malformed, truncate[=FRACTION], "
     "dribble[=BYTES[/SECONDS]], expire=TTL, redirect[=30X]. Per job (submit only): fail=REASON[@PROGRESS] "
     "(content_policy, upstream_error, timeout), stuck, stall=PROGRESS, slow=FACTOR, duration=SECONDS [queue=SECONDS]."
 )
@@ -41,8 +41,10 @@ def _integer(name: str, text: str) -> int:
     return int(value)
 
 
-def parse_fault_header(value: str, endpoint: str) -> list[Action]:
-    """Actions from an ``X-Videomock-Fault`` header; raises FaultSpecError naming the bad directive."""
+def parse_fault_header(value: str, endpoint: str, *, max_delay: float) -> list[Action]:
+    """Actions from an ``X-Videomock-Fault`` header; raises FaultSpecError naming the bad directive.
+    ``max_delay`` is the ``limits.max_delay_seconds`` cap: a request asking to wait longer is told so rather
+    than cut short, which would test something other than what it asked for."""
     directives: dict[str, str | None] = {}
     for part in value.split(";"):
         part = part.strip()
@@ -54,7 +56,7 @@ def parse_fault_header(value: str, endpoint: str) -> list[Action]:
             raise FaultSpecError(f"directive {name!r} is given twice")
         directives[name] = text.strip() if has_value else None
     actions = []
-    for raw in _actions_from(directives, endpoint):
+    for raw in _actions_from(directives, endpoint, max_delay):
         violations = violations_of(_action_validator(), raw)
         if violations:
             raise FaultSpecError(f"{raw['type']}: {violations[0].message}")
@@ -65,7 +67,7 @@ def parse_fault_header(value: str, endpoint: str) -> list[Action]:
     return actions
 
 
-def _actions_from(d: dict[str, str | None], endpoint: str) -> list[dict[str, Any]]:
+def _actions_from(d: dict[str, str | None], endpoint: str, max_delay: float) -> list[dict[str, Any]]:
     def take(name: str) -> str | None:
         return d.pop(name)
 
@@ -107,9 +109,14 @@ def _actions_from(d: dict[str, str | None], endpoint: str) -> list[dict[str, Any
         text = need("delay")
         low, dash, high = text.partition("-")
         if dash and low:
-            actions.append({"type": "delay", "distribution": "uniform", "min": _number("delay", low), "max": _number("delay", high)})
+            action = {"type": "delay", "distribution": "uniform", "min": _number("delay", low), "max": _number("delay", high)}
+            longest = max(action["min"], action["max"])
         else:
-            actions.append({"type": "delay", "seconds": _number("delay", text)})
+            action = {"type": "delay", "seconds": _number("delay", text)}
+            longest = action["seconds"]
+        if longest > max_delay:
+            raise FaultSpecError(f"delay={text}: at most {number_text(max_delay)} s (limits.max_delay_seconds)")
+        actions.append(action)
     for name in ("reset", "empty", "malformed"):
         if name in d:
             take(name)

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from videomock.core import rng
-from videomock.core.faults.actions import ENDPOINTS, Action, FaultSpecError, parse_action, where_it_applies
+from videomock.core.faults.actions import (
+    ENDPOINTS,
+    Action,
+    Delay,
+    FaultSpecError,
+    number_text,
+    parse_action,
+    where_it_applies,
+)
 from videomock.core.hashing import content_hash
 from videomock.core.keys import owner_of
 
@@ -65,9 +73,11 @@ class Firing:
         return {"rule": self.rule, "match": self.match, **self.action.journal()}
 
 
-def compile_rules(rules: Sequence[Mapping[str, Any]]) -> list[Rule]:
+def compile_rules(rules: Sequence[Mapping[str, Any]], *, max_delay: float) -> list[Rule]:
     """Rules from their config form (already schema-checked). Raises FaultSpecError for a rule whose action
-    can never apply to the endpoints it names."""
+    can never apply to the endpoints it names, or whose fixed delay is longer than ``max_delay`` (the
+    ``limits.max_delay_seconds`` cap): it could never wait as long as it says. Sampled delays are cut to the
+    cap when they are drawn instead, since most of their draws are within it."""
     compiled = []
     for index, raw in enumerate(rules):
         rule_id = raw.get("id") or f"rule-{index + 1}"
@@ -77,6 +87,10 @@ def compile_rules(rules: Sequence[Mapping[str, Any]]) -> list[Rule]:
         endpoints = named & action.endpoints
         if not endpoints:
             raise FaultSpecError(f"fault rule {rule_id!r}: a {action.type} action applies only to: {where_it_applies(action)}")
+        if isinstance(action, Delay) and action.distribution == "fixed" and action.seconds > max_delay:
+            raise FaultSpecError(f"fault rule {rule_id!r}: a fixed delay of {number_text(action.seconds)} s is longer "
+                                 f"than limits.max_delay_seconds allows (at most {number_text(max_delay)} s); raise "
+                                 "the cap or shorten the delay", f"faults.{index}.action.seconds")
         key = raw.get("key")
         compiled.append(Rule(
             id=rule_id, endpoints=endpoints, action=action, model=raw.get("model"),
