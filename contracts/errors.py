@@ -1,15 +1,84 @@
-"""The error contract's table: which error ``type`` goes with which HTTP status.
+"""The error contract's tables: which error ``type`` goes with which HTTP status, and which error ``code``
+goes with which status, on which routes.
 
-The fake renders errors with it and the client picks its exception classes by it, so the two cannot
-disagree about what a status means. The table itself is data, in the error schema's ``x-status-types``.
+The fake renders errors with them and the client picks its exception classes by them, so the two cannot
+disagree about what a status means; the server takes every code's status from here and the OpenAPI
+document derives its error responses from here, so neither can disagree with the table. Both tables are
+data: the status -> type table is the error schema's ``x-status-types``, the code table is ``errors.json``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 from videomock.contracts.schemas import load_schema
+
+ERRORS_FILE = "errors.json"
+
+
+class UnknownErrorCode(LookupError):
+    """A code the error table does not list: raising it would answer with a status nobody documented."""
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One code of the table: the status it always comes with, what it means, where it can be answered."""
+
+    code: str
+    status: int
+    description: str
+    #: The routes (names of :func:`routes`) that can answer with this code; None when any request can,
+    #: whatever its route.
+    routes: frozenset[str] | None
+
+    def answers_on(self, route: str) -> bool:
+        """Whether a request to ``route`` can get this code."""
+        return self.routes is None or route in self.routes
+
+
+@dataclass(frozen=True)
+class _Table:
+    routes: Mapping[str, str]
+    codes: Mapping[str, ErrorCode]
+
+
+@cache
+def _table() -> _Table:
+    """The code table, checked once: every route it names exists (a broken table fails the first lookup,
+    not some later request)."""
+    data = json.loads(resources.files(__package__).joinpath(ERRORS_FILE).read_text(encoding="utf-8"))
+    routes: dict[str, str] = data["routes"]
+    codes: dict[str, ErrorCode] = {}
+    for code, entry in data["codes"].items():
+        named = None if entry["routes"] == "any" else frozenset(entry["routes"])
+        unknown = sorted((named or set()) - set(routes))
+        if unknown:
+            raise ValueError(f"{ERRORS_FILE}: {code} names unknown routes {unknown}; known: {', '.join(routes)}")
+        codes[code] = ErrorCode(code, int(entry["status"]), entry["description"], named)
+    return _Table(routes, codes)
+
+
+def error_codes() -> Mapping[str, ErrorCode]:
+    """Every code the fake answers with, by code."""
+    return _table().codes
+
+
+def error_code(code: str) -> ErrorCode:
+    """The table's entry for ``code``; UnknownErrorCode when it has none."""
+    found = _table().codes.get(code)
+    if found is None:
+        raise UnknownErrorCode(f"error code {code!r} is not in the error table ({ERRORS_FILE}); add it there, "
+                               "with its status, meaning and routes, before answering with it")
+    return found
+
+
+def routes() -> Mapping[str, str]:
+    """The route names the code table uses, each with what it stands for."""
+    return _table().routes
 
 
 @cache

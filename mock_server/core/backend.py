@@ -22,7 +22,7 @@ from videomock.contracts.images import ImageError, parse_image
 from videomock.contracts.validation import Violation, validate_request
 from videomock.core import links, rng
 from videomock.core.clock import Clock
-from videomock.core.errors import APIError
+from videomock.core.errors import APIError, provider_error
 from videomock.core.exchange import Exchange
 from videomock.core.faults.decision import FAILURE_REASONS, JobShape, job_shape, record
 from videomock.core.faults.rules import Firing, RequestFacts, Rule, compile_rules, fire
@@ -53,7 +53,7 @@ def bad_request(violations: list[Violation]) -> APIError:
     """One 400 for every violation: ``param`` names the first (most basic) one, the message lists them all."""
     first = violations[0]
     message = "; ".join(v.message for v in violations)
-    return APIError(400, message, param=first.param, code=first.code)
+    return provider_error(first.code, message, param=first.param)
 
 
 class VideoBackend:
@@ -202,18 +202,18 @@ class VideoBackend:
         ``owner`` None means the caller proved access another way (a signed CDN link)."""
         task = self.store.get_task(task_id) if owner is None else self._owned(owner, task_id)
         if task is None:
-            raise APIError(404, f"No task {task_id!r}.", param="task_id", code="task_not_found")
+            raise provider_error("task_not_found", f"No task {task_id!r}.", param="task_id")
         self._apply_faults(RequestFacts("download", task.owner, task.model, task.params.get("prompt")),
                            exchange if exchange is not None else Exchange())
         view = self._view(task)
         if view.state.status != "completed":
-            raise APIError(400, f"Task {task_id} is {view.state.status}; its video can be downloaded once it is completed.",
-                           param="task_id", code="video_not_ready")
+            raise provider_error("video_not_ready", f"Task {task_id} is {view.state.status}; its video can be downloaded "
+                                 "once it is completed.", param="task_id")
         try:
             return self.videos.ensure(view.task.video_key, lambda: self._spec_for(view.task))
         except RenderError as exc:
             log.error("re-render of %s failed: %s", task_id, exc)
-            raise APIError(500, "The video could not be re-rendered; see the server log.", code="render_failed") from None
+            raise provider_error("render_failed", "The video could not be re-rendered; see the server log.") from None
 
     def list_models(self, owner: str, exchange: Exchange | None = None) -> Catalog:
         self._apply_faults(RequestFacts("models", owner), exchange if exchange is not None else Exchange())
@@ -244,11 +244,11 @@ class VideoBackend:
     def check_link(self, task_id: str, expires: str, signature: str) -> None:
         """403 unless ``expires``/``signature`` are a valid, unexpired signature of a link to ``task_id``."""
         if not expires.isascii() or not expires.isdecimal() or len(expires) > 12:
-            raise APIError(403, "This link is not valid: it has no expiry.", code="invalid_signature")
+            raise provider_error("invalid_signature", "This link is not valid: it has no expiry.")
         if not links.is_valid(links.signing_key(self.store), task_id, int(expires), signature):
-            raise APIError(403, "This link is not valid: its signature does not match.", code="invalid_signature")
+            raise provider_error("invalid_signature", "This link is not valid: its signature does not match.")
         if self.clock.now() > int(expires):
-            raise APIError(403, "This link has expired; poll the task again for a fresh url.", code="url_expired")
+            raise provider_error("url_expired", "This link has expired; poll the task again for a fresh url.")
 
     def journal(self, method: str, path: str, query: str, status: int, exchange: Exchange,
                 request_body: Any, response_body: Any) -> None:
@@ -296,7 +296,7 @@ class VideoBackend:
     def _owned(self, owner: str, task_id: str) -> Task:
         task = self.store.get_task(task_id)
         if task is None or task.owner != owner:
-            raise APIError(404, f"No task {task_id!r} for this API key.", param="task_id", code="task_not_found")
+            raise provider_error("task_not_found", f"No task {task_id!r} for this API key.", param="task_id")
         return task
 
     def _timeline(self, spec: ModelSpec, seq: int, shape: JobShape) -> tuple[float, float]:
@@ -327,7 +327,7 @@ class VideoBackend:
                 image = fetch_image(image.url, allow_hosts=fetch["allow_hosts"], allow_private_networks=fetch["allow_private_networks"],
                                     max_bytes=fetch["max_bytes"], timeout=fetch["timeout"])
         except ImageError as exc:
-            raise APIError(400, str(exc), param="image", code="invalid_image") from None
+            raise provider_error("invalid_image", str(exc), param="image") from None
         params = dict(params)
         if image.data is None:
             params["image"] = {"url": image.url}

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from videomock.core.errors import APIError
+from videomock.core.errors import provider_error
 from videomock.core.hashing import content_hash
 from videomock.core.waits import waiting
 from videomock.store import Store
@@ -90,8 +90,8 @@ class IdempotencyKeys:
                 continue
             if previous is not None:
                 if previous["body"] != content_hash(body):
-                    raise APIError(400, "This Idempotency-Key was already used with a different request body.",
-                                   param="Idempotency-Key", code="idempotency_key_reused")
+                    raise provider_error("idempotency_key_reused", "This Idempotency-Key was already used with a "
+                                         "different request body.", param="Idempotency-Key")
                 return Replay(previous["task_id"])
             current = self.store.get_state(name)
             if current is None and self.store.compare_and_set_state(name, None, holder):
@@ -99,8 +99,8 @@ class IdempotencyKeys:
             if current is not None and not is_alive(current) and self.store.compare_and_set_state(name, current, holder):
                 return Claim(result, name, holder)   # its claimant died before recording a result
             if time.monotonic() > deadline:
-                raise APIError(503, "An earlier submit with this Idempotency-Key is still being processed; retry.",
-                               code="idempotency_key_in_use", headers={"Retry-After": "1"})
+                raise provider_error("idempotency_key_in_use", "An earlier submit with this Idempotency-Key is still "
+                                     "being processed; retry.", headers={"Retry-After": "1"})
             with waiting():
                 time.sleep(_POLL_SECONDS)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from videomock.contracts.catalog import ModelSpec
-from videomock.core.errors import APIError
+from videomock.core.errors import provider_error
 from videomock.core.tasks import finished_by_timeline
 from videomock.store import Store
 
@@ -31,9 +31,9 @@ def check_in_flight(limits: Mapping[str, Any], store: Store, owner: str, now: fl
         return
     unfinished = sum(1 for task in store.tasks(owner) if not finished_by_timeline(task, now))
     if unfinished >= most:
-        raise APIError(429, f"Too many tasks in flight for this API key ({unfinished}; at most {most}). "
-                            "Wait for one to finish.", code="concurrency_limit_exceeded",
-                       headers={"Retry-After": str(max(1, round(limits["retry_after"])))})
+        raise provider_error("concurrency_limit_exceeded", f"Too many tasks in flight for this API key ({unfinished}; "
+                             f"at most {most}). Wait for one to finish.",
+                             headers={"Retry-After": str(max(1, round(limits["retry_after"])))})
 
 
 def charge(limits: Mapping[str, Any], store: Store, owner: str, cost: int) -> None:
@@ -45,9 +45,8 @@ def charge(limits: Mapping[str, Any], store: Store, owner: str, cost: int) -> No
     spent = store.increment(_credits_counter(owner), cost)
     if spent > allowed:
         store.increment(_credits_counter(owner), -cost)
-        raise APIError(403, f"Insufficient quota: this task costs {_credits(cost)} credits and "
-                            f"{_credits(max(0, allowed - (spent - cost)))} of {_credits(allowed)} remain.",
-                       code="insufficient_user_quota")
+        raise provider_error("insufficient_user_quota", f"Insufficient quota: this task costs {_credits(cost)} credits "
+                             f"and {_credits(max(0, allowed - (spent - cost)))} of {_credits(allowed)} remain.")
 
 
 def _credits(milli: int) -> str:

@@ -18,7 +18,7 @@ from flask import Blueprint, request
 from videomock.config import ConfigError
 from videomock.core.backend import TaskView
 from videomock.core.clock import ClockError
-from videomock.core.errors import APIError
+from videomock.core.errors import provider_error
 from videomock.core.keys import fingerprint, owner_of
 from videomock.http.auth import bearer_token, is_loopback
 from videomock.http.bodies import parse_json_body
@@ -37,14 +37,13 @@ def _require_admin_token() -> None:
     token = config["auth"]["admin_token"]   # its fingerprint: the config keeps no secret
     if token is None:
         if not is_loopback(config["server"]["host"]) and not is_loopback(request.remote_addr or ""):
-            raise APIError(403, "The admin API answers loopback clients only on this server, which has no admin "
-                                "token; start it with --admin-token to administer it remotely.",
-                           code="admin_loopback_only")
+            raise provider_error("admin_loopback_only", "The admin API answers loopback clients only on this server, "
+                                 "which has no admin token; start it with --admin-token to administer it remotely.")
         return
     given = (request.headers.get(ADMIN_TOKEN_HEADER), bearer_token(request.headers.get("Authorization")))
     if not any(value is not None and hmac.compare_digest(fingerprint(value), token) for value in given):
-        raise APIError(401, f"The admin API needs the admin token (Authorization: Bearer <token> or {ADMIN_TOKEN_HEADER}).",
-                       code="invalid_admin_token")
+        raise provider_error("invalid_admin_token",
+                             f"The admin API needs the admin token (Authorization: Bearer <token> or {ADMIN_TOKEN_HEADER}).")
 
 
 def _query(allowed: Sequence[str]) -> dict[str, str]:
@@ -53,14 +52,14 @@ def _query(allowed: Sequence[str]) -> dict[str, str]:
     args = request.args
     for name in args:
         if name not in allowed:
-            raise APIError(400, f"Unknown query parameter {name!r}; allowed: {', '.join(allowed)}.", param=name,
-                           code="unknown_parameter")
+            raise provider_error("unknown_parameter", f"Unknown query parameter {name!r}; allowed: {', '.join(allowed)}.",
+                                 param=name)
         if len(args.getlist(name)) > 1:
-            raise APIError(400, f"Query parameter {name!r} is given more than once; give it once.", param=name,
-                           code="invalid_value")
+            raise provider_error("invalid_value", f"Query parameter {name!r} is given more than once; give it once.",
+                                 param=name)
         if not args[name]:
-            raise APIError(400, f"Query parameter {name!r} is empty; give it a value or leave it out.", param=name,
-                           code="invalid_value")
+            raise provider_error("invalid_value", f"Query parameter {name!r} is empty; give it a value or leave it "
+                                 "out.", param=name)
     return args.to_dict()
 
 
@@ -71,15 +70,15 @@ def _whole_number(args: Mapping[str, str], name: str, low: int, high: int) -> in
     if text is None:
         return None
     if not (text.isascii() and text.isdigit() and len(text) <= len(str(high)) and low <= int(text) <= high):
-        raise APIError(400, f"{name} must be a whole number from {low} to {high}, not {text[:20]!r}.", param=name,
-                       code="invalid_value")
+        raise provider_error("invalid_value", f"{name} must be a whole number from {low} to {high}, not {text[:20]!r}.",
+                             param=name)
     return int(text)
 
 
 def _object_body() -> dict[str, Any]:
     body = parse_json_body(request)
     if not isinstance(body, dict):
-        raise APIError(400, "The request body must be a JSON object.", code="invalid_type")
+        raise provider_error("invalid_type", "The request body must be a JSON object.")
     return body
 
 
@@ -87,7 +86,7 @@ def _configured(apply: Any, body: Any) -> dict[str, Any]:
     try:
         return apply(body)
     except ConfigError as exc:
-        raise APIError(400, str(exc), param=exc.param, code="invalid_config") from None
+        raise provider_error("invalid_config", str(exc), param=exc.param) from None
 
 
 @admin.get("/config")
@@ -139,11 +138,11 @@ def get_clock() -> Any:
 def advance_clock() -> Any:
     seconds = _object_body().get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
-        raise APIError(400, "seconds must be a number >= 0, as in {\"seconds\": 60}.", param="seconds", code="invalid_value")
+        raise provider_error("invalid_value", "seconds must be a number >= 0, as in {\"seconds\": 60}.", param="seconds")
     try:
         return {"now": backend().advance(float(seconds))}
     except ClockError as exc:
-        raise APIError(400, f"{exc}.", param="seconds", code="invalid_value") from None
+        raise provider_error("invalid_value", f"{exc}.", param="seconds") from None
 
 
 #: The journal's query parameters: its filters, and how many of the newest entries to keep.
@@ -155,13 +154,13 @@ def _journal_filter(args: Mapping[str, str]) -> Any:
     method = args.get("method")
     if method is not None:
         if not (method.isascii() and method.isalpha()):
-            raise APIError(400, f"method must be an HTTP method such as GET or POST, not {method[:20]!r}.",
-                           param="method", code="invalid_value")
+            raise provider_error("invalid_value", f"method must be an HTTP method such as GET or POST, not "
+                                 f"{method[:20]!r}.", param="method")
         method = method.upper()
     path = args.get("path")
     if path is not None and not path.startswith("/"):
-        raise APIError(400, f"path must start with / (a trailing * matches a prefix), not {path[:40]!r}.",
-                       param="path", code="invalid_value")
+        raise provider_error("invalid_value", f"path must start with / (a trailing * matches a prefix), not "
+                             f"{path[:40]!r}.", param="path")
     key = owner_of(args["key"]) if "key" in args else None
     task_id = args.get("task_id")
     fault = args.get("fault")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from videomock.core.errors import APIError
+from videomock.core.errors import provider_error
 from videomock.core.keys import fingerprint
 
 
@@ -40,8 +40,7 @@ def authenticate(authorization: str | None, allowed_keys: Sequence[str]) -> str:
     """The caller's key fingerprint; 401 in the provider's shape when the key is missing or not accepted."""
     key = bearer_token(authorization)
     if key is None:
-        raise APIError(401, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
-                       code="missing_api_key")
+        raise provider_error("missing_api_key", "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.")
     if not accepts(allowed_keys, key):
-        raise APIError(401, "Incorrect API key provided.", code="invalid_api_key")
+        raise provider_error("invalid_api_key", "Incorrect API key provided.")
     return fingerprint(key)

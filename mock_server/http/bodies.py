@@ -17,7 +17,7 @@ from flask import Request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from videomock.contracts.validation import first_non_finite, json_pointer, param_name
-from videomock.core.errors import APIError
+from videomock.core.errors import APIError, provider_error
 
 MAX_DEPTH = 32
 #: Integers with more digits than the largest double are refused before conversion: they are beyond what
@@ -77,7 +77,7 @@ def _shape(value: Any, limit: int) -> tuple[int, bool]:
 
 
 def _bad(message: str, code: str = "invalid_json", param: str | None = None) -> APIError:
-    return APIError(400, message, param=param, code=code)
+    return provider_error(code, message, param=param)
 
 
 def _charset(request: Request) -> str:
@@ -112,9 +112,9 @@ def read_body(request: Request) -> bytes:
             raise RequestEntityTooLarge()
     except (ClientDisconnected, OSError) as exc:
         cause = exc.__context__ if isinstance(exc, ClientDisconnected) else exc
-        raise APIError(400, f"The request body could not be read ({cause or 'it ended early'}). Send it whole, with "
-                            "Content-Length or as chunks with hexadecimal chunk sizes.", code="malformed_body",
-                       headers={"Connection": "close"}) from None
+        raise provider_error("malformed_body", f"The request body could not be read ({cause or 'it ended early'}). "
+                             "Send it whole, with Content-Length or as chunks with hexadecimal chunk sizes.",
+                             headers={"Connection": "close"}) from None
     return raw
 
 

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from videomock.contracts.errors import error_type
-from videomock.core.errors import APIError
+from videomock.core.errors import APIError, provider_error
 
 if TYPE_CHECKING:
     from flask import Flask, Response
@@ -86,5 +86,4 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unexpected error while handling a request")
-        return error_response(APIError(500, "The fake provider hit an internal error; it has been logged.",
-                                       code="internal_error"))
+        return error_response(provider_error("internal_error", "The fake provider hit an internal error; it has been logged."))

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from flask import Flask, request
 
-from videomock.core.errors import APIError
+from videomock.core.errors import provider_error
 from videomock.core.faults.actions import FaultSpecError
 from videomock.core.faults.header import HEADER, HEADER_GRAMMAR, parse_fault_header
 from videomock.http.context import backend, exchange
@@ -30,5 +30,5 @@ def install_fault_header(app: Flask, endpoints: Mapping[str, str]) -> None:
                 exchange().header = parse_fault_header(header, endpoint,
                                                        max_delay=backend().config["limits"]["max_delay_seconds"])
             except FaultSpecError as exc:
-                raise APIError(400, f"Bad {HEADER} header: {exc}. Grammar: {HEADER_GRAMMAR}", param=HEADER,
-                               code="invalid_fault_header") from None
+                raise provider_error("invalid_fault_header", f"Bad {HEADER} header: {exc}. Grammar: {HEADER_GRAMMAR}",
+                                     param=HEADER) from None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
+from videomock.contracts.errors import error_code
 from videomock.contracts.schemas import load_schema
 from videomock.core import rng
 
@@ -122,19 +123,20 @@ JobAction = FailTask | Stuck | Stall | Slow | Duration
 
 # --- answering with an error --------------------------------------------------------------------------------
 
-#: Defaults for injected HTTP errors: (code, message).
-HTTP_ERROR_DEFAULTS: Mapping[int, tuple[str, str]] = {
-    400: ("content_policy_violation", "Your request was rejected by the safety system; the prompt or image may "
-                                      "contain content that is not allowed."),
-    401: ("invalid_api_key", "Incorrect API key provided."),
-    403: ("insufficient_user_quota", "Insufficient quota for this request."),
-    404: ("not_found", "The requested resource was not found."),
-    429: ("rate_limit_exceeded", "Rate limit reached for requests. Please retry after a while."),
-    500: ("internal_error", "The server had an error while processing your request."),
-    502: ("bad_gateway", "Bad gateway: the upstream provider returned an invalid response."),
-    503: ("service_unavailable", "No available channel for this model; the service is temporarily unavailable."),
-    504: ("gateway_timeout", "Gateway timeout: the upstream provider did not answer in time."),
-}
+#: Defaults for injected HTTP errors, by status: (code, message). The status of each is the error table's
+#: for its code, so an injected error with its default code answers as the table (and the OpenAPI document) say.
+HTTP_ERROR_DEFAULTS: Mapping[int, tuple[str, str]] = {error_code(code).status: (code, message) for code, message in (
+    ("content_policy_violation", "Your request was rejected by the safety system; the prompt or image may "
+                                 "contain content that is not allowed."),
+    ("invalid_api_key", "Incorrect API key provided."),
+    ("insufficient_user_quota", "Insufficient quota for this request."),
+    ("not_found", "The requested resource was not found."),
+    ("rate_limit_exceeded", "Rate limit reached for requests. Please retry after a while."),
+    ("internal_error", "The server had an error while processing your request."),
+    ("bad_gateway", "Bad gateway: the upstream provider returned an invalid response."),
+    ("service_unavailable", "No available channel for this model; the service is temporarily unavailable."),
+    ("gateway_timeout", "Gateway timeout: the upstream provider did not answer in time."),
+)}
 
 
 @dataclass(frozen=True)
