@@ -1,29 +1,31 @@
-"""The OpenAPI 3.1 document, assembled from the message schemas and the catalog's per-model schemas.
+"""The OpenAPI 3.1 document, assembled from the message schemas, the catalog's per-model schemas and the
+error table.
 
 Nothing here restates a rule: request bodies are the catalog's :attr:`ModelSpec.request_schema` as they
-are, so a tool that reads this document (Schemathesis, a code generator) sees exactly what the server
-enforces.
+are, and each operation's error responses are the statuses of the codes the error table
+(:mod:`videomock.contracts.errors`) says its route can answer with, so a tool that reads this document
+(Schemathesis, a code generator) sees exactly what the server enforces and answers.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from videomock.contracts.catalog import Catalog
+from videomock.contracts.errors import ErrorCode, error_codes
 from videomock.contracts.schemas import load_schema
 
 OPENAPI_VERSION = "3.1.0"
 
-#: HTTP statuses that any provider endpoint may answer with (auth, rate limits, upstream trouble).
-_COMMON_ERRORS = {
-    "401": "Missing or unknown API key.",
-    "429": "Rate limited or too many tasks in flight; see Retry-After.",
-    "500": "Internal error.",
-    "502": "Bad gateway (upstream provider error).",
-    "503": "Service unavailable (no upstream channel).",
-    "504": "Gateway timeout.",
+#: The documented operations, by the error table's name for their route: (path, method).
+OPERATIONS: Mapping[str, tuple[str, str]] = {
+    "submit": ("/v1/video/generations", "post"),
+    "poll": ("/v1/video/generations/{task_id}", "get"),
+    "download": ("/v1/videos/{task_id}/content", "get"),
+    "models": ("/v1/models", "get"),
 }
 
 
@@ -42,6 +44,13 @@ _RANGE = {
 }
 
 
+#: A redirect fault's answer to a download.
+_REDIRECT = {
+    "description": "An injected redirect fault: the video is at the signed CDN link in Location, which needs no API key.",
+    "headers": {"Location": {"description": "The signed CDN link.", "schema": {"type": "string", "format": "uri"}}},
+}
+
+
 def _component(name: str) -> dict[str, Any]:
     schema = copy.deepcopy(load_schema(name))
     schema.pop("$id", None)
@@ -57,12 +66,29 @@ def _model_component_name(model_id: str) -> str:
     return "GenerationRequest_" + re.sub(r"[^A-Za-z0-9_.-]", "_", model_id)
 
 
-def _errors(*statuses: str, **extra: str) -> dict[str, Any]:
-    described = {s: _COMMON_ERRORS[s] for s in statuses} | extra
-    return {
-        status: {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
-        for status, text in sorted(described.items())
-    }
+def _action_statuses(kind: str) -> list[int]:
+    """The statuses the config schema lets a fault action of type ``kind`` answer with."""
+    (branch,) = [b for b in load_schema("config")["$defs"]["action"]["oneOf"] if b["properties"]["type"]["const"] == kind]
+    statuses: list[int] = branch["properties"]["status"]["enum"]
+    return statuses
+
+
+def _error_responses(route: str) -> dict[str, Any]:
+    """One response per status the error table's codes for ``route`` have, its description listing those
+    codes; a status an http_error fault can inject says that the fault may name a code of its own."""
+    by_status: dict[int, list[ErrorCode]] = {}
+    for entry in error_codes().values():
+        if entry.answers_on(route):
+            by_status.setdefault(entry.status, []).append(entry)
+    injectable = set(_action_statuses("http_error"))
+    responses = {}
+    for status, entries in sorted(by_status.items()):
+        lines = [f"- `{entry.code}`: {entry.description}" for entry in entries]
+        if status in injectable:
+            lines.append("- or the code an injected http_error fault names.")
+        responses[str(status)] = {"description": "\n".join(lines),
+                                  "content": {"application/json": {"schema": _ref("Error")}}}
+    return responses
 
 
 def openapi_document(catalog: Catalog, *, server_url: str | None = None, version: str = "0.1.0") -> dict[str, Any]:
@@ -84,65 +110,50 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None, version
         "oneOf": [{"$ref": ref} for ref in mapping.values()],
         "discriminator": {"propertyName": "model", "mapping": mapping},
     }
-    all_errors = tuple(_COMMON_ERRORS)
     task_id = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
-    paths = {
-        "/v1/video/generations": {
-            "post": {
-                "operationId": "createVideoGeneration",
-                "summary": "Create video generation task",
-                "description": "Submit a text-to-video or image-to-video task. Setting `image` triggers image-to-video.",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("GenerationRequest")}}},
-                "responses": {
-                    "200": {"description": "Task accepted.", "content": {"application/json": {"schema": _ref("SubmitResponse")}}},
-                    **_errors(*all_errors, **{
-                        "400": "Invalid request: `param` names the field and the message says what is allowed.",
-                        "403": "Out of quota.",
-                        "413": "Request body too large.",
-                    }),
-                },
-            }
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    operations: dict[str, dict[str, Any]] = {
+        "submit": {
+            "operationId": "createVideoGeneration",
+            "summary": "Create video generation task",
+            "description": "Submit a text-to-video or image-to-video task. Setting `image` triggers image-to-video.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("GenerationRequest")}}},
+            "responses": {
+                "200": {"description": "Task accepted.", "content": {"application/json": {"schema": _ref("SubmitResponse")}}},
+            },
         },
-        "/v1/video/generations/{task_id}": {
-            "get": {
-                "operationId": "getVideoGeneration",
-                "summary": "Get a video generation task",
-                "parameters": [task_id],
-                "responses": {
-                    "200": {"description": "The task.", "content": {"application/json": {"schema": _ref("Task")}}},
-                    **_errors(*all_errors, **{"404": "No such task for this API key."}),
-                },
-            }
+        "poll": {
+            "operationId": "getVideoGeneration",
+            "summary": "Get a video generation task",
+            "parameters": [task_id],
+            "responses": {
+                "200": {"description": "The task.", "content": {"application/json": {"schema": _ref("Task")}}},
+            },
         },
-        "/v1/videos/{task_id}/content": {
-            "get": {
-                "operationId": "downloadVideo",
-                "summary": "Download a completed task's video",
-                "parameters": [task_id, {"name": "Range", "in": "header", "required": False, "schema": _RANGE}],
-                "responses": {
-                    "200": {"description": "The MP4 (also to a Range of several byte ranges).", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
-                    "206": {"description": "Part of the MP4 (Range request).", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
-                    "304": {"description": "Not modified (If-None-Match)."},
-                    "416": {"description": "Range not satisfiable.", "content": {"application/json": {"schema": _ref("Error")}}},
-                    **_errors(*all_errors, **{
-                        "400": "The task has not completed yet.",
-                        "404": "No such task for this API key.",
-                        "410": "The link has expired.",
-                    }),
-                },
-            }
+        "download": {
+            "operationId": "downloadVideo",
+            "summary": "Download a completed task's video",
+            "parameters": [task_id, {"name": "Range", "in": "header", "required": False, "schema": _RANGE}],
+            "responses": {
+                "200": {"description": "The MP4 (also to a Range of several byte ranges).", "content": {"video/mp4": binary}},
+                "206": {"description": "Part of the MP4 (Range request).", "content": {"video/mp4": binary}},
+                "304": {"description": "Not modified (If-None-Match)."},
+                **{str(status): _REDIRECT for status in _action_statuses("redirect")},
+            },
         },
-        "/v1/models": {
-            "get": {
-                "operationId": "listModels",
-                "summary": "List the video models",
-                "responses": {
-                    "200": {"description": "The models.", "content": {"application/json": {"schema": _ref("ModelList")}}},
-                    **_errors(*all_errors),
-                },
-            }
+        "models": {
+            "operationId": "listModels",
+            "summary": "List the video models",
+            "responses": {
+                "200": {"description": "The models.", "content": {"application/json": {"schema": _ref("ModelList")}}},
+            },
         },
     }
+    paths: dict[str, dict[str, Any]] = {}
+    for route, (path, method) in OPERATIONS.items():
+        operation = operations[route]
+        operation["responses"].update(_error_responses(route))
+        paths.setdefault(path, {})[method] = operation
     document: dict[str, Any] = {
         "openapi": OPENAPI_VERSION,
         "info": {
