@@ -34,6 +34,8 @@ class ErrorCode:
     #: The routes (names of :func:`routes`) that can answer with this code; None when any request can,
     #: whatever its route.
     routes: frozenset[str] | None
+    #: Whether this is the code HTTP itself answers ``status`` with (see :func:`protocol_code`).
+    protocol: bool = False
 
     def answers_on(self, route: str) -> bool:
         """Whether a request to ``route`` can get this code."""
@@ -44,22 +46,30 @@ class ErrorCode:
 class _Table:
     routes: Mapping[str, str]
     codes: Mapping[str, ErrorCode]
+    protocol: Mapping[int, ErrorCode]
 
 
 @cache
 def _table() -> _Table:
-    """The code table, checked once: every route it names exists (a broken table fails the first lookup,
-    not some later request)."""
+    """The code table, checked once: every route it names exists and each status has one protocol code at
+    most (a broken table fails the first lookup, not some later request)."""
     data = json.loads(resources.files(__package__).joinpath(ERRORS_FILE).read_text(encoding="utf-8"))
     routes: dict[str, str] = data["routes"]
     codes: dict[str, ErrorCode] = {}
+    protocol: dict[int, ErrorCode] = {}
     for code, entry in data["codes"].items():
         named = None if entry["routes"] == "any" else frozenset(entry["routes"])
         unknown = sorted((named or set()) - set(routes))
         if unknown:
             raise ValueError(f"{ERRORS_FILE}: {code} names unknown routes {unknown}; known: {', '.join(routes)}")
-        codes[code] = ErrorCode(code, int(entry["status"]), entry["description"], named)
-    return _Table(routes, codes)
+        found = codes[code] = ErrorCode(code, int(entry["status"]), entry["description"], named,
+                                        bool(entry.get("protocol")))
+        if found.protocol:
+            if found.status in protocol:
+                raise ValueError(f"{ERRORS_FILE}: {code} and {protocol[found.status].code} are both the protocol "
+                                 f"code of {found.status}")
+            protocol[found.status] = found
+    return _Table(routes, codes, protocol)
 
 
 def error_codes() -> Mapping[str, ErrorCode]:
@@ -79,6 +89,13 @@ def error_code(code: str) -> ErrorCode:
 def routes() -> Mapping[str, str]:
     """The route names the code table uses, each with what it stands for."""
     return _table().routes
+
+
+def protocol_code(status: int) -> ErrorCode | None:
+    """The code for an error HTTP itself answers with, which knows only its status (a request the HTTP
+    server cannot parse, an unknown route, an oversized body); None for a status the table gives no
+    such code (the body then says ``"code": null``, which the contract allows)."""
+    return _table().protocol.get(status)
 
 
 @cache

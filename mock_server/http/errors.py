@@ -2,17 +2,18 @@
 
 Every failure, ours or werkzeug's (404, 405, 413, ...), leaves as ``{"error": {message, type, param, code}}``
 with the status/type pairing from the error contract. An unexpected exception is logged and answered
-with a JSON 500; the client never sees HTML or a traceback.
+with a JSON 500; the client never sees HTML or a traceback. An error HTTP itself raises (werkzeug's, or the
+HTTP server's for a request it cannot parse) knows only its status; its code is the error table's
+protocol code for that status, so both servers and the app give one status one code.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import TYPE_CHECKING, Any
 
-from videomock.contracts.errors import error_type
+from videomock.contracts.errors import error_type, protocol_code
 from videomock.core.errors import APIError, provider_error
 
 if TYPE_CHECKING:
@@ -21,16 +22,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("videomock")
 
 
-def reason_code(reason: str) -> str:
-    """An error ``code`` from an HTTP reason phrase, for errors the HTTP layer raises ("Bad Request" ->
-    "bad_request")."""
-    return re.sub(r"[^a-z0-9]+", "_", reason.lower()).strip("_")
+def protocol_error(status: int, message: str) -> APIError:
+    """An error HTTP itself raises, with the error table's code for its status. Its reason phrase is no
+    guide: werkzeug's server says 'Request-URI Too Long' where gunicorn says 'URI Too Long', and gunicorn
+    sends a 501 or a 500 with the phrase 'Bad Request'."""
+    entry = protocol_code(status)
+    return APIError(status, message, code=entry.code if entry is not None else None)
 
 
 def http_error_json(status: int, reason: str, message: str) -> bytes:
     """The body for an error the HTTP server answers itself, before the app sees the request (a broken
     request line or header): the servers' own default is an HTML page."""
-    return json.dumps(error_body(status, message or reason, code=reason_code(reason))).encode()
+    error = protocol_error(status, message or reason)
+    return json.dumps(error_body(error.status, error.message, code=error.code)).encode()
 
 
 def error_body(status: int, message: str, *, param: str | None = None, code: str | None = None,
@@ -50,9 +54,9 @@ def error_response(error: APIError) -> Response:
 
 
 _HTTP_MESSAGES = {
-    404: ("not_found", "Unknown route {method} {path}. See /openapi.json for the routes this server has."),
-    405: ("method_not_allowed", "Method {method} is not allowed on {path}; allowed: {allowed}."),
-    413: ("request_too_large", "The request body is larger than this server accepts ({limit} bytes)."),
+    404: "Unknown route {method} {path}. See /openapi.json for the routes this server has.",
+    405: "Method {method} is not allowed on {path}; allowed: {allowed}.",
+    413: "The request body is larger than this server accepts ({limit} bytes).",
 }
 
 
@@ -68,11 +72,11 @@ def register_error_handlers(app: Flask) -> None:
         from flask import request
 
         status = exc.code or 500
-        code, template = _HTTP_MESSAGES.get(status, (None, exc.description or exc.name))
+        template = _HTTP_MESSAGES.get(status, exc.description or exc.name)
         allowed = ", ".join(sorted(getattr(exc, "valid_methods", None) or ()))
         message = template.format(method=request.method, path=request.path, allowed=allowed,
                                   limit=app.config.get("MAX_CONTENT_LENGTH"))
-        resp = error_response(APIError(status, message, code=code or reason_code(exc.name)))
+        resp = error_response(protocol_error(status, message))
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 resp.headers[name] = value
