@@ -109,6 +109,7 @@ UNPARSABLE = {
     ("fixture", "broken request line", 400),
     ("fixture", "request line too long", 414),
     ("fixture", "header too large", 431),
+    ("fixture", "HTTP/2 request line", 505),
     ("serve", "broken request line", 400),
     ("serve", "request line too long", 414),
     ("serve", "header too large", 431),

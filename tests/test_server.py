@@ -233,6 +233,8 @@ def assert_unparsable_request_refused(url: str, raw: bytes, status: int) -> None
 
 
 @pytest.mark.parametrize(("raw", "status"), [
+    (b"GET /v1/models HTTP/x.y\r\n\r\n", 400),
+    (b"GARBAGE\r\n\r\n", 400),
     (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
     (b"GET /healthz HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n", 431),
 ])
