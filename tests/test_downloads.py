@@ -73,6 +73,19 @@ def test_unsatisfiable_range_is_a_json_416(fake: Fake) -> None:
     assert response.headers["Content-Range"].startswith("bytes */")
 
 
+def test_if_match_is_a_precondition_a_json_412_refuses_before_any_range_is_served(fake: Fake) -> None:
+    url = completed_url(fake)
+    etag = fake.session().head(url, timeout=10).headers["ETag"]
+    stale = fake.session().get(url, headers={"If-Match": '"an-older-video"'}, timeout=10)
+    assert "If-Match" in assert_error(stale, 412, code="precondition_failed")["message"]
+    assert_error(fake.session().get(url, headers={"If-Match": '"an-older-video"', "Range": "bytes=0-9"}, timeout=10),
+                 412, code="precondition_failed")
+    for current in (etag, "*", f'"an-older-video", {etag}'):
+        assert fake.session().get(url, headers={"If-Match": current}, timeout=10).status_code == 200
+        part = fake.session().get(url, headers={"If-Match": current, "Range": "bytes=0-9"}, timeout=10)
+        assert part.status_code == 206 and len(part.content) == 10
+
+
 def test_head_has_headers_and_no_body(fake: Fake) -> None:
     url = completed_url(fake)
     head = fake.session().head(url, timeout=10)

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from videomock.contracts.openapi import RANGE_PATTERN
 from videomock.core.backend import TaskView
+from videomock.core.errors import provider_error
 from videomock.http.bodies import parse_json_body
 from videomock.http.context import backend, caller, exchange, public_base
 
@@ -123,10 +124,24 @@ def _check_link(task_id: str) -> None:
     backend().check_link(task_id, request.args.get("expires", ""), request.args.get("signature", ""))
 
 
+def _check_if_match(etag: str) -> None:
+    """If-Match as RFC 9110 evaluates it: the first precondition, true for "*" or the video's own tag.
+    werkzeug answers it with a 412 whose body is the video, refuses "*", and serves a Range before looking
+    at it; so it is answered here, and werkzeug no longer sees it."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    if not request.if_match.contains(etag):
+        raise provider_error("precondition_failed", f"If-Match {header} names none of this video's entity tags "
+                                                    f'(its ETag is "{etag}").')
+    del request.environ["HTTP_IF_MATCH"]
+
+
 def _send_video(path: Path, task_id: str) -> Response:
     """The video, honouring conditional and single-range requests. A request for several ranges gets the whole
     file (RFC 9110 14.2 lets a server ignore Range): werkzeug serves one range only and answers 416 to more,
     which a client reads as "the file is not that long"."""
+    _check_if_match(path.stem)
     several = _names_several_ranges(request.headers.get("Range"))
     # The file name is the render's cache key: identical bytes, identical ETag, even after a re-render.
     response = send_file(path, mimetype="video/mp4", conditional=not several, etag=path.stem, max_age=0,
