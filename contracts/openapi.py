@@ -29,17 +29,24 @@ OPERATIONS: Mapping[str, tuple[str, str]] = {
 }
 
 
-_BYTE_RANGE = r"([0-9]+[ \t]*-[ \t]*[0-9]*|-[0-9]+)"
-#: The Range header the download takes: byte ranges (RFC 9110), spelled as werkzeug parses them (unit in any
-#: case, blanks around the parts). One range is served (206); several get the whole file (200: RFC 9110 lets a
-#: server ignore Range, and no client needs multipart/byteranges for a video). Other units and malformed
-#: values get 416, as does a range that starts past the end of the file.
+#: One byte range, exactly as werkzeug (3.1's parse_range_header) reads one: RFC 9110's first-last, first- or
+#: -suffix with blanks around the parts, a suffix of at least one byte, and one quirk, a last position of -0
+#: (werkzeug reads "0--0" as the first byte), which a pattern that left it out would have Schemathesis expect
+#: refused.
+_BYTE_RANGE = r"([0-9]+[ \t]*-[ \t]*[0-9]*|0+[ \t]*-[ \t]*-0+|-[0-9]*[1-9][0-9]*)"
+#: The Range header the download takes: byte ranges (RFC 9110), the unit in any case. One range is served
+#: (206); several get the whole file (200: RFC 9110 lets a server ignore Range, and no client needs
+#: multipart/byteranges for a video). Whether one range fits the video depends on its length, which no pattern
+#: can say: a first position past the end or after the last, or a suffix longer than the video (RFC 9110 would
+#: serve all of it; werkzeug refuses it), gets 416, as does any value the pattern refuses.
 RANGE_PATTERN = rf"^[ \t]*[Bb][Yy][Tt][Ee][Ss][ \t]*=[ \t]*{_BYTE_RANGE}([ \t]*,[ \t]*{_BYTE_RANGE})*[ \t]*$"
 _RANGE = {
     "type": "string",
     "pattern": RANGE_PATTERN,
-    "description": "Byte ranges, e.g. bytes=0-1023, bytes=1024- or bytes=-500. One range is served as a 206; a "
-                   "request for several (bytes=0-99,200-299) gets the whole file, 200.",
+    "description": "Byte ranges: bytes=FIRST-LAST, bytes=FIRST- or bytes=-SUFFIX (e.g. bytes=0-1023, bytes=1024-, "
+                   "bytes=-500), the unit in any case, blanks allowed around the parts. One range is served as a "
+                   "206, unless it starts past the end of the video or after its last position, or is a suffix "
+                   "longer than the video (416); a request for several (bytes=0-99,200-299) gets the whole file, 200.",
     "examples": ["bytes=0-1023"],
 }
 

@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from tests.conftest import Fake
+from tests.profiles import examples
 from tests.test_contracts import doc_example_for
 from videomock import create_app
 from videomock.contracts import Catalog, openapi_document, validate_response
@@ -141,20 +144,69 @@ def test_download_unknown_task_is_404(fake: Fake) -> None:
     assert_error(fake.session().get(f"{fake.url}/v1/videos/task_nope/content", timeout=10), 404)
 
 
+def documented_range_pattern() -> str:
+    download = openapi_document(CATALOG)["paths"]["/v1/videos/{task_id}/content"]["get"]
+    pattern: str = next(p for p in download["parameters"] if p["name"] == "Range")["schema"]["pattern"]
+    return pattern
+
+
 @pytest.mark.parametrize("value", ["bytes=0-99", "BYTES = 0 - 99", "bytes=100-", "bytes=-100", "bytes=0-1,5-9",
                                    "bytes=5-9, 0-1", "bytes=0-", "items=0-99", "bytes=", "0-99", "bytes=abc",
-                                   "bytes=0-1,abc"])
+                                   "bytes=0-1,abc", "bytes=0--0", "bytes=00 - -00", "bytes=-0", "bytes=1--0",
+                                   "bytes=+1-2", "bytes=0--0,5-9", "bytes=-0,5-9"])
 def test_the_range_header_is_served_exactly_as_documented(fake: Fake, value: str) -> None:
-    download = openapi_document(CATALOG)["paths"]["/v1/videos/{task_id}/content"]["get"]
-    pattern = next(p for p in download["parameters"] if p["name"] == "Range")["schema"]["pattern"]
     task = finish(fake, fake.submit({"model": "veo_3_1", "prompt": "ranges"}).json()["task_id"])
     response = fake.session().get(task["url"], headers={"Range": value}, timeout=30)
-    if re.search(pattern, value) and "," in value:  # several ranges: the whole file
+    if re.search(documented_range_pattern(), value) and "," in value:  # several ranges: the whole file
         assert response.status_code == 200 and "Content-Range" not in response.headers
-    elif re.search(pattern, value):
+    elif re.search(documented_range_pattern(), value):
         assert response.status_code == 206 and response.headers["Content-Range"].startswith("bytes ")
     else:
         assert_error(response, 416)
+
+
+def _fits(value: str, length: int) -> bool:
+    """Whether one range the pattern admits lies within a video of ``length`` bytes, as the document says: a
+    suffix no longer than the video does, a range starting at or past the end or after its last position
+    does not."""
+    spec = value.partition("=")[2].strip(" \t")
+    if spec.startswith("-"):
+        return int(spec[1:]) <= length
+    first, _, last = (part.strip(" \t") for part in spec.partition("-"))
+    return int(first) < length and (not last or last.startswith("-") or int(first) <= int(last))
+
+
+#: Range values, most of them near misses of the documented pattern.
+_RANGE_VALUES = st.builds(lambda unit, equals, rest: unit + equals + "".join(rest),
+                          st.sampled_from(["bytes", "BYTES", "bYtEs", "bytes\t", "items", ""]),
+                          st.sampled_from(["=", " = ", "", "=="]),
+                          st.lists(st.sampled_from(["0", "00", "7", "99999999", "-", "--", ",", " ", "\t", "+", "x"]),
+                                   max_size=6))
+
+
+def test_the_server_serves_a_range_exactly_when_the_documented_pattern_admits_it(fake: Fake) -> None:
+    pattern = documented_range_pattern()
+    url = finish(fake, fake.submit({"model": "veo_3_1", "prompt": "ranges"}).json()["task_id"])["url"]
+    length = int(fake.session().head(url, timeout=30).headers["Content-Length"])
+    session = fake.session()
+
+    @examples(2)
+    # HTTP drops the blanks before a header's value (requests refuses to send them).
+    @given(value=(st.from_regex(pattern, fullmatch=True) | _RANGE_VALUES).map(lambda text: text.lstrip(" \t")))
+    @example(value="bytes=0--0")        # werkzeug reads it as the first byte
+    @example(value="bytes=-0")          # an empty suffix
+    @example(value="bytes=-99999999")   # a suffix longer than the video
+    @example(value="bytes=0--0,-0")     # several ranges, one of them not one
+    def served_as_documented(value: str) -> None:
+        response = session.get(url, headers={"Range": value}, timeout=30)
+        if re.search(pattern, value) and "," in value:
+            assert response.status_code == 200, (value, response.status_code)   # several ranges: the whole file
+        elif re.search(pattern, value) and _fits(value, length):
+            assert response.status_code == 206, (value, response.status_code)
+        else:
+            assert_error(response, 416)
+
+    served_as_documented()
 
 
 # --- auth -----------------------------------------------------------------------------------------------
