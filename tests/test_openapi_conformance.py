@@ -1,27 +1,45 @@
 """The error table (contracts/errors.json), the OpenAPI document and the server agree.
 
 The table lists every error code the fake answers with, its status and the routes that can answer it; the
-server takes each code's status from it. The tests here check that nothing can bypass it.
+server takes each code's status from it, and the document derives each operation's error responses from it.
+The tests here check the three against each other: the table's own consistency, the document against the
+table, and every answer the live fake can give against both.
 """
 
 from __future__ import annotations
 
 import http.client
+import http.server
+import io
 import json
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
+from jsonschema import Draft202012Validator
+from PIL import Image
+from requests.structures import CaseInsensitiveDict
 
+from tests.conftest import BASELINE_CONFIG, Fake
 from tests.serve_process import serve
+from tests.test_hostile_clients import _non_loopback_address
+from videomock import create_app
 from videomock.contracts import Catalog, openapi_document
-from videomock.contracts.errors import UnknownErrorCode, error_code, error_codes, routes
+from videomock.contracts.errors import UnknownErrorCode, error_code, error_codes, error_type, routes
 from videomock.contracts.openapi import OPERATIONS
 from videomock.contracts.schemas import load_schema
 from videomock.contracts.validation import validate_response
+from videomock.core import idempotency
 from videomock.core.errors import provider_error
 from videomock.core.faults.actions import ENDPOINTS, HTTP_ERROR_DEFAULTS
+from videomock.core.faults.header import HEADER
+from videomock.media.library import VideoLibrary
+from videomock.pytest_plugin.live import LiveServer
 
 CATALOG = Catalog.load()
 
@@ -75,55 +93,539 @@ def test_each_operation_documents_the_error_statuses_of_exactly_the_codes_its_ro
         assert f"`{entry.code}`" in responses[str(entry.status)]["description"]
 
 
-# --- requests the HTTP server answers itself -------------------------------------------------------------------
+# --- the live fake against the document and the table -----------------------------------------------------------
+#
+# Each provocation makes the fake answer one way (an error code, or a status that comes with none) on one route,
+# through its real HTTP interface: the session's fake over a socket, faults injected with X-Videomock-Fault and
+# the admin API. Where a startup-only setting is needed, a fake of its own: a small body limit, fetched images,
+# an ffmpeg that fails, one listening beyond loopback, and `videomock serve` for what gunicorn answers itself.
+# Every answer is checked against the document served at /openapi.json (its status listed for the route's
+# operation, its body valid against the documented schema) and against the table (its code there, with that
+# status, for that route). The claims of the provocations are checked against the table and the document in
+# turn: a code or status nobody provokes fails the suite. Transport faults (reset, empty, truncate, malformed,
+# dribble) are left out: they break the exchange below HTTP on purpose, and test_faults checks them.
+
+BODY = {"model": "veo_3_1", "prompt": "conformance", "duration": 4}
+FAULT_ROUTES = ("submit", "poll", "download", "models", "cdn")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer, read off a requests response or a raw socket."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @classmethod
+    def of(cls, response: requests.Response) -> Answer:
+        return cls(response.status_code, response.headers, response.content)
+
+    @property
+    def media_type(self) -> str:
+        return self.headers.get("Content-Type", "").partition(";")[0].strip()
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``videomock serve``: gunicorn parses requests its own way, and answers some the fixtures' server passes on."""
-    with serve("--workers", "1", "--store", "memory", "--cache-dir", str(tmp_path_factory.mktemp("videos"))) as server:
+    with serve("--workers", "1", "--store", "memory", "--cache-dir", str(tmp_path_factory.mktemp("videos")),
+               "--read-timeout", "0.5") as server:
         yield server.url
 
 
-def raw_answer(url: str, raw: bytes) -> tuple[int, dict[str, Any]]:
-    """Send ``raw`` as it is, and read the answer: its status and JSON body."""
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(raw)
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        assert response.getheader("Content-Type") == "application/json"
-        return response.status, json.loads(response.read())
+def _own_fake(config: dict[str, Any], video_library: VideoLibrary) -> Iterator[Fake]:
+    app = create_app({**BASELINE_CONFIG, **config}, videos=video_library)
+    with LiveServer(app) as server:
+        yield Fake(server.url, app.extensions["videomock"])
 
 
-UNPARSABLE = {
-    "broken request line": b"GET /v1/mo dels HTTP/1.1\r\nHost: x\r\n\r\n",
-    "request line too long": b"GET /v1/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-    "header too large": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n",
-    "HTTP/2 request line": b"GET /v1/models HTTP/2.0\r\nHost: x\r\n\r\n",
-    "unknown expectation": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nExpect: a-pony\r\n\r\n",
-    "unknown transfer coding": b"POST /v1/video/generations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: pony\r\n\r\n",
-}
+@pytest.fixture(scope="module")
+def small_fake(video_library: VideoLibrary) -> Iterator[Fake]:
+    """A fake that takes bodies of at most 1 KiB (server.max_body_bytes is startup-only)."""
+    yield from _own_fake({"server": {"max_body_bytes": 1024}}, video_library)
 
 
-@pytest.mark.parametrize(("server", "request_name", "status"), [
-    ("fixture", "broken request line", 400),
-    ("fixture", "request line too long", 414),
-    ("fixture", "header too large", 431),
-    ("fixture", "HTTP/2 request line", 505),
-    ("serve", "broken request line", 400),
-    ("serve", "request line too long", 414),
-    ("serve", "header too large", 431),
-    ("serve", "HTTP/2 request line", 400),
-    ("serve", "unknown expectation", 417),
-    ("serve", "unknown transfer coding", 501),
-])
-def test_a_request_the_http_server_refuses_gets_the_tables_code_for_its_status(
-        request: pytest.FixtureRequest, server: str, request_name: str, status: int) -> None:
-    """Both servers word their reasons differently (werkzeug's 'Request-URI Too Long', gunicorn's 'URI Too
-    Long'), and gunicorn sends some statuses with another's reason (501 as 'Bad Request')."""
-    url = request.getfixturevalue("fake").url if server == "fixture" else request.getfixturevalue("served")
-    answered, body = raw_answer(url, UNPARSABLE[request_name])
-    assert answered == status
+@pytest.fixture(scope="module")
+def fetching_fake(video_library: VideoLibrary) -> Iterator[Fake]:
+    """A fake that fetches image URLs from this machine (video.image_fetch is startup-only)."""
+    fetch = {"enabled": True, "allow_hosts": ["127.0.0.1"], "allow_private_networks": ["127.0.0.1/32"]}
+    yield from _own_fake({"video": {"image_fetch": fetch}}, video_library)
+
+
+@pytest.fixture(scope="module")
+def public_fake(video_library: VideoLibrary) -> Iterator[str]:
+    """A fake listening on every address, with no admin token; its URL at this machine's own non-loopback
+    address, so that requests to it come from a non-loopback client."""
+    own_address = _non_loopback_address()
+    if own_address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to listen on")
+    app = create_app({**BASELINE_CONFIG, "server": {"host": "0.0.0.0"}}, videos=video_library)
+    with LiveServer(app, host="0.0.0.0") as server:
+        yield f"http://{own_address}:{server.url.rsplit(':', 1)[1]}"
+
+
+@pytest.fixture(scope="module")
+def broken_renderer(live_fake: Fake, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second server on the session fake's store whose ffmpeg always fails and whose video cache is empty, as
+    a server of a shared store whose ffmpeg broke would be: each video it serves must be rendered again."""
+    videos = VideoLibrary(tmp_path_factory.mktemp("no-videos"), max_bytes=1 << 30, ffmpeg="/bin/false")
+    app = create_app(BASELINE_CONFIG, store=live_fake.backend.store, videos=videos)
+    with LiveServer(app) as server:
+        yield server.url
+    videos.close()
+
+
+@pytest.fixture(scope="module")
+def document(live_fake: Fake) -> dict[str, Any]:
+    response = requests.get(f"{live_fake.url}/openapi.json", timeout=10)
+    assert response.status_code == 200
+    served_document: dict[str, Any] = response.json()
+    return served_document
+
+
+class Scene:
+    """What a provocation works with: the session's fake (reset for each test), the other servers on demand,
+    and the requests most provocations start from."""
+
+    def __init__(self, fake: Fake, request: pytest.FixtureRequest) -> None:
+        self.fake = fake
+        self.request = request
+
+    def other(self, name: str) -> Any:
+        return self.request.getfixturevalue(name)
+
+    def call(self, method: str, path: str, *, key: str | bool = True, base: str | None = None,
+             **kwargs: Any) -> Answer:
+        """``key``: True sends the fake's key, False none, a string that key."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if key is not False:
+            headers.setdefault("Authorization", f"Bearer {self.fake.key if key is True else key}")
+        response = requests.request(method, (base or self.fake.url) + path, headers=headers, timeout=30,
+                                    allow_redirects=False, **kwargs)
+        return Answer.of(response)
+
+    def admin(self, method: str, path: str, body: Any = None) -> None:
+        answer = self.call(method, f"/__admin/{path}", key=False, json=body)
+        assert answer.status == 200, answer.body
+
+    def configure(self, changes: dict[str, Any]) -> None:
+        self.admin("PATCH", "config", changes)
+
+    def advance(self, seconds: float) -> None:
+        self.admin("POST", "clock/advance", {"seconds": seconds})
+
+    def submit(self, body: dict[str, Any] = BODY, **kwargs: Any) -> Answer:
+        return self.call("POST", "/v1/video/generations", json=body, **kwargs)
+
+    def task(self) -> str:
+        """A queued task of the default key."""
+        answer = self.submit()
+        assert answer.status == 200, answer.body
+        task_id: str = answer.json()["task_id"]
+        return task_id
+
+    def completed(self) -> str:
+        task_id = self.task()
+        self.advance(3600)
+        assert self.call("GET", f"/v1/video/generations/{task_id}").json()["status"] == "completed"
+        return task_id
+
+    def cdn_link(self, task_id: str, *, ttl: float | None = None) -> str:
+        """The path of the signed CDN link a redirect fault sends the download of ``task_id`` to."""
+        if ttl is None:
+            answer = self.call("GET", f"/v1/videos/{task_id}/content", headers={HEADER: "redirect"})
+        else:
+            self.admin("POST", "faults", {"endpoint": "download", "times": 1, "action": {"type": "redirect", "ttl": ttl}})
+            answer = self.call("GET", f"/v1/videos/{task_id}/content")
+        assert answer.status == 302, answer.body
+        return answer.headers["Location"].removeprefix(self.fake.url)
+
+    def to(self, route: str, headers: Mapping[str, str] | None = None, key: str | bool = True) -> Answer:
+        """A plain request to one of the routes faults can fire on."""
+        if route == "submit":
+            return self.submit(headers=headers, key=key)
+        if route == "models":
+            return self.call("GET", "/v1/models", headers=headers, key=key)
+        if route == "poll":
+            return self.call("GET", f"/v1/video/generations/{self.task()}", headers=headers, key=key)
+        task_id = self.completed()
+        if route == "download":
+            return self.call("GET", f"/v1/videos/{task_id}/content", headers=headers, key=key)
+        assert route == "cdn"
+        return self.call("GET", self.cdn_link(task_id), headers=headers, key=False)
+
+    def raw(self, request_bytes: bytes, *, served: bool = False) -> Answer:
+        """``request_bytes`` sent as they are, to the fake or to ``videomock serve``."""
+        url = self.other("served") if served else self.fake.url
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(request_bytes)
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            return Answer(response.status, CaseInsensitiveDict(response.getheaders()), response.read())
+
+
+@dataclass(frozen=True)
+class Provocation:
+    route: str
+    #: The error code the fake answers with, or the status of an answer that has no code.
+    expect: str | int
+    send: Callable[[Scene], Answer]
+    how: str = ""
+
+    @property
+    def id(self) -> str:
+        return "-".join(str(part) for part in (self.route, self.expect, self.how) if part)
+
+
+def _injected(route: str, status: int) -> Provocation:
+    return Provocation(route, HTTP_ERROR_DEFAULTS[status][0], lambda s: s.to(route, {HEADER: f"status={status}"}),
+                       "injected")
+
+
+def _invalid_body(body: Any) -> Callable[[Scene], Answer]:
+    return lambda s: s.submit(body)
+
+
+def _redirect(status: int) -> Provocation:
+    return Provocation("download", status, lambda s: s.call("GET", f"/v1/videos/{s.completed()}/content",
+                                                            headers={HEADER: f"redirect={status}"}))
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 80, 20)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _unsupported_mode(s: Scene) -> Answer:
+    s.configure({"models": {"text-only": {"extends": "veo_3_1", "image_to_video": False}}})
+    return s.submit({"model": "text-only", "prompt": "x", "image": "https://example.com/cat.png"})
+
+
+def _idempotency_key_in_use(s: Scene) -> Answer:
+    """A retry that arrives while the first submit with its key is still fetching its image. The retry waits
+    for it (here a moment: it would wait seconds) and is then told to come back."""
+    fake: Fake = s.other("fetching_fake")
+    fake.backend.reset()
+    s.other("monkeypatch").setattr(idempotency, "WAIT_SECONDS", 0.05)
+    asked, release = threading.Event(), threading.Event()
+    image = png_bytes(400, 300)
+
+    class SlowImage(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.set()
+            release.wait(10)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(image)))
+            self.end_headers()
+            self.wfile.write(image)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowImage) as images, ThreadPoolExecutor(2) as pool:
+        pool.submit(images.serve_forever, 0.02)
+        body = {**BODY, "image": f"http://127.0.0.1:{images.server_address[1]}/cat.png"}
+        def submit() -> Answer:
+            return s.submit(body, base=fake.url, headers={"Idempotency-Key": "order-1"})
+        first = pool.submit(submit)
+        try:
+            assert asked.wait(10), "the first submit never fetched its image"
+            retry = submit()
+        finally:
+            release.set()
+            images.shutdown()
+        assert first.result(timeout=30).status == 200
+    return retry
+
+
+def _reused_idempotency_key(s: Scene) -> Answer:
+    assert s.submit(headers={"Idempotency-Key": "order-1"}).status == 200
+    return s.submit({**BODY, "seed": 1}, headers={"Idempotency-Key": "order-1"})
+
+
+def _cdn_after_reset(then_submit: bool) -> Callable[[Scene], Answer]:
+    """A CDN link, still signed and unexpired, to a task the admin API has since forgotten; with
+    ``then_submit``, to the new task that has taken its id (ids start again after a reset)."""
+    def send(s: Scene) -> Answer:
+        link = s.cdn_link(s.completed())
+        s.admin("POST", "reset")
+        if then_submit:
+            s.task()
+        return s.call("GET", link, key=False)
+    return send
+
+
+def _expired(route: str) -> Callable[[Scene], Answer]:
+    def send(s: Scene) -> Answer:
+        task_id = s.completed()
+        if route == "cdn":
+            link = s.cdn_link(task_id, ttl=10)
+        else:
+            url = s.call("GET", f"/v1/video/generations/{task_id}", headers={HEADER: "expire=10"}).json()["url"]
+            link = url.removeprefix(s.fake.url)
+        s.advance(11)
+        return s.call("GET", link, key=route != "cdn")
+    return send
+
+
+def _forged(route: str) -> Callable[[Scene], Answer]:
+    def send(s: Scene) -> Answer:
+        task_id = s.completed()
+        path = s.cdn_link(task_id) if route == "cdn" else f"/v1/videos/{task_id}/content"
+        return s.call("GET", path.partition("?")[0] + "?expires=9999999999&signature=forged", key=route != "cdn")
+    return send
+
+
+def _on_video(route: str, headers: Callable[[Scene, str], dict[str, str]]) -> Callable[[Scene], Answer]:
+    """A download or CDN request for a completed task's video with ``headers(scene, task_id)``."""
+    def send(s: Scene) -> Answer:
+        task_id = s.completed()
+        path = s.cdn_link(task_id) if route == "cdn" else f"/v1/videos/{task_id}/content"
+        return s.call("GET", path, headers=headers(s, task_id), key=route != "cdn")
+    return send
+
+
+def _etag(s: Scene, task_id: str) -> dict[str, str]:
+    return {"If-None-Match": s.call("GET", f"/v1/videos/{task_id}/content").headers["ETag"]}
+
+
+def _rendered_again(route: str) -> Callable[[Scene], Answer]:
+    def send(s: Scene) -> Answer:
+        task_id = s.completed()
+        path = s.cdn_link(task_id) if route == "cdn" else f"/v1/videos/{task_id}/content"
+        return s.call("GET", path, base=s.other("broken_renderer"), key=route != "cdn")
+    return send
+
+
+def _limited(limits: dict[str, Any], submits: int) -> Callable[[Scene], Answer]:
+    def send(s: Scene) -> Answer:
+        s.configure({"limits": limits})
+        for _ in range(submits - 1):
+            assert s.submit().status == 200
+        return s.submit()
+    return send
+
+
+def _with_keys(route: str) -> Callable[[Scene], Answer]:
+    def send(s: Scene) -> Answer:
+        s.configure({"auth": {"api_keys": [s.fake.key]}})
+        return s.to(route, key="sk-someone-else")
+    return send
+
+
+def _admin_token(s: Scene) -> Answer:
+    s.configure({"auth": {"admin_token": "admin-secret"}})
+    return s.call("GET", "/__admin/config", key=False)
+
+
+def _too_large(route: str) -> Callable[[Scene], Answer]:
+    def send(s: Scene) -> Answer:
+        small: Fake = s.other("small_fake")
+        body = {**BODY, "prompt": "x" * 2000}
+        if route == "admin":
+            return s.call("PUT", "/__admin/config", base=small.url, key=False, json=body)
+        return s.call("POST", "/v1/video/generations", base=small.url, json=body)
+    return send
+
+
+def _failed_task(s: Scene) -> Answer:
+    task_id = s.submit(headers={HEADER: "fail=content_policy@0"}).json()["task_id"]
+    s.advance(3600)
+    return s.call("GET", f"/v1/video/generations/{task_id}")
+
+
+def _signed_url_poll(s: Scene) -> Answer:
+    return s.call("GET", f"/v1/video/generations/{s.completed()}", headers={HEADER: "expire=60"})
+
+
+#: Requests the HTTP server refuses itself, before the app sees them.
+_LONG_LINE = b"GET /v1/video/generations/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+_BIG_HEADER = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n"
+_BAD_VERSION = b"GET /v1/models HTTP/x.y\r\nHost: x\r\n\r\n"
+_HTTP_2 = b"GET /v1/models HTTP/2.0\r\nHost: x\r\n\r\n"
+_EXPECT = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nExpect: a-pony\r\n\r\n"
+_TRANSFER_CODING = b"POST /v1/video/generations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: pony\r\n\r\n"
+_HALF_A_HEAD = b"GET /v1/models HTTP/1.1\r\nHost: x\r\n"
+
+
+def _broken_chunks(method: str, path: str) -> Callable[[Scene], Answer]:
+    """A JSON body whose chunked framing is broken (a chunk size that is not hexadecimal)."""
+    def send(s: Scene) -> Answer:
+        return s.raw(f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {s.fake.key}\r\n"
+                     "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n".encode())
+    return send
+
+
+_UTF_16 = {"Content-Type": "application/json; charset=utf-16"}
+
+
+PROVOCATIONS: list[Provocation] = [
+    # what each documented operation answers when all is well
+    Provocation("submit", 200, lambda s: s.submit()),
+    Provocation("poll", 200, lambda s: s.call("GET", f"/v1/video/generations/{s.task()}"), "queued"),
+    Provocation("poll", 200, lambda s: s.call("GET", f"/v1/video/generations/{s.completed()}"), "completed"),
+    Provocation("poll", 200, _failed_task, "failed"),
+    Provocation("poll", 200, _signed_url_poll, "signed-url"),
+    Provocation("models", 200, lambda s: s.call("GET", "/v1/models")),
+    Provocation("download", 200, lambda s: s.to("download")),
+    Provocation("download", 206, _on_video("download", lambda s, t: {"Range": "bytes=0-99"})),
+    Provocation("download", 304, _on_video("download", _etag)),
+    *[_redirect(status) for status in (301, 302, 303, 307, 308)],
+    Provocation("cdn", 200, lambda s: s.to("cdn")),
+    # the HTTP server's own answers
+    Provocation("models", "bad_request", lambda s: s.raw(_BAD_VERSION), "version"),
+    Provocation("models", "bad_request", lambda s: s.raw(_HTTP_2, served=True), "serve-version"),
+    Provocation("submit", "bad_request", lambda s: s.raw(b"GET /v1/mo dels HTTP/1.1\r\nHost: x\r\n\r\n", served=True),
+                "serve-request-line"),
+    Provocation("poll", "uri_too_long", lambda s: s.raw(_LONG_LINE)),
+    Provocation("poll", "uri_too_long", lambda s: s.raw(_LONG_LINE, served=True), "serve"),
+    Provocation("models", "request_header_fields_too_large", lambda s: s.raw(_BIG_HEADER)),
+    Provocation("models", "request_header_fields_too_large", lambda s: s.raw(_BIG_HEADER, served=True), "serve"),
+    Provocation("models", "http_version_not_supported", lambda s: s.raw(_HTTP_2)),
+    Provocation("models", "expectation_failed", lambda s: s.raw(_EXPECT, served=True), "serve"),
+    Provocation("submit", "not_implemented", lambda s: s.raw(_TRANSFER_CODING, served=True), "serve"),
+    Provocation("models", "request_timeout", lambda s: s.raw(_HALF_A_HEAD, served=True), "serve"),
+    # routing and limits
+    Provocation("unrouted", "not_found", lambda s: s.call("GET", "/v1/nothing-here")),
+    Provocation("unrouted", "method_not_allowed", lambda s: s.call("DELETE", "/v1/video/generations")),
+    Provocation("submit", "request_too_large", _too_large("submit")),
+    Provocation("admin", "request_too_large", _too_large("admin")),
+    # keys
+    *[Provocation(route, "missing_api_key", lambda s, route=route: s.to(route, key=False))
+      for route in ("submit", "poll", "download", "models")],
+    *[Provocation(route, "invalid_api_key", _with_keys(route)) for route in ("submit", "poll", "download", "models")],
+    Provocation("admin", "invalid_admin_token", _admin_token),
+    Provocation("admin", "admin_loopback_only", lambda s: s.call("GET", "/__admin/clock", key=False,
+                                                                 base=s.other("public_fake"))),
+    # bodies and validation
+    Provocation("submit", "invalid_json", lambda s: s.submit(None, data=b'{"model": ', headers={"Content-Type": "application/json"})),
+    Provocation("submit", "unsupported_content_type", lambda s: s.submit(None, data=b"{}", headers={"Content-Type": "text/plain"})),
+    Provocation("submit", "unsupported_charset", lambda s: s.submit(None, data=b"{}", headers=_UTF_16)),
+    Provocation("submit", "malformed_body", _broken_chunks("POST", "/v1/video/generations")),
+    Provocation("submit", "invalid_type", _invalid_body(["veo_3_1"])),
+    Provocation("submit", "missing_required_parameter", _invalid_body({"prompt": "no model"})),
+    Provocation("submit", "unknown_parameter", _invalid_body({**BODY, "colour": "red"})),
+    Provocation("submit", "unsupported_value", _invalid_body({**BODY, "duration": 5})),
+    Provocation("submit", "string_above_max_length", _invalid_body({**BODY, "prompt": "x" * 4001})),
+    Provocation("submit", "string_below_min_length", _invalid_body({**BODY, "prompt": ""})),
+    Provocation("submit", "value_out_of_range", _invalid_body({**BODY, "seed": -1})),
+    Provocation("submit", "invalid_value", _invalid_body({"model": "kling-v2-5-turbo", "prompt": "x",
+                                                          "metadata": {"callback_url": "ftp://example.com"}})),
+    Provocation("submit", "invalid_image", _invalid_body({**BODY, "image": "data:image/png;base64,AAAA"})),
+    Provocation("submit", "unsupported_mode", _unsupported_mode),
+    Provocation("submit", "model_not_found", _invalid_body({**BODY, "model": "veo_9"})),
+    # the admin API
+    Provocation("admin", "invalid_json", lambda s: s.call("PUT", "/__admin/config", key=False, data=b"{",
+                                                          headers={"Content-Type": "application/json"})),
+    Provocation("admin", "unsupported_content_type", lambda s: s.call("PUT", "/__admin/config", key=False, data=b"{}",
+                                                                      headers={"Content-Type": "text/plain"})),
+    Provocation("admin", "unsupported_charset", lambda s: s.call("PUT", "/__admin/config", key=False, data=b"{}",
+                                                                 headers=_UTF_16)),
+    Provocation("admin", "malformed_body", _broken_chunks("PUT", "/__admin/config")),
+    Provocation("admin", "invalid_type", lambda s: s.call("PUT", "/__admin/config", key=False, json=[])),
+    Provocation("admin", "unknown_parameter", lambda s: s.call("GET", "/__admin/requests?colour=red", key=False)),
+    Provocation("admin", "invalid_value", lambda s: s.call("POST", "/__admin/clock/advance", key=False, json={"seconds": -1})),
+    Provocation("admin", "invalid_config", lambda s: s.call("PATCH", "/__admin/config", key=False,
+                                                            json={"clock": {"mode": "warp"}})),
+    # tasks, limits and idempotency
+    Provocation("poll", "task_not_found", lambda s: s.call("GET", "/v1/video/generations/task_nope")),
+    Provocation("download", "task_not_found", lambda s: s.call("GET", "/v1/videos/task_nope/content")),
+    Provocation("cdn", "task_not_found", _cdn_after_reset(then_submit=False)),
+    Provocation("download", "video_not_ready", lambda s: s.call("GET", f"/v1/videos/{s.task()}/content")),
+    Provocation("cdn", "video_not_ready", _cdn_after_reset(then_submit=True)),
+    Provocation("submit", "concurrency_limit_exceeded", _limited({"max_in_flight": 1}, submits=2)),
+    Provocation("submit", "insufficient_user_quota", _limited({"credits": 1}, submits=1)),
+    Provocation("submit", "idempotency_key_reused", _reused_idempotency_key),
+    Provocation("submit", "idempotency_key_in_use", _idempotency_key_in_use),
+    # the video: links, preconditions, ranges, renders
+    *[Provocation(route, "url_expired", _expired(route)) for route in ("download", "cdn")],
+    *[Provocation(route, "invalid_signature", _forged(route)) for route in ("download", "cdn")],
+    *[Provocation(route, "precondition_failed", _on_video(route, lambda s, t: {"If-Match": '"another-video"'}))
+      for route in ("download", "cdn")],
+    *[Provocation(route, "requested_range_not_satisfiable", _on_video(route, lambda s, t: {"Range": "bytes=99999999-"}))
+      for route in ("download", "cdn")],
+    *[Provocation(route, "render_failed", _rendered_again(route)) for route in ("download", "cdn")],
+    # faults: every status an http_error fault can inject, and a fault header that does not parse, on every route
+    *[_injected(route, status) for route in FAULT_ROUTES for status in sorted(HTTP_ERROR_DEFAULTS)],
+    *[Provocation(route, "invalid_fault_header", lambda s, route=route: s.to(route, {HEADER: "status=teapot"}))
+      for route in FAULT_ROUTES],
+]
+
+
+def _check_against_document(document: dict[str, Any], route: str, answer: Answer) -> dict[str, Any]:
+    """The answer's status is listed for the route's operation, and its body is what that response documents.
+    Returns the documented response."""
+    path, method = OPERATIONS[route]
+    responses = document["paths"][path][method]["responses"]
+    assert str(answer.status) in responses, f"{method.upper()} {path} answered {answer.status}, which its document does not list"
+    documented: dict[str, Any] = responses[str(answer.status)]
+    content = documented.get("content", {})
+    if not content:
+        assert answer.body == b"", f"{answer.status} documents no body, but one came ({answer.media_type})"
+        return documented
+    assert answer.media_type in content, f"{answer.status} documents {sorted(content)}, not {answer.media_type}"
+    if answer.media_type == "application/json":
+        schema = {**content["application/json"]["schema"], "components": document["components"]}
+        errors = [e.message for e in Draft202012Validator(schema).iter_errors(answer.json())]
+        assert errors == [], errors
+    return documented
+
+
+@pytest.mark.parametrize("provocation", PROVOCATIONS, ids=lambda p: p.id)
+def test_each_answer_is_documented_for_its_route_and_each_error_code_is_the_tables(
+        fake: Fake, request: pytest.FixtureRequest, document: dict[str, Any], provocation: Provocation) -> None:
+    answer = provocation.send(Scene(fake, request))
+    documented = _check_against_document(document, provocation.route, answer) if provocation.route in OPERATIONS else None
+    if isinstance(provocation.expect, int):
+        assert answer.status == provocation.expect, answer.body[:500]
+        return
+    body = answer.json()
     assert validate_response("error", body) == [], body
-    entry = error_code(body["error"]["code"])
-    assert entry.status == status and entry.routes is None, entry
+    assert body["error"]["code"] == provocation.expect, body
+    entry = error_code(provocation.expect)
+    assert answer.status == entry.status, body
+    assert body["error"]["type"] == error_type(answer.status)
+    assert entry.answers_on(provocation.route), f"the table does not list {entry.code} for {provocation.route}"
+    if documented is not None:
+        assert f"`{entry.code}`" in documented["description"]
+
+
+@pytest.mark.parametrize("route", FAULT_ROUTES)
+def test_an_injected_error_with_a_code_of_its_own_is_documented_by_its_status(
+        fake: Fake, request: pytest.FixtureRequest, document: dict[str, Any], route: str) -> None:
+    answer = Scene(fake, request).to(route, {HEADER: "status=429; code=slow_down; retry-after=3"})
+    assert (answer.status, answer.json()["error"]["code"], answer.headers["Retry-After"]) == (429, "slow_down", "3")
+    if route in OPERATIONS:
+        _check_against_document(document, route, answer)
+
+
+def test_every_code_of_the_table_is_provoked_on_every_route_it_names() -> None:
+    """So the table lists no code the fake cannot answer with, nor a route where it cannot."""
+    provoked: dict[str, set[str]] = {}
+    for provocation in PROVOCATIONS:
+        if isinstance(provocation.expect, str):
+            provoked.setdefault(provocation.expect, set()).add(provocation.route)
+    for entry in error_codes().values():
+        assert entry.code in provoked, f"no request provokes {entry.code}"
+        if entry.routes is not None:
+            assert provoked[entry.code] == entry.routes, entry.code
+    assert set(provoked) <= set(error_codes())
+
+
+@pytest.mark.parametrize("route", sorted(OPERATIONS))
+def test_every_status_the_document_lists_for_an_operation_is_provoked(document: dict[str, Any], route: str) -> None:
+    """So the document lists no status the fake cannot answer with there (an error that can come from any route
+    is provoked on one)."""
+    path, method = OPERATIONS[route]
+    listed = set(document["paths"][path][method]["responses"])
+    provoked = {str(p.expect) for p in PROVOCATIONS if p.route == route and isinstance(p.expect, int)}
+    provoked |= {str(error_code(p.expect).status) for p in PROVOCATIONS if isinstance(p.expect, str)
+                 and (p.route == route or error_code(p.expect).routes is None)}
+    assert listed == provoked
