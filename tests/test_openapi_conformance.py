@@ -62,6 +62,12 @@ def test_every_status_an_http_error_fault_may_inject_has_a_default_code_from_the
         assert error_code(code).status == status
 
 
+def test_the_status_type_table_types_exactly_the_statuses_of_the_code_table() -> None:
+    """A status with no type would be rendered with a guessed one; a typed status no code has is one the
+    fake never answers with (as 410 was), which the client would still be told to expect."""
+    assert set(load_schema("error")["x-status-types"]) == {str(entry.status) for entry in error_codes().values()}
+
+
 def test_the_endpoints_fault_rules_name_are_routes_of_the_table() -> None:
     """A fault can fire on each of them, so the table must be able to say which codes it answers there."""
     assert set(ENDPOINTS) <= set(routes())
