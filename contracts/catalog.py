@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -120,6 +120,10 @@ class ModelSpec:
     def credits_per_second(self) -> float:
         return float(self.entry["credits_per_second"])
 
+    def names_in(self, dialect: str) -> tuple[str, ...]:
+        """What ``dialect`` calls this model besides its id (the catalog's ``names``)."""
+        return tuple(self.entry.get("names", {}).get(dialect, ()))
+
     @property
     def notes(self) -> tuple[str, ...]:
         return tuple(self.entry.get("notes", ()))
@@ -206,6 +210,17 @@ class ModelSpec:
         # Built from the shipped request schema and metadata field schemas that _checked already vetted.
         return CompiledSchema(self.request_schema, check=False)
 
+    def dialect_validator(self, dialect: str, schema: Callable[[ModelSpec], dict[str, Any]]) -> CompiledSchema:
+        """The validator of this model's request in another dialect (``schema`` derives it), built once."""
+        built = self._dialect_validators.get(dialect)
+        if built is None:
+            built = self._dialect_validators[dialect] = CompiledSchema(schema(self), check=False)
+        return built
+
+    @cached_property
+    def _dialect_validators(self) -> dict[str, CompiledSchema]:
+        return {}
+
     def resolve(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Fill omitted fields with this model's defaults. ``body`` must already be valid.
 
@@ -271,6 +286,18 @@ class Catalog(Mapping[str, ModelSpec]):
 
     def __repr__(self) -> str:
         return f"Catalog({list(self._specs)!r})"
+
+    def named(self, name: str, dialect: str, *, by_id: bool = True) -> ModelSpec | None:
+        """The model a client of ``dialect`` means by ``name``: one the catalog names so for that dialect, or,
+        when the dialect takes them (``by_id``), the model with that catalog id."""
+        if by_id and name in self._specs:
+            return self._specs[name]
+        return next((spec for spec in self._specs.values() if name in spec.names_in(dialect)), None)
+
+    def names_for(self, dialect: str, *, by_id: bool = True) -> list[str]:
+        """Every model name a client of ``dialect`` may send, for messages and documents."""
+        return [name for spec in self._specs.values()
+                for name in ([spec.id] if by_id else []) + list(spec.names_in(dialect))]
 
     @classmethod
     def load(cls, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Catalog:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -17,9 +17,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jsonschema import ValidationError
 
+    from videomock.contracts.dialects import RequestDialect
+
 from videomock.contracts.catalog import Catalog, ModelSpec
 from videomock.contracts.images import SCHEMA_FORMAT
 from videomock.contracts.schemas import compiled, unmatched_properties
+
+#: How a dialect's ``x-videomock-rule`` annotations are explained: rule -> (error, body, model) -> violation.
+#: Dialect modules add theirs (the documented dialect's ``size`` rule is built in).
+RULE_EXPLAINERS: dict[str, Callable[[ValidationError, Any, ModelSpec], Violation]] = {}
 
 #: Response kinds accepted by :func:`validate_response`, mapped to their schema.
 RESPONSE_SCHEMAS = {"submit": "submit_response", "task": "task", "error": "error", "model_list": "model_list"}
@@ -59,6 +65,25 @@ def validate_request(body: Any, catalog: Catalog | None = None) -> list[Violatio
             "model_not_found",
         ))
     return violations
+
+
+def validate_dialect_request(dialect: RequestDialect, body: Any,
+                             catalog: Catalog | None = None) -> tuple[ModelSpec | None, list[Violation]]:
+    """The model a create request of ``dialect`` asks for, and every violation of the request, in the
+    dialect's own field names (an empty list means valid)."""
+    catalog = catalog if catalog is not None else default_catalog()
+    if not isinstance(body, dict):
+        return None, [Violation("", f"the request body must be a JSON object, not {json_type(body)}", "invalid_type")]
+    name, spec = dialect.model_of(body, catalog)
+    if spec is None:
+        if name is None:
+            return None, [Violation("/model", f"model must be of type string, not {json_type(body.get('model'))}", "invalid_type")]
+        available = ", ".join(catalog.names_for(dialect.name, by_id=dialect.by_id))
+        return None, [Violation("/model", f"model {name!r} is not supported; available: {available}", "model_not_found")]
+    validator = spec.dialect_validator(dialect.name, dialect.request_schema)
+    if validator.is_valid(body):
+        return spec, []
+    return spec, _violations(validator.iter_errors(body), body, spec)
 
 
 def validate_response(kind: str, body: Any) -> list[Violation]:
@@ -180,6 +205,9 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
     rule = schema.get("x-videomock-rule") if isinstance(schema, dict) else None
     kind = error.validator
 
+    if rule in RULE_EXPLAINERS and spec is not None:
+        return [RULE_EXPLAINERS[rule](error, body, spec)]
+
     if rule == "size" and spec is not None:
         return [_explain_size(error, body, spec)]
     if rule == "image_to_video_unsupported":
@@ -222,7 +250,10 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
         return [Violation(pointer, f"{name} {_show(value)} does not match the pattern {expected}", "invalid_value")]
     if kind == "format":
         if error.cause is not None:  # the format's own check explains itself (videomock.contracts.images)
-            return [Violation(pointer, str(error.cause), "invalid_image" if expected == SCHEMA_FORMAT else "invalid_value")]
+            message = str(error.cause)
+            if expected == SCHEMA_FORMAT and name != "image" and message.startswith("image "):
+                message = f"{name} {message.removeprefix('image ')}"   # in the dialect's own field name
+            return [Violation(pointer, message, "invalid_image" if expected == SCHEMA_FORMAT else "invalid_value")]
         return [Violation(pointer, f"{name} is not a valid {expected}", "invalid_value")]
     if kind == "not":
         return [Violation(pointer, f"{name} is not allowed here", "invalid_value")]

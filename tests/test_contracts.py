@@ -52,6 +52,7 @@ def doc_example_for(spec: ModelSpec) -> dict[str, Any]:
         body["fps"] = spec.defaults["fps"]
     if not any((s.width, s.height) == (body["width"], body["height"]) for s in spec.sizes):
         body["width"], body["height"] = spec.defaults["width"], spec.defaults["height"]
+    body["metadata"] = {k: v for k, v in body.get("metadata", {}).items() if k in spec.metadata_fields}
     return body
 
 
@@ -161,7 +162,7 @@ def test_defaults_fill_omitted_fields(model: str) -> None:
 
 
 def test_unknown_model_lists_the_catalog() -> None:
-    message = only(validate_request({"model": "sora-2", "prompt": "x"}, CATALOG), "/model")
+    message = only(validate_request({"model": "sora-9", "prompt": "x"}, CATALOG), "/model")
     assert all(model in message for model in MODELS)
 
 

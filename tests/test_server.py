@@ -322,7 +322,7 @@ def test_models_lists_the_catalog_in_the_openai_shape(fake: Fake) -> None:
     body = fake.session().get(f"{fake.url}/v1/models", timeout=10).json()
     assert validate_response("model_list", body) == []
     assert [m["id"] for m in body["data"]] == list(CATALOG)
-    assert {m["owned_by"] for m in body["data"]} == {"kling", "google"}
+    assert {m["owned_by"] for m in body["data"]} == {"kling", "google", "openai"}
 
 
 def test_models_requires_a_key(fake: Fake) -> None:

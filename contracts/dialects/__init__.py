@@ -1,0 +1,40 @@
+"""Each API dialect's messages, as contracts derived from the one catalog.
+
+A dialect is an API that real clients speak: the documented gateway API (``/v1/video/generations``), the
+OpenAI Videos API (``/v1/videos``), ... Their request bodies name things differently (``seconds`` as a string
+and ``size`` as ``"1280x720"`` where the documented body has ``duration``, ``width`` and ``height``), but the
+rules behind them are the catalog's. So each dialect derives its per-model request schema from
+:class:`~videomock.contracts.catalog.ModelSpec` (validation, the OpenAPI document and the strategies all read
+it, and errors come out in the dialect's own field names) and maps a valid body onto the catalog's canonical
+generation request (the documented body), which the fake's core serves whatever the dialect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from videomock.contracts.catalog import Catalog, ModelSpec
+
+
+@dataclass(frozen=True)
+class RequestDialect:
+    """How one dialect's create request reads."""
+
+    name: str
+    #: The model's request body in this dialect, as JSON Schema 2020-12.
+    request_schema: Callable[[ModelSpec], dict[str, Any]]
+    #: A valid body in this dialect -> the canonical generation request.
+    to_generation_request: Callable[[Mapping[str, Any], ModelSpec], dict[str, Any]]
+    #: The model a body asks for when it names none (None: ``model`` is required).
+    default_model: str | None = None
+    #: Whether clients of this dialect may name a model by its catalog id (besides the catalog's ``names``).
+    by_id: bool = True
+
+    def model_of(self, body: Any, catalog: Catalog) -> tuple[str | None, ModelSpec | None]:
+        """The model name a body gives (or the default) and the catalog's model of that name, if any."""
+        name = body.get("model", self.default_model) if isinstance(body, dict) else None
+        if not isinstance(name, str):
+            return None, None
+        return name, catalog.named(name, self.name, by_id=self.by_id)
