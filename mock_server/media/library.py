@@ -4,6 +4,11 @@ Identical requests share one file. Rendering runs in a small thread pool, and a 
 concurrent renders of the same key (threads or worker processes) wait for one another instead of
 duplicating work. The directory has a size cap; least recently used files go first and are re-rendered
 if asked for again.
+
+``render_timeout`` bounds ffmpeg's own run: the render is killed when it takes longer. Time spent waiting
+for a render thread, or for another process rendering the same key, is not counted: it says how busy the
+server is, not that a render is stuck, and counting it failed tasks for good under load. A caller that
+waits for a render under way therefore gets that render's outcome, however long it queued.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from videomock.core.waits import waiting
-from videomock.media.render import RenderError, VideoSpec, render
+from videomock.media.render import VideoSpec, render
 
 try:
     import fcntl
@@ -63,18 +68,15 @@ class VideoLibrary:
 
     def ensure(self, key: str, spec: Callable[[], VideoSpec]) -> Path:
         """The path of video ``key``, rendering ``spec()`` now if it is not cached (waiting for a render under
-        way). The spec is built only when needed: it may mean reading an input image from the store.
-        Raises RenderError, including when the render takes longer than ``render_timeout``."""
+        way, and for its outcome). The spec is built only when needed: it may mean reading an input image
+        from the store. Raises RenderError, including when ffmpeg ran longer than ``render_timeout``."""
         path = self.path(key)
         if path.is_file():
             self.touch(path)
             return path
         future = self.start(spec())
-        try:
-            with waiting():
-                return future.result(timeout=self.render_timeout)
-        except TimeoutError:
-            raise RenderError(f"rendering took longer than {self.render_timeout:g} s") from None
+        with waiting():
+            return future.result()
 
     def touch(self, path: Path) -> None:
         """Mark a file as recently used, for eviction order. Only the access time moves, so the file's
@@ -90,7 +92,7 @@ class VideoLibrary:
         path = self.path(spec.cache_key())
         with self._file_lock(spec.cache_key()):
             if not path.is_file():
-                render(spec, path, ffmpeg=self.ffmpeg)
+                render(spec, path, ffmpeg=self.ffmpeg, timeout=self.render_timeout)
                 self._evict(keep=path)
         return path
 

@@ -1,0 +1,97 @@
+"""The media library under pressure, through a live fake: what ``render_timeout`` bounds, a cache directory
+deleted while serving, how many lock files rendering leaves, and input images kept in the media cache
+rather than in the store. Real ffmpeg; the videos are tiny (a custom 64x64, one-second model) so that
+dozens of renders take a second or two."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Fake
+from videomock import create_app
+from videomock.media.library import VideoLibrary
+from videomock.pytest_plugin.live import LiveServer
+
+#: A model whose placeholder renders in a few tens of milliseconds.
+TINY_MODEL = {"tiny": {"extends": "kling-v2-5-turbo", "sizes": [{"width": 64, "height": 64}], "durations": [1],
+                       "fps": [8], "defaults": {"duration": 1, "width": 64, "height": 64, "fps": 8}}}
+TINY = {"model": "tiny", "prompt": "media library"}
+
+
+@contextmanager
+def live(tmp_path: Path, *, clock: str = "instant", **library: Any) -> Iterator[Fake]:
+    """A live fake with a video library of its own in ``tmp_path / "videos"``."""
+    videos = VideoLibrary(tmp_path / "videos", **{"max_bytes": 1 << 30, **library})
+    app = create_app({"clock": {"mode": clock}, "models": TINY_MODEL}, videos=videos)
+    try:
+        with LiveServer(app) as server:
+            yield Fake(server.url, app.extensions["videomock"])
+    finally:
+        videos.close()
+
+
+def admin_tasks(fake: Fake) -> dict[str, dict[str, Any]]:
+    tasks = fake.session().get(f"{fake.url}/__admin/tasks", timeout=10).json()["tasks"]
+    return {task["task_id"]: task for task in tasks}
+
+
+def poll_all(fake: Fake, task_ids: list[str]) -> list[dict[str, Any]]:
+    """Poll every task at once, as many clients waiting for their videos do."""
+    with ThreadPoolExecutor(len(task_ids)) as pool:
+        return list(pool.map(lambda task_id: fake.poll(task_id).json(), task_ids))
+
+
+# --- render_timeout bounds ffmpeg's run, not the queue --------------------------------------------------------
+
+def test_waiting_for_a_render_slot_does_not_count_against_render_timeout(tmp_path: Path) -> None:
+    """One render thread and a 1 s timeout: forty renders queue for about two seconds, each well within it."""
+    with live(tmp_path, threads=1, render_timeout=1.0) as fake:
+        task_ids = [fake.submit(TINY | {"seed": seed}).json()["task_id"] for seed in range(40)]
+        polled = poll_all(fake, task_ids)
+        assert [task["status"] for task in polled] == ["completed"] * len(task_ids), [
+            task.get("error") for task in polled if task["status"] != "completed"]
+        summaries = admin_tasks(fake)
+        assert all(summaries[task_id]["rendered"] and summaries[task_id]["status"] == "completed"
+                   for task_id in task_ids)
+
+
+def stuck_ffmpeg(tmp_path: Path, marker: str) -> Path:
+    """An "ffmpeg" that never finishes: a shell script whose child (not an exec) holds its pipes open."""
+    script = tmp_path / "stuck-ffmpeg"
+    script.write_text(f"#!/bin/sh\nsleep {marker}\n")
+    script.chmod(0o755)
+    return script
+
+
+def running_with_argument(argument: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and argument.encode() in (entry / "cmdline").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:   # the process ended while being read
+            continue
+    return found
+
+
+def test_a_stuck_ffmpeg_is_stopped_after_render_timeout_and_fails_the_task(tmp_path: Path) -> None:
+    marker = f"30.{os.getpid()}"   # the stuck script's sleep, recognisable among the machine's processes
+    with live(tmp_path, ffmpeg=str(stuck_ffmpeg(tmp_path, marker)), render_timeout=0.5) as fake:
+        task_id = fake.submit(TINY).json()["task_id"]
+        started = time.monotonic()
+        task = fake.poll(task_id).json()
+        waited = time.monotonic() - started
+        assert task["status"] == "failed" and task["error"]["code"] == 5010, task
+        assert "0.5 s" in task["error"]["message"], task
+        assert 0.5 <= waited < 5, waited
+        assert admin_tasks(fake)[task_id]["rendered"] is False
+        deadline = time.monotonic() + 5
+        while running_with_argument(marker):   # SIGKILL is delivered asynchronously: bounded wait for it
+            assert time.monotonic() < deadline, "the stuck ffmpeg and its children were not killed"
+            time.sleep(0.01)
