@@ -86,6 +86,20 @@ def test_update_task_changes_only_the_given_fields(store: Store) -> None:
     assert store.get_task("task_1") == updated
 
 
+def test_a_conditional_update_applies_only_while_its_condition_holds(store: Store) -> None:
+    """How a render's outcome is recorded once: the second of "rendered" and "failed" changes nothing."""
+    store.add_task(make_task(1))
+
+    def unsettled(task: Task) -> bool:
+        return not task.rendered and task.failure is None
+
+    rendered = store.update_task("task_1", when=unsettled, rendered=True)
+    assert rendered == replace(make_task(1), rendered=True)
+    assert store.update_task("task_1", when=unsettled, failure={"code": 5010, "message": "late", "at": 1.0}) == rendered
+    assert store.get_task("task_1") == rendered
+    assert store.update_task("task_404", when=unsettled, rendered=True) is None
+
+
 def test_tasks_are_listed_in_submission_order_and_by_owner(store: Store) -> None:
     for seq, owner in [(3, "key_a"), (1, "key_b"), (2, "key_a")]:
         store.add_task(make_task(seq, owner))

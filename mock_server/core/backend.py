@@ -55,6 +55,12 @@ def _claim(state: str) -> str:
     return f"claim:{state}"
 
 
+def _unsettled(task: Task) -> bool:
+    """No render outcome is recorded yet. The first one recorded stands: a task never becomes rendered after
+    it failed, nor failed after it was rendered, whichever thread or worker learns of a render last."""
+    return not task.rendered and task.failure is None
+
+
 def bad_request(violations: list[Violation]) -> APIError:
     """One 400 for every violation: ``param`` names the first (most basic) one, the message lists them all."""
     first = violations[0]
@@ -365,12 +371,12 @@ class VideoBackend:
 
     def _render_if_cached(self, task: Task) -> Task:
         if self.videos.has(task.video_key):
-            return self.store.update_task(task.id, rendered=True) or task
+            return self._record_rendered(task)
         return task
 
     def _start_render(self, task: Task) -> None:
         if self.videos.has(task.video_key):
-            self.store.update_task(task.id, rendered=True)
+            self._record_rendered(task)
             return
 
         def done(future: Any) -> None:
@@ -378,7 +384,7 @@ class VideoBackend:
                 return
             error = future.exception()
             if error is None:
-                self.store.update_task(task.id, rendered=True)
+                self._record_rendered(task)
             else:
                 self._record_failure(task, error)
 
@@ -389,9 +395,12 @@ class VideoBackend:
             self.videos.ensure(task.video_key, lambda: self._spec_for(task))
         except RenderError as exc:
             return self._record_failure(task, exc)
-        return self.store.update_task(task.id, rendered=True) or task
+        return self._record_rendered(task)
+
+    def _record_rendered(self, task: Task) -> Task:
+        return self.store.update_task(task.id, when=_unsettled, rendered=True) or task
 
     def _record_failure(self, task: Task, error: BaseException) -> Task:
         log.error("render for task %s failed: %s", task.id, error)
         failure = {"code": RENDER_FAILED_CODE, "message": f"rendering the video failed: {error}", "at": self.clock.now()}
-        return self.store.update_task(task.id, failure=failure) or task
+        return self.store.update_task(task.id, when=_unsettled, failure=failure) or task

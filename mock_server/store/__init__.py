@@ -39,8 +39,9 @@ class Store(Protocol):
 
     def get_task(self, task_id: str) -> Task | None: ...
 
-    def update_task(self, task_id: str, **changes: Any) -> Task | None:
-        """Replace some fields of a stored task; returns the new task (None if unknown)."""
+    def update_task(self, task_id: str, *, when: Callable[[Task], bool] | None = None, **changes: Any) -> Task | None:
+        """Replace some fields of a stored task, atomically, if ``when`` (if given) holds for the task as
+        stored; returns the task as it now is (unchanged if ``when`` did not hold; None if unknown)."""
 
     def tasks(self, owner: str | None = None) -> list[Task]:
         """Tasks in submission order, optionally only one key's."""

@@ -57,11 +57,11 @@ class MemoryStore:
     def get_task(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
 
-    def update_task(self, task_id: str, **changes: Any) -> Task | None:
+    def update_task(self, task_id: str, *, when: Callable[[Task], bool] | None = None, **changes: Any) -> Task | None:
         with self._lock:
             task = self._tasks.get(task_id)
-            if task is None:
-                return None
+            if task is None or (when is not None and not when(task)):
+                return task
             updated = Task.from_record({**task.to_record(), **changes}) if changes else task
             self._tasks[task_id] = updated
             return updated

@@ -526,15 +526,18 @@ class SqliteStore:
         self._task_cache[task_id] = (record, task)
         return task
 
-    def update_task(self, task_id: str, **changes: Any) -> Task | None:
+    def update_task(self, task_id: str, *, when: Callable[[Task], bool] | None = None, **changes: Any) -> Task | None:
         def work(conn: sqlite3.Connection) -> Task | None:
             row = conn.execute("SELECT record FROM tasks WHERE id = ?", (task_id,)).fetchone()
             if row is None:
                 return None
-            task = Task.from_record({**json.loads(row[0]), **changes})
-            if changes:
-                conn.execute("UPDATE tasks SET seq = ?, owner = ?, record = ? WHERE id = ?",
-                             (task.seq, task.owner, _dumps(task.to_record()), task_id))
+            record = json.loads(row[0])
+            stored = Task.from_record(record)
+            if not changes or (when is not None and not when(stored)):
+                return stored
+            task = Task.from_record({**record, **changes})
+            conn.execute("UPDATE tasks SET seq = ?, owner = ?, record = ? WHERE id = ?",
+                         (task.seq, task.owner, _dumps(task.to_record()), task_id))
             return task
 
         return self._grouped(work)
