@@ -6,6 +6,7 @@ dozens of renders take a second or two."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,9 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Fake
 from videomock import create_app
-from videomock.media.library import VideoLibrary
+from videomock.contracts.media import ffmpeg_executable
+from videomock.media.library import LOCK_STRIPES, VideoLibrary
+from videomock.media.render import VideoSpec
 from videomock.pytest_plugin.live import LiveServer
 
 #: A model whose placeholder renders in a few tens of milliseconds.
@@ -95,3 +100,65 @@ def test_a_stuck_ffmpeg_is_stopped_after_render_timeout_and_fails_the_task(tmp_p
         while running_with_argument(marker):   # SIGKILL is delivered asynchronously: bounded wait for it
             assert time.monotonic() < deadline, "the stuck ffmpeg and its children were not killed"
             time.sleep(0.01)
+
+
+# --- the cache directory deleted while serving; lock files --------------------------------------------------
+
+def completed_video(fake: Fake, body: dict[str, Any]) -> tuple[str, bytes]:
+    """Submit, poll until completed (the instant clock: one poll) and download: the video URL and bytes."""
+    task = fake.poll(fake.submit(body).json()["task_id"]).json()
+    assert task["status"] == "completed", task
+    return task["url"], download(fake, task["url"])
+
+
+def download(fake: Fake, url: str) -> bytes:
+    video = fake.session().get(url, timeout=30)
+    assert video.status_code == 200, video.text
+    assert video.content[4:8] == b"ftyp"
+    return video.content
+
+
+@pytest.mark.parametrize("deleted", ["videos", "videos/locks"])
+def test_the_cache_directory_deleted_while_serving_is_made_again(tmp_path: Path, deleted: str) -> None:
+    """A user clearing ~/.cache while the fake runs. The cap holds two of these videos: eviction goes on
+    working in the new directory, and the first video is rendered again when asked for."""
+    with live(tmp_path, max_bytes=4000) as fake:
+        first_url, first = completed_video(fake, TINY | {"seed": 1})
+        shutil.rmtree(tmp_path / deleted)
+        for seed in (2, 3, 4):
+            completed_video(fake, TINY | {"seed": seed})
+        assert 0 < sum(video.stat().st_size for video in (tmp_path / "videos").glob("*.mp4")) <= 4000
+        assert download(fake, first_url) == first
+
+
+def test_lock_files_do_not_accumulate(tmp_path: Path) -> None:
+    videos = VideoLibrary(tmp_path / "videos", max_bytes=1 << 30)
+    specs = [VideoSpec("tiny", "locks", 64, 64, 8, 1, seed) for seed in range(LOCK_STRIPES + 8)]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda spec: videos.ensure(spec.cache_key(), lambda: spec), specs))
+    finally:
+        videos.close()
+    assert len(list((tmp_path / "videos").glob("*.mp4"))) == len(specs)
+    assert 0 < len(list((tmp_path / "videos" / "locks").iterdir())) <= LOCK_STRIPES
+
+
+def test_lock_files_an_earlier_version_left_are_removed(tmp_path: Path) -> None:
+    """Such a cache holds one per video ever rendered (named by its key); they are never locked again."""
+    old = tmp_path / "videos" / "locks" / f"{'ab' * 32}.lock"
+    old.parent.mkdir(parents=True)
+    old.touch()
+    VideoLibrary(tmp_path / "videos", max_bytes=1 << 30).close()
+    assert not old.exists()
+
+
+def test_a_render_whose_directory_is_deleted_under_it_is_rendered_again(tmp_path: Path) -> None:
+    """The real ffmpeg, behind a wrapper that deletes the cache directory the first time it runs: the
+    render under way loses its working directory and is tried again."""
+    wrapper = tmp_path / "ffmpeg-deleting-the-cache"
+    wrapper.write_text(f"#!/bin/sh\nif mkdir '{tmp_path}/deleted' 2>/dev/null; then rm -rf '{tmp_path}/videos'; fi\n"
+                       f"exec '{ffmpeg_executable()}' \"$@\"\n")
+    wrapper.chmod(0o755)
+    with live(tmp_path, ffmpeg=str(wrapper)) as fake:
+        completed_video(fake, TINY)
+    assert (tmp_path / "deleted").is_dir()

@@ -1,9 +1,17 @@
 """The placeholder-video library: a cache directory of rendered MP4s, keyed by everything that shapes them.
 
-Identical requests share one file. Rendering runs in a small thread pool, and a per-key file lock makes
+Identical requests share one file. Rendering runs in a small thread pool, and a file lock makes
 concurrent renders of the same key (threads or worker processes) wait for one another instead of
 duplicating work. The directory has a size cap; least recently used files go first and are re-rendered
 if asked for again.
+
+The directory is a cache, and users delete caches, also while the server runs: whatever a render needs
+(the directory, ``locks/``) is made again at the point of use, never only at start. The locks are a fixed
+set of ``LOCK_STRIPES`` files, a key taking the one its hash picks: a file per key would pile up for
+ever, and removing a lock file after use races with a process that has just opened it (it would lock a
+file no other process can find). Two keys sharing a stripe only take turns. If ``locks/`` is deleted while
+a render holds one, another process can render the same video at the same time; renders are atomic, so
+that costs time, never a broken file. A render whose directory is deleted under it is tried once more.
 
 ``render_timeout`` bounds ffmpeg's own run: the render is killed when it takes longer. Time spent waiting
 for a render thread, or for another process rendering the same key, is not counted: it says how busy the
@@ -15,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import logging
 import os
 import threading
@@ -24,7 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from videomock.core.waits import waiting
-from videomock.media.render import VideoSpec, render
+from videomock.media.render import RenderError, VideoSpec, render
 
 try:
     import fcntl
@@ -33,13 +42,17 @@ except ImportError:  # pragma: no cover - non-POSIX
 
 log = logging.getLogger("videomock")
 
+#: Lock files in ``locks/``; renders of keys that share one take turns, so enough that this seldom happens
+#: with a couple of render threads in each of a few workers.
+LOCK_STRIPES = 32
+
 
 class VideoLibrary:
     def __init__(self, cache_dir: Path, *, max_bytes: int, ffmpeg: str | None = None,
                  render_timeout: float = 120.0, threads: int = 2) -> None:
         self.cache_dir = Path(cache_dir).absolute()   # send_file would resolve a relative one against the app's root
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        (self.cache_dir / "locks").mkdir(exist_ok=True)
+        self._drop_per_key_lock_files()
         self.max_bytes = max_bytes
         self.ffmpeg = ffmpeg
         self.render_timeout = render_timeout
@@ -89,24 +102,50 @@ class VideoLibrary:
             self._inflight.pop(key, None)
 
     def _render_locked(self, spec: VideoSpec) -> Path:
-        path = self.path(spec.cache_key())
-        with self._file_lock(spec.cache_key()):
-            if not path.is_file():
-                render(spec, path, ffmpeg=self.ffmpeg, timeout=self.render_timeout)
-                self._evict(keep=path)
+        """Render unless another thread or process did while this one waited for the lock."""
+        key = spec.cache_key()
+        try:
+            return self._render_in_cache(key, spec)
+        except RenderError:
+            if self.cache_dir.is_dir():
+                raise
+            log.warning("the video cache %s was deleted during a render; rendering %s again", self.cache_dir, key)
+            return self._render_in_cache(key, spec)
+
+    def _render_in_cache(self, key: str, spec: VideoSpec) -> Path:
+        """A directory that cannot be used (a full disk, or deleted mid-render, when ffmpeg's working
+        directory goes with it) fails the render like an ffmpeg error does."""
+        path = self.path(key)
+        try:
+            with self._file_lock(key):
+                if not path.is_file():
+                    render(spec, path, ffmpeg=self.ffmpeg, timeout=self.render_timeout)
+                    self._evict(keep=path)
+        except OSError as exc:
+            raise RenderError(f"the video cache {self.cache_dir} cannot be written: {exc}") from None
         return path
 
     @contextlib.contextmanager
     def _file_lock(self, key: str) -> Iterator[None]:
+        """An exclusive lock on the key's stripe, shared by threads and processes (each open file is locked
+        on its own). Closing the file releases it."""
         if fcntl is None:
             yield
             return
-        with open(self.cache_dir / "locks" / f"{key}.lock", "a+b") as fh:
+        stripe = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % LOCK_STRIPES
+        locks = self.cache_dir / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with open(locks / f"{stripe:02d}.lock", "a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+            yield
+
+    def _drop_per_key_lock_files(self) -> None:
+        """Caches of earlier versions hold a lock file per video ever rendered, named by its key; nothing
+        locks them any more. At worst, one that an older server still running on this directory holds lets
+        a second render of that video start beside the first."""
+        for old in (self.cache_dir / "locks").glob("?" * 64 + ".lock"):
+            with contextlib.suppress(FileNotFoundError):
+                old.unlink()
 
     def _evict(self, keep: Path) -> None:
         """Delete least recently used videos until the directory fits ``max_bytes``."""
