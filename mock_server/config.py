@@ -68,8 +68,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("clock", ("clock", "mode"), str, "Clock mode: speed, instant or manual."),
     Setting("speed", ("clock", "speed"), float, "Virtual seconds per real second in speed mode."),
     Setting("jitter", ("clock", "jitter"), float, "Seeded spread of queue/render times (0..1)."),
-    Setting("cache-dir", ("video", "cache_dir"), _maybe_none, "Directory for rendered videos."),
+    Setting("cache-dir", ("video", "cache_dir"), _maybe_none, "Directory for rendered videos and input images."),
     Setting("cache-max-bytes", ("video", "cache_max_bytes"), int, "Video cache size cap (bytes)."),
+    Setting("image-cache-max-bytes", ("video", "image_cache_max_bytes"), int, "Input image cache size cap (bytes)."),
     Setting("ffmpeg", ("video", "ffmpeg"), _maybe_none, "ffmpeg binary to use instead of the bundled one."),
 )
 

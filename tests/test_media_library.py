@@ -1,11 +1,16 @@
 """The media library under pressure, through a live fake: what ``render_timeout`` bounds, a cache directory
 deleted while serving, how many lock files rendering leaves, and input images kept in the media cache
 rather than in the store. Real ffmpeg; the videos are tiny (a custom 64x64, one-second model) so that
-dozens of renders take a second or two."""
+dozens of renders take a second or two. Images are random pixels, which do not compress: a PNG is as
+large as its pixels."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import os
+import random
 import shutil
 import time
 from collections.abc import Iterator
@@ -15,13 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.conftest import Fake
+from tests.test_server import assert_error
 from videomock import create_app
 from videomock.contracts.media import ffmpeg_executable
 from videomock.media.library import LOCK_STRIPES, VideoLibrary
 from videomock.media.render import VideoSpec
 from videomock.pytest_plugin.live import LiveServer
+from videomock.store import Store
+from videomock.store.sqlite import SqliteStore
 
 #: A model whose placeholder renders in a few tens of milliseconds.
 TINY_MODEL = {"tiny": {"extends": "kling-v2-5-turbo", "sizes": [{"width": 64, "height": 64}], "durations": [1],
@@ -30,15 +39,25 @@ TINY = {"model": "tiny", "prompt": "media library"}
 
 
 @contextmanager
-def live(tmp_path: Path, *, clock: str = "instant", **library: Any) -> Iterator[Fake]:
+def live(tmp_path: Path, *, clock: str = "instant", store: Store | None = None, **library: Any) -> Iterator[Fake]:
     """A live fake with a video library of its own in ``tmp_path / "videos"``."""
     videos = VideoLibrary(tmp_path / "videos", **{"max_bytes": 1 << 30, **library})
-    app = create_app({"clock": {"mode": clock}, "models": TINY_MODEL}, videos=videos)
+    app = create_app({"clock": {"mode": clock}, "models": TINY_MODEL}, videos=videos, store=store)
     try:
         with LiveServer(app) as server:
             yield Fake(server.url, app.extensions["videomock"])
     finally:
         videos.close()
+
+
+def noise_png(side: int, seed: int) -> bytes:
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), random.Random(seed).randbytes(side * side * 3)).save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def with_image(png: bytes) -> dict[str, Any]:
+    return TINY | {"image": "data:image/png;base64," + base64.b64encode(png).decode()}
 
 
 def admin_tasks(fake: Fake) -> dict[str, dict[str, Any]]:
@@ -88,14 +107,13 @@ def running_with_argument(argument: str) -> list[int]:
 def test_a_stuck_ffmpeg_is_stopped_after_render_timeout_and_fails_the_task(tmp_path: Path) -> None:
     marker = f"30.{os.getpid()}"   # the stuck script's sleep, recognisable among the machine's processes
     with live(tmp_path, ffmpeg=str(stuck_ffmpeg(tmp_path, marker)), render_timeout=0.5) as fake:
-        task_id = fake.submit(TINY).json()["task_id"]
-        started = time.monotonic()
-        task = fake.poll(task_id).json()
+        started = time.monotonic()   # the instant clock starts the render at the submit
+        task = fake.poll(fake.submit(TINY).json()["task_id"]).json()
         waited = time.monotonic() - started
         assert task["status"] == "failed" and task["error"]["code"] == 5010, task
         assert "0.5 s" in task["error"]["message"], task
         assert 0.5 <= waited < 5, waited
-        assert admin_tasks(fake)[task_id]["rendered"] is False
+        assert admin_tasks(fake)[task["task_id"]]["rendered"] is False
         deadline = time.monotonic() + 5
         while running_with_argument(marker):   # SIGKILL is delivered asynchronously: bounded wait for it
             assert time.monotonic() < deadline, "the stuck ffmpeg and its children were not killed"
@@ -125,6 +143,7 @@ def test_the_cache_directory_deleted_while_serving_is_made_again(tmp_path: Path,
     with live(tmp_path, max_bytes=4000) as fake:
         first_url, first = completed_video(fake, TINY | {"seed": 1})
         shutil.rmtree(tmp_path / deleted)
+        completed_video(fake, with_image(noise_png(400, 1)))   # needs images/ too
         for seed in (2, 3, 4):
             completed_video(fake, TINY | {"seed": seed})
         assert 0 < sum(video.stat().st_size for video in (tmp_path / "videos").glob("*.mp4")) <= 4000
@@ -162,3 +181,48 @@ def test_a_render_whose_directory_is_deleted_under_it_is_rendered_again(tmp_path
     with live(tmp_path, ffmpeg=str(wrapper)) as fake:
         completed_video(fake, TINY)
     assert (tmp_path / "deleted").is_dir()
+
+
+# --- input images live in the media cache ---------------------------------------------------------------------
+
+def store_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.glob("store.db*") if not path.name.endswith("-lock"))
+
+
+def test_input_images_are_kept_in_the_media_cache_not_in_the_store(tmp_path: Path) -> None:
+    images = [noise_png(1000, seed) for seed in range(3)]   # 3 MB each
+    store = SqliteStore(tmp_path / "store.db")
+    try:
+        with live(tmp_path, clock="manual", store=store) as fake:
+            before = store_bytes(tmp_path)
+            task_ids = [fake.submit(with_image(png)).json()["task_id"] for png in images]
+            assert store_bytes(tmp_path) - before < sum(map(len, images)) / 10
+            for png, task in zip(images, store.tasks()):
+                digest = hashlib.sha256(png).hexdigest()
+                assert task.params["image"] == {"sha256": digest, "format": "PNG", "width": 1000, "height": 1000}
+                assert (tmp_path / "videos" / "images" / digest).read_bytes() == png
+            fake.backend.advance(3600)   # the renders read the images from the cache
+            assert [fake.poll(task_id).json()["status"] for task_id in task_ids] == ["completed"] * 3
+    finally:
+        store.close()
+
+
+def test_an_image_evicted_before_its_render_fails_that_task_clearly(tmp_path: Path) -> None:
+    first, second = noise_png(400, 1), noise_png(400, 2)
+    with live(tmp_path, clock="manual", image_max_bytes=len(first) + len(second) - 1) as fake:
+        evicted, kept = (fake.submit(with_image(png)).json()["task_id"] for png in (first, second))
+        fake.backend.advance(3600)
+        task = fake.poll(evicted).json()
+        assert task["status"] == "failed" and task["error"]["code"] == 5010, task
+        assert "no longer in the media cache" in task["error"]["message"]
+        assert fake.poll(kept).json()["status"] == "completed"
+        assert admin_tasks(fake)[evicted]["rendered"] is False
+
+
+def test_a_download_that_needs_an_evicted_image_answers_410(tmp_path: Path) -> None:
+    """Its video was evicted (each render here evicts every other video), and then its image."""
+    first, second = noise_png(400, 1), noise_png(400, 2)
+    with live(tmp_path, max_bytes=1, image_max_bytes=len(first) + len(second) - 1) as fake:
+        first_url, _ = completed_video(fake, with_image(first))
+        completed_video(fake, with_image(second))
+        assert_error(fake.session().get(first_url, timeout=30), 410, param="task_id", code="video_expired")

@@ -32,7 +32,7 @@ from videomock.core.limits import charge, check_in_flight, task_cost
 from videomock.core.tasks import Plan, Task, TaskState, is_due, is_running, observe
 from videomock.core.waits import waiting
 from videomock.media.images import fetch_image
-from videomock.media.library import VideoLibrary
+from videomock.media.library import MissingImage, VideoLibrary
 from videomock.media.render import RenderError, VideoSpec
 from videomock.store import Store
 
@@ -218,6 +218,9 @@ class VideoBackend:
                            param="task_id", code="video_not_ready")
         try:
             return self.videos.ensure(view.task.video_key, lambda: self._spec_for(view.task))
+        except MissingImage as exc:
+            raise APIError(410, f"Task {task_id}'s video was evicted from the cache and cannot be rendered again: {exc}.",
+                           param="task_id", code="video_expired") from None
         except RenderError as exc:
             log.error("re-render of %s failed: %s", task_id, exc)
             raise APIError(500, "The video could not be re-rendered; see the server log.", code="render_failed") from None
@@ -334,7 +337,7 @@ class VideoBackend:
         return round(queue * shape.slow, 3), round(render * shape.slow, 3)
 
     def _take_image(self, params: dict[str, Any]) -> tuple[bytes | None, dict[str, Any]]:
-        """Validate ``image``; keep its bytes in the store and only a reference in the task."""
+        """Validate ``image``; keep its bytes in the media cache and only a reference in the task."""
         value = params.get("image")
         if value is None:
             return None, params
@@ -349,8 +352,7 @@ class VideoBackend:
         if image.data is None:
             params["image"] = {"url": image.url}
             return None, params
-        digest = hashlib.sha256(image.data).hexdigest()
-        self.store.put_blob(digest, image.data)
+        digest = self.videos.put_image(image.data)
         params["image"] = {"sha256": digest, "format": image.format, "width": image.width, "height": image.height,
                            **({"url": image.url} if image.url else {})}
         return image.data, params
@@ -365,8 +367,9 @@ class VideoBackend:
         )
 
     def _spec_for(self, task: Task) -> VideoSpec:
+        """What to render for ``task``, its input image read from the media cache (MissingImage if gone)."""
         ref = task.params.get("image") or {}
-        image = self.store.get_blob(ref["sha256"]) if "sha256" in ref else None
+        image = self.videos.image(ref["sha256"]) if "sha256" in ref else None
         return self.video_spec(task.model, task.params, image)
 
     def _render_if_cached(self, task: Task) -> Task:
@@ -388,7 +391,7 @@ class VideoBackend:
             else:
                 self._record_failure(task, error)
 
-        self.videos.start(self._spec_for(task), done)
+        self.videos.start(task.video_key, lambda: self._spec_for(task), done)
 
     def _render_now(self, task: Task) -> Task:
         try:

@@ -1,4 +1,4 @@
-"""Where the server keeps state: tasks, the request journal, counters, blobs and named state (clock, config).
+"""Where the server keeps state: tasks, the request journal, counters and named state (clock, config).
 
 Everything that must be shared between workers or survive a restart goes through :class:`Store`. Two
 implementations: :class:`~videomock.store.memory.MemoryStore` for the fixtures and throwaway runs, and
@@ -46,10 +46,6 @@ class Store(Protocol):
     def tasks(self, owner: str | None = None) -> list[Task]:
         """Tasks in submission order, optionally only one key's."""
 
-    def put_blob(self, key: str, data: bytes) -> None: ...
-
-    def get_blob(self, key: str) -> bytes | None: ...
-
     def append_journal(self, entry: dict[str, Any]) -> None:
         """Record one request; :meth:`journal` returns it (with its sequence number) from then on."""
 
@@ -67,7 +63,7 @@ class Store(Protocol):
     def set_state(self, name: str, value: Any) -> None: ...
 
     def reset(self) -> None:
-        """Forget tasks, journal, counters, blobs and state other than :data:`KEPT_ON_RESET`."""
+        """Forget tasks, journal, counters and state other than :data:`KEPT_ON_RESET`."""
 
 
 

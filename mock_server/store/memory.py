@@ -21,7 +21,6 @@ class MemoryStore:
         self._journal_limit = journal_limit
         self._tasks: dict[str, Task] = {}
         self._counters: dict[str, int] = {}
-        self._blobs: dict[str, bytes] = {}
         # Entries are kept as JSON text: a long test's thousands of entries would otherwise be nested dicts
         # that every garbage collection walks, slowing each request a little more (strings are not tracked).
         self._journal: deque[str] = deque(maxlen=journal_limit)
@@ -73,13 +72,6 @@ class MemoryStore:
             found = [t for t in found if t.owner == owner]
         return sorted(found, key=lambda t: t.seq)
 
-    def put_blob(self, key: str, data: bytes) -> None:
-        with self._lock:
-            self._blobs[key] = data
-
-    def get_blob(self, key: str) -> bytes | None:
-        return self._blobs.get(key)
-
     def append_journal(self, entry: dict[str, Any]) -> None:
         with self._lock:
             seq = self._incremented("journal", 1)
@@ -107,7 +99,6 @@ class MemoryStore:
         with self._lock:
             self._tasks.clear()
             self._counters.clear()
-            self._blobs.clear()
             self._journal.clear()
             self._state = {k: v for k, v in self._state.items() if k in KEPT_ON_RESET}
             self._state_changes += 1
