@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from PIL import Image
 
 from tests.conftest import Fake
+from tests.serve_process import serve
 from tests.test_server import assert_error
 from videomock import create_app
 from videomock.contracts.media import ffmpeg_executable
@@ -226,3 +228,25 @@ def test_a_download_that_needs_an_evicted_image_answers_410(tmp_path: Path) -> N
         first_url, _ = completed_video(fake, with_image(first))
         completed_video(fake, with_image(second))
         assert_error(fake.session().get(first_url, timeout=30), 410, param="task_id", code="video_expired")
+
+
+def worker_rss_mib(pid: int) -> float:
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(status["VmRSS"].split()[0]) / 1024
+
+
+def test_a_worker_gives_back_the_memory_of_large_image_submits(tmp_path: Path) -> None:
+    """Four of the largest images allowed (10 MB, 13.7 MB of JSON each) at once, to a real videomock serve.
+    Each passes through several buffers its size; once answered, the worker must not keep them (it kept
+    over 200 MiB of them, for good)."""
+    bodies = [with_image(noise_png(1850, seed)) | {"model": "kling-v2-5-turbo"} for seed in range(4)]
+    with serve("--store", str(tmp_path / "store.db"), "--cache-dir", str(tmp_path / "videos"), "--clock", "manual",
+               "--threads", "4") as server:
+        (worker,) = server.worker_pids()
+        before = worker_rss_mib(worker)
+        with ThreadPoolExecutor(len(bodies)) as pool:
+            submitted = pool.map(lambda body: requests.post(f"{server.url}/v1/video/generations", json=body,
+                                                            headers={"Authorization": "Bearer sk-test"}, timeout=60),
+                                 bodies)
+            assert {response.status_code for response in submitted} == {200}
+        assert worker_rss_mib(worker) - before < 64   # Pillow and the first images' allocations: ~15 MiB
