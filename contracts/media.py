@@ -138,13 +138,17 @@ def stop_ffmpeg(process: subprocess.Popen[bytes]) -> None:
 def finish_ffmpeg(process: subprocess.Popen[bytes], stdin: bytes | None, *, step: str,
                   error: type[Exception] = MediaError, limit: TimeLimit | None = None) -> subprocess.CompletedProcess[bytes]:
     """Feed ``stdin``, wait, and raise ``error`` naming ``step`` if ffmpeg failed, or ran past ``limit``
-    (default: FFMPEG_TIMEOUT_SECONDS from now), in which case it is stopped."""
+    (default: FFMPEG_TIMEOUT_SECONDS from now), in which case it is stopped. It is also stopped if the wait
+    is interrupted (Ctrl-C no longer reaches it: it has a process group of its own)."""
     limit = limit if limit is not None else TimeLimit.starting_now(FFMPEG_TIMEOUT_SECONDS)
     try:
         stdout, stderr = process.communicate(stdin, timeout=limit.remaining())
     except subprocess.TimeoutExpired:
         stop_ffmpeg(process)
         raise error(f"ffmpeg was stopped after running for {limit.seconds:g} s while {step}") from None
+    except BaseException:
+        stop_ffmpeg(process)
+        raise
     if process.returncode != 0:
         raise error(f"ffmpeg failed while {step} (exit status {process.returncode}):\n{stderr_tail(stderr)}")
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
