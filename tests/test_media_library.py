@@ -12,6 +12,7 @@ import io
 import os
 import random
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,7 @@ from tests.serve_process import serve
 from tests.test_server import assert_error
 from videomock import create_app
 from videomock.contracts.media import ffmpeg_executable
-from videomock.media.library import LOCK_STRIPES, VideoLibrary
+from videomock.media.library import LOCK_STRIPES, MissingImage, VideoLibrary
 from videomock.media.render import VideoSpec
 from videomock.pytest_plugin.live import LiveServer
 from videomock.store import Store
@@ -221,11 +222,36 @@ def test_an_image_evicted_before_its_render_fails_that_task_clearly(tmp_path: Pa
         assert admin_tasks(fake)[evicted]["rendered"] is False
 
 
-def test_a_download_that_needs_an_evicted_image_answers_410(tmp_path: Path) -> None:
-    """Its video was evicted (each render here evicts every other video), and then its image."""
+def render_without_image(videos: VideoLibrary, errors: list[BaseException | None]) -> None:
+    """Two renders whose input image is not in the cache: each fails as soon as its thread reads it."""
+    def spec() -> VideoSpec:
+        return VideoSpec("tiny", "gone", 64, 64, 8, 1, 1, image=videos.image("0" * 64))
+
+    futures = [videos.start(key, spec) for key in ("gone-1", "gone-2")]   # the pool's two threads start with these
+    errors.extend(future.exception() for future in futures)
+
+
+def test_a_render_that_fails_at_once_does_not_hang_its_caller(tmp_path: Path) -> None:
+    """Such a render can be over before start() returns: notably while start() waits for a new pool thread
+    to come up, as with a fresh library's first renders. It used to hang one caller in a few."""
+    for attempt in range(30):
+        videos = VideoLibrary(tmp_path / f"videos-{attempt}", max_bytes=1 << 20)
+        errors: list[BaseException | None] = []
+        caller = threading.Thread(target=render_without_image, args=(videos, errors), daemon=True)
+        caller.start()
+        caller.join(timeout=10)
+        videos.close()
+        assert not caller.is_alive(), f"attempt {attempt}: the caller is stuck"
+        assert [type(error) for error in errors] == [MissingImage, MissingImage]
+
+
+def test_an_evicted_video_is_rendered_again_from_its_cached_image_until_that_is_evicted_too(tmp_path: Path) -> None:
+    """Each render here evicts every other video; the image cache holds one of these images."""
     first, second = noise_png(400, 1), noise_png(400, 2)
     with live(tmp_path, max_bytes=1, image_max_bytes=len(first) + len(second) - 1) as fake:
-        first_url, _ = completed_video(fake, with_image(first))
+        first_url, first_video = completed_video(fake, with_image(first))
+        completed_video(fake, TINY)
+        assert download(fake, first_url) == first_video
         completed_video(fake, with_image(second))
         assert_error(fake.session().get(first_url, timeout=30), 410, param="task_id", code="video_expired")
 

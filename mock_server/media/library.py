@@ -91,10 +91,14 @@ class VideoLibrary:
         an input image is read (and held) only while its render runs."""
         with self._lock:
             future = self._inflight.get(key)
+            started = future is None
             if future is None:
                 future = self._pool.submit(self._render_locked, key, spec)
                 self._inflight[key] = future
-                future.add_done_callback(functools.partial(self._forget_future, key))
+        # Outside the lock: a render can be over already (one that fails at once, such as one whose image is
+        # gone), and then add_done_callback runs the callback here and now, which takes the lock.
+        if started:
+            future.add_done_callback(functools.partial(self._forget_future, key))
         if done is not None:
             future.add_done_callback(done)
         return future
@@ -153,9 +157,10 @@ class VideoLibrary:
         with contextlib.suppress(OSError):
             os.utime(path, (time.time(), path.stat().st_mtime))
 
-    def _forget_future(self, key: str, _future: Future[Path]) -> None:
+    def _forget_future(self, key: str, future: Future[Path]) -> None:
         with self._lock:
-            self._inflight.pop(key, None)
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
 
     def _render_locked(self, key: str, spec: Callable[[], VideoSpec]) -> Path:
         """Render unless another thread or process did while this one waited for the lock."""
