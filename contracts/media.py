@@ -7,9 +7,12 @@ with ffmpeg from the imageio-ffmpeg wheel (the wheel has no ffprobe), so no syst
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -90,31 +93,71 @@ def moov_before_mdat(path: Path) -> bool:
 
 # --- running ffmpeg ---------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class TimeLimit:
+    """Wall-clock seconds shared by the ffmpeg runs of one job (a render runs two at once), counted from
+    when the first starts, so that the limit bounds ffmpeg's work and not whatever the job waited for first."""
+
+    seconds: float
+    ends: float   # on the time.monotonic() clock
+
+    @classmethod
+    def starting_now(cls, seconds: float) -> TimeLimit:
+        return cls(seconds, time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return max(0.0, self.ends - time.monotonic())
+
+
 def start_ffmpeg(cmd: list[str], cwd: Path, *, error: type[Exception] = MediaError) -> subprocess.Popen[bytes]:
+    """ffmpeg in a process group of its own, so that stopping it also stops anything it started (a wrapper
+    script's real ffmpeg, which would otherwise keep running and hold the pipes open)."""
     try:
         return subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+                                stderr=subprocess.PIPE, process_group=0)
     except OSError as exc:
         raise error(f"cannot run ffmpeg {cmd[0]!r}: {exc}") from None
 
 
+def stop_ffmpeg(process: subprocess.Popen[bytes]) -> None:
+    """Kill a run that has not been reaped (its pid is still its own) with its process group, reap it and
+    close its pipes. Its output is not read: a child that escaped the group could hold them open for ever."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            if hasattr(os, "killpg"):
+                os.killpg(process.pid, signal.SIGKILL)
+            else:  # pragma: no cover - Windows has no process groups to kill
+                process.kill()
+    process.wait()
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
 def finish_ffmpeg(process: subprocess.Popen[bytes], stdin: bytes | None, *, step: str,
-                  error: type[Exception] = MediaError) -> subprocess.CompletedProcess[bytes]:
-    """Feed ``stdin``, wait, and raise ``error`` naming ``step`` if ffmpeg failed or got stuck."""
+                  error: type[Exception] = MediaError, limit: TimeLimit | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Feed ``stdin``, wait, and raise ``error`` naming ``step`` if ffmpeg failed, or ran past ``limit``
+    (default: FFMPEG_TIMEOUT_SECONDS from now), in which case it is stopped. It is also stopped if the wait
+    is interrupted (Ctrl-C no longer reaches it: it has a process group of its own)."""
+    limit = limit if limit is not None else TimeLimit.starting_now(FFMPEG_TIMEOUT_SECONDS)
     try:
-        stdout, stderr = process.communicate(stdin, timeout=FFMPEG_TIMEOUT_SECONDS)
+        stdout, stderr = process.communicate(stdin, timeout=limit.remaining())
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise error(f"ffmpeg timed out after {FFMPEG_TIMEOUT_SECONDS:g} s while {step}") from None
+        stop_ffmpeg(process)
+        raise error(f"ffmpeg was stopped after running for {limit.seconds:g} s while {step}") from None
+    except BaseException:
+        stop_ffmpeg(process)
+        raise
     if process.returncode != 0:
         raise error(f"ffmpeg failed while {step} (exit status {process.returncode}):\n{stderr_tail(stderr)}")
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def run_ffmpeg(cmd: list[str], *, step: str, cwd: Path | None = None, stdin: bytes | None = None,
-               error: type[Exception] = MediaError) -> subprocess.CompletedProcess[bytes]:
-    return finish_ffmpeg(start_ffmpeg(cmd, cwd or Path.cwd(), error=error), stdin, step=step, error=error)
+               error: type[Exception] = MediaError, limit: TimeLimit | None = None) -> subprocess.CompletedProcess[bytes]:
+    process = start_ffmpeg(cmd, cwd or Path.cwd(), error=error)
+    return finish_ffmpeg(process, stdin, step=step, error=error, limit=limit)
 
 
 def stderr_tail(stderr: bytes, lines: int = 15) -> str:

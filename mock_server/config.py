@@ -72,8 +72,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("speed", ("clock", "speed"), float, "Virtual seconds per real second in speed mode."),
     Setting("jitter", ("clock", "jitter"), float, "Seeded spread of queue/render times (0..1)."),
     Setting("max-delay-seconds", ("limits", "max_delay_seconds"), float, "Longest wait a fault may cause (seconds)."),
-    Setting("cache-dir", ("video", "cache_dir"), _maybe_none, "Directory for rendered videos."),
+    Setting("cache-dir", ("video", "cache_dir"), _maybe_none, "Directory for rendered videos and input images."),
     Setting("cache-max-bytes", ("video", "cache_max_bytes"), int, "Video cache size cap (bytes)."),
+    Setting("image-cache-max-bytes", ("video", "image_cache_max_bytes"), int, "Input image cache size cap (bytes)."),
     Setting("ffmpeg", ("video", "ffmpeg"), _maybe_none, "ffmpeg binary to use instead of the bundled one."),
 )
 

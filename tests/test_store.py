@@ -86,23 +86,26 @@ def test_update_task_changes_only_the_given_fields(store: Store) -> None:
     assert store.get_task("task_1") == updated
 
 
+def test_a_conditional_update_applies_only_while_its_condition_holds(store: Store) -> None:
+    """How a render's outcome is recorded once: the second of "rendered" and "failed" changes nothing."""
+    store.add_task(make_task(1))
+
+    def unsettled(task: Task) -> bool:
+        return not task.rendered and task.failure is None
+
+    rendered = store.update_task("task_1", when=unsettled, rendered=True)
+    assert rendered == replace(make_task(1), rendered=True)
+    assert store.update_task("task_1", when=unsettled, failure={"code": 5010, "message": "late", "at": 1.0}) == rendered
+    assert store.get_task("task_1") == rendered
+    assert store.update_task("task_404", when=unsettled, rendered=True) is None
+
+
 def test_tasks_are_listed_in_submission_order_and_by_owner(store: Store) -> None:
     for seq, owner in [(3, "key_a"), (1, "key_b"), (2, "key_a")]:
         store.add_task(make_task(seq, owner))
     assert [t.seq for t in store.tasks()] == [1, 2, 3]
     assert [t.seq for t in store.tasks("key_a")] == [2, 3]
     assert store.tasks("key_c") == []
-
-
-def test_blobs_round_trip(store: Store) -> None:
-    image = bytes(range(256)) * (10 * 1024 * 1024 // 256)   # the largest image accepted: 10 MB
-    store.put_blob("a", image)
-    store.put_blob("b", b"")
-    assert store.get_blob("a") == image
-    assert store.get_blob("b") == b""
-    assert store.get_blob("c") is None
-    store.put_blob("a", b"replaced")
-    assert store.get_blob("a") == b"replaced"
 
 
 def test_journal_numbers_entries_and_keeps_the_newest(store: Store) -> None:
@@ -132,12 +135,11 @@ def test_state_is_a_copy_and_stays_the_same_object_until_set(store: Store) -> No
 def test_reset_forgets_everything_but_config(store: Store) -> None:
     store.next_id("tasks")
     store.add_task(make_task(1))
-    store.put_blob("a", b"x")
     store.append_journal({"path": "/"})
     store.set_state("config", {"seed": 1})
     store.set_state("clock", {"mode": "manual"})
     store.reset()
-    assert (store.counter("tasks"), store.tasks(), store.get_task("task_1"), store.get_blob("a")) == (0, [], None, None)
+    assert (store.counter("tasks"), store.tasks(), store.get_task("task_1")) == (0, [], None)
     assert store.journal() == [] and store.get_state("clock") is None
     assert store.get_state("config") == {"seed": 1}
     store.append_journal({"path": "/"})
@@ -150,15 +152,29 @@ def test_everything_survives_reopening(sqlite_path: Path) -> None:
     first = SqliteStore(sqlite_path)
     first.next_id("tasks")
     first.add_task(make_task(1))
-    first.put_blob("a", b"image")
     first.append_journal({"path": "/"})
     first.set_state("clock", {"mode": "manual"})
     first.close()
     second = SqliteStore(sqlite_path)
     assert second.next_id("tasks") == 2
-    assert second.get_task("task_1") == make_task(1) and second.get_blob("a") == b"image"
+    assert second.get_task("task_1") == make_task(1)
     assert second.journal() == [{"path": "/", "seq": 1}]
     assert second.get_state("clock") == {"mode": "manual"}
+    second.close()
+
+
+def test_a_file_that_kept_images_opens_and_loses_them(sqlite_path: Path) -> None:
+    """Stores written before input images moved to the media cache had a blobs table holding every image."""
+    first = SqliteStore(sqlite_path)
+    first.add_task(make_task(1))
+    first.close()
+    with sqlite3.connect(sqlite_path) as conn:
+        conn.execute("CREATE TABLE blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
+        conn.execute("INSERT INTO blobs VALUES ('a', ?)", (b"image" * 1000,))
+    second = SqliteStore(sqlite_path)
+    assert second.get_task("task_1") == make_task(1)
+    tables = {name for (name,) in sqlite3.connect(sqlite_path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "blobs" not in tables and "tasks" in tables
     second.close()
 
 

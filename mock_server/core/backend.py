@@ -8,7 +8,6 @@ anything the provider would refuse; the HTTP layer only parses, authenticates an
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -31,7 +30,7 @@ from videomock.core.journal import capped, journal_entry
 from videomock.core.limits import charge, check_in_flight, task_cost
 from videomock.core.tasks import Plan, Task, TaskState, is_due, is_running, observe
 from videomock.media.images import fetch_image
-from videomock.media.library import VideoLibrary
+from videomock.media.library import MissingImage, VideoLibrary
 from videomock.media.render import RenderError, VideoSpec
 from videomock.store import Store
 
@@ -47,6 +46,12 @@ class TaskView:
 
     task: Task
     state: TaskState
+
+
+def _unsettled(task: Task) -> bool:
+    """No render outcome is recorded yet. The first one recorded stands: a task never becomes rendered after
+    it failed, nor failed after it was rendered, whichever thread or worker learns of a render last."""
+    return not task.rendered and task.failure is None
 
 
 def bad_request(violations: list[Violation]) -> APIError:
@@ -211,6 +216,9 @@ class VideoBackend:
                                  "once it is completed.", param="task_id")
         try:
             return self.videos.ensure(view.task.video_key, lambda: self._spec_for(view.task))
+        except MissingImage as exc:
+            raise APIError(410, f"Task {task_id}'s video was evicted from the cache and cannot be rendered again: {exc}.",
+                           param="task_id", code="video_expired") from None
         except RenderError as exc:
             log.error("re-render of %s failed: %s", task_id, exc)
             raise provider_error("render_failed", "The video could not be re-rendered; see the server log.") from None
@@ -316,7 +324,7 @@ class VideoBackend:
         return round(queue * shape.slow, 3), round(render * shape.slow, 3)
 
     def _take_image(self, params: dict[str, Any]) -> tuple[bytes | None, dict[str, Any]]:
-        """Validate ``image``; keep its bytes in the store and only a reference in the task."""
+        """Validate ``image``; keep its bytes in the media cache and only a reference in the task."""
         value = params.get("image")
         if value is None:
             return None, params
@@ -332,8 +340,7 @@ class VideoBackend:
         if image.data is None:
             params["image"] = {"url": image.url}
             return None, params
-        digest = hashlib.sha256(image.data).hexdigest()
-        self.store.put_blob(digest, image.data)
+        digest = self.videos.put_image(image.data)
         params["image"] = {"sha256": digest, "format": image.format, "width": image.width, "height": image.height,
                            **({"url": image.url} if image.url else {})}
         return image.data, params
@@ -348,18 +355,19 @@ class VideoBackend:
         )
 
     def _spec_for(self, task: Task) -> VideoSpec:
+        """What to render for ``task``, its input image read from the media cache (MissingImage if gone)."""
         ref = task.params.get("image") or {}
-        image = self.store.get_blob(ref["sha256"]) if "sha256" in ref else None
+        image = self.videos.image(ref["sha256"]) if "sha256" in ref else None
         return self.video_spec(task.model, task.params, image)
 
     def _render_if_cached(self, task: Task) -> Task:
         if self.videos.has(task.video_key):
-            return self.store.update_task(task.id, rendered=True) or task
+            return self._record_rendered(task)
         return task
 
     def _start_render(self, task: Task) -> None:
         if self.videos.has(task.video_key):
-            self.store.update_task(task.id, rendered=True)
+            self._record_rendered(task)
             return
 
         def done(future: Any) -> None:
@@ -367,20 +375,23 @@ class VideoBackend:
                 return
             error = future.exception()
             if error is None:
-                self.store.update_task(task.id, rendered=True)
+                self._record_rendered(task)
             else:
                 self._record_failure(task, error)
 
-        self.videos.start(self._spec_for(task), done)
+        self.videos.start(task.video_key, lambda: self._spec_for(task), done)
 
     def _render_now(self, task: Task) -> Task:
         try:
             self.videos.ensure(task.video_key, lambda: self._spec_for(task))
         except RenderError as exc:
             return self._record_failure(task, exc)
-        return self.store.update_task(task.id, rendered=True) or task
+        return self._record_rendered(task)
+
+    def _record_rendered(self, task: Task) -> Task:
+        return self.store.update_task(task.id, when=_unsettled, rendered=True) or task
 
     def _record_failure(self, task: Task, error: BaseException) -> Task:
         log.error("render for task %s failed: %s", task.id, error)
         failure = {"code": RENDER_FAILED_CODE, "message": f"rendering the video failed: {error}", "at": self.clock.now()}
-        return self.store.update_task(task.id, failure=failure) or task
+        return self.store.update_task(task.id, when=_unsettled, failure=failure) or task

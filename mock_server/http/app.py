@@ -60,7 +60,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
         video_cfg = cfg["video"]
         videos = VideoLibrary(
             Path(video_cfg["cache_dir"]) if video_cfg["cache_dir"] else default_cache_dir(),
-            max_bytes=video_cfg["cache_max_bytes"], ffmpeg=video_cfg["ffmpeg"],
+            max_bytes=video_cfg["cache_max_bytes"], image_max_bytes=video_cfg["image_cache_max_bytes"],
+            ffmpeg=video_cfg["ffmpeg"],
             render_timeout=video_cfg["render_timeout"],
         )
     if store is None:

@@ -58,7 +58,16 @@ from pathlib import Path
 import ffmpeg as ffmpeg_cmd
 from PIL import Image, ImageFont, ImageOps
 
-from videomock.contracts.media import MediaError, ffmpeg_executable, finish_ffmpeg, run_ffmpeg, start_ffmpeg
+from videomock.contracts.media import (
+    FFMPEG_TIMEOUT_SECONDS,
+    MediaError,
+    TimeLimit,
+    ffmpeg_executable,
+    finish_ffmpeg,
+    run_ffmpeg,
+    start_ffmpeg,
+    stop_ffmpeg,
+)
 from videomock.core.hashing import content_hash
 
 RENDERER_VERSION = "1"
@@ -113,19 +122,21 @@ class VideoSpec:
         return content_hash(fields)
 
 
-def render(spec: VideoSpec, out_path: Path, *, ffmpeg: str | None = None) -> None:
+def render(spec: VideoSpec, out_path: Path, *, ffmpeg: str | None = None,
+           timeout: float = FFMPEG_TIMEOUT_SECONDS) -> None:
     """Render ``spec`` to ``out_path``, atomically: everything happens in a private temporary directory
     beside ``out_path`` and the finished file is moved in with os.replace, so readers never see a partial
     file and a failed render leaves any previous file untouched. Safe to run concurrently from threads and
-    processes. Raises RenderError when ffmpeg fails."""
+    processes. Raises RenderError when ffmpeg fails, or runs longer than ``timeout`` seconds (counted from
+    the start of its first process; ffmpeg is then killed)."""
     out_path = Path(out_path)
     exe = ffmpeg_executable(ffmpeg)
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=f".{out_path.name}.") as tmp:
         work = Path(tmp)
         if spec.image is not None:
-            _render_image_video(spec, exe, work)
+            _render_image_video(spec, exe, work, timeout)
         else:
-            _render_text_video(spec, exe, work)
+            _render_text_video(spec, exe, work, timeout)
         os.replace(work / "video.mp4", out_path)
 
 
@@ -147,17 +158,17 @@ class _Pictures:
         return self.duration * self.per_second
 
 
-def _render_text_video(spec: VideoSpec, exe: str, work: Path) -> None:
+def _render_text_video(spec: VideoSpec, exe: str, work: Path, timeout: float) -> None:
     """The picture changes only when the elapsed-seconds label does: one IDR per second."""
     pictures = _Pictures(spec.fps, spec.duration, per_second=1)
     layout = _Layout.for_spec(spec, body=_text_body(spec))
     layout.write_files(work)
     canvas = ffmpeg_cmd.input(f"color=c={_background_hex(spec.seed)}:s={spec.width}x{spec.height}:r={spec.fps}",
                               f="lavfi")
-    _encode(layout.draw(canvas, seconds="n"), pictures, exe, work)
+    _encode(layout.draw(canvas, seconds="n"), pictures, exe, work, timeout)
 
 
-def _render_image_video(spec: VideoSpec, exe: str, work: Path) -> None:
+def _render_image_video(spec: VideoSpec, exe: str, work: Path, timeout: float) -> None:
     """A stepped diagonal pan over the cover-scaled image, a few steps per second. Smooth per-frame motion
     would make x264 encode every frame (~2 ms each at 720p even when little moves), over the time budget."""
     assert spec.image is not None
@@ -177,7 +188,7 @@ def _render_image_video(spec: VideoSpec, exe: str, work: Path) -> None:
               .filter("setpts", "N")
               .filter("crop", w=spec.width, h=spec.height,   # a pointer offset, rounded to even for 4:2:0
                       x=f"{x0}+({x1 - x0})*n/{last}", y=f"{y0}+({y1 - y0})*n/{last}"))
-    _encode(layout.draw(moving, seconds=f"trunc(n/{pictures.per_second})"), pictures, exe, work,
+    _encode(layout.draw(moving, seconds=f"trunc(n/{pictures.per_second})"), pictures, exe, work, timeout,
             stdin=image.tobytes())
 
 
@@ -187,10 +198,10 @@ def _pan_steps_per_second(fps: int) -> int:
 
 
 def _encode(picture_stream: ffmpeg_cmd.nodes.FilterableStream, pictures: _Pictures, exe: str, work: Path,
-            stdin: bytes | None = None) -> None:
+            timeout: float, stdin: bytes | None = None) -> None:
     """Encode the distinct pictures (an IDR at the start of every second, P frames between), add the held
     frames as P_Skip, and stream-copy into work/video.mp4. The muxer starts first so its start-up overlaps
-    the encode."""
+    the encode; ``timeout`` counts from then and covers both processes."""
     encode = ffmpeg_cmd.output(
         picture_stream.filter("format", "yuv420p"), "pipe:1", format="h264", vcodec="libx264", preset="ultrafast",
         **{"profile:v": "baseline", "threads": 1, "frames:v": pictures.count, "g": pictures.fps,
@@ -199,13 +210,13 @@ def _encode(picture_stream: ffmpeg_cmd.nodes.FilterableStream, pictures: _Pictur
         ffmpeg_cmd.input("pipe:0", format="h264", framerate=pictures.fps, probesize=32, analyzeduration=0),
         "video.mp4", format="mp4", vcodec="copy", **_mp4_options(pictures.fps))
     muxer = start_ffmpeg(_compile(mux, exe), work, error=RenderError)
+    limit = TimeLimit.starting_now(timeout)
     try:
-        encoded = run_ffmpeg(_compile(encode, exe), step="encoding", cwd=work, stdin=stdin, error=RenderError).stdout
-        finish_ffmpeg(muxer, _hold_pictures(encoded, pictures), step="muxing MP4", error=RenderError)
+        encoded = run_ffmpeg(_compile(encode, exe), step="encoding", cwd=work, stdin=stdin, error=RenderError,
+                             limit=limit).stdout
+        finish_ffmpeg(muxer, _hold_pictures(encoded, pictures), step="muxing MP4", error=RenderError, limit=limit)
     finally:
-        if muxer.poll() is None:
-            muxer.kill()
-            muxer.wait()
+        stop_ffmpeg(muxer)
 
 
 def _text_body(spec: VideoSpec) -> list[tuple[str, int]]:

@@ -24,6 +24,7 @@ while gunicorn replaces a worker.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import selectors
 import socket
@@ -57,6 +58,10 @@ GRACEFUL_TIMEOUT_SECONDS = 10
 
 #: The ``server.store`` value that keeps state in process memory.
 MEMORY = "memory"
+
+#: Buffers at least this large are mapped by malloc on their own, and unmapped as soon as they are freed.
+MMAP_THRESHOLD_BYTES = 256 * 1024
+_M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter (malloc.h)
 
 
 def worker_count(setting: int) -> int:
@@ -165,6 +170,21 @@ def readable_bodies(app: WSGIApp) -> WSGIApp:
     return wsgi
 
 
+def return_large_buffers_at_once() -> None:
+    """Have glibc give freed large buffers back to the system at once, with a fixed mmap threshold.
+
+    An image submit passes ~10 MB buffers through several copies (the body, its text, the decoded image,
+    Pillow's pixels). glibc maps buffers that large on their own at first, but every one freed raises its
+    threshold (up to 32 MiB), after which they come from the heaps of the worker's threads, which keep what
+    they once held: a worker reached 360-420 MiB after 50 such submits and stayed there (bench/image_memory.py).
+    Setting the threshold also stops the raising. Where the C library has no mallopt (macOS), nothing changes."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
 class Worker(gthread.ThreadWorker):
     """gunicorn's gthread worker, with three changes: a request is given a thread only once it has arrived
     (read in the poller under ``read_timeout``: serving/arrival.py), its requests compute one at a time in
@@ -174,10 +194,12 @@ class Worker(gthread.ThreadWorker):
     read_timeout = 5.0
 
     def init_process(self) -> None:
-        # gunicorn writes those answers through this module function; a worker process serves only videomock.
+        # gunicorn writes those answers through this module function; a worker process serves only videomock,
+        # so its allocator is ours to tune as well.
         gunicorn_util.write_error = write_json_error
         #: Connections whose request is arriving, oldest deadline first (all share one timeout).
         self.arriving: dict[Any, Arrival] = {}
+        return_large_buffers_at_once()
         super().init_process()
 
     def get_thread_pool(self) -> WorkPool:

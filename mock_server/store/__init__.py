@@ -1,4 +1,4 @@
-"""Where the server keeps state: tasks, the request journal, counters, blobs and named state (clock, config).
+"""Where the server keeps state: tasks, the request journal, counters and named state (clock, config).
 
 Everything that must be shared between workers or survive a restart goes through :class:`Store`. Two
 implementations: :class:`~videomock.store.memory.MemoryStore` for the fixtures and throwaway runs, and
@@ -46,15 +46,12 @@ class Store(Protocol):
 
     def get_task(self, task_id: str) -> Task | None: ...
 
-    def update_task(self, task_id: str, **changes: Any) -> Task | None:
-        """Replace some fields of a stored task; returns the new task (None if unknown)."""
+    def update_task(self, task_id: str, *, when: Callable[[Task], bool] | None = None, **changes: Any) -> Task | None:
+        """Replace some fields of a stored task, atomically, if ``when`` (if given) holds for the task as
+        stored; returns the task as it now is (unchanged if ``when`` did not hold; None if unknown)."""
 
     def tasks(self, owner: str | None = None) -> list[Task]:
         """Tasks in submission order, optionally only one key's."""
-
-    def put_blob(self, key: str, data: bytes) -> None: ...
-
-    def get_blob(self, key: str) -> bytes | None: ...
 
     def append_journal(self, entry: dict[str, Any]) -> None:
         """Record one request; :meth:`journal` returns it (with its sequence number) from then on."""
@@ -77,7 +74,7 @@ class Store(Protocol):
         ``value`` None removes it); returns whether it did. Claims and one-time secrets are built on it."""
 
     def reset(self) -> None:
-        """Forget tasks, journal, counters, blobs and state other than :data:`KEPT_ON_RESET`."""
+        """Forget tasks, journal, counters and state other than :data:`KEPT_ON_RESET`."""
 
 
 

@@ -24,7 +24,6 @@ class MemoryStore:
         self._journal_bytes = 0
         self._tasks: dict[str, Task] = {}
         self._counters: dict[str, int] = {}
-        self._blobs: dict[str, bytes] = {}
         # Entries are kept as JSON text: a long test's thousands of entries would otherwise be nested dicts
         # that every garbage collection walks, slowing each request a little more (strings are not tracked).
         self._journal: deque[str] = deque(maxlen=journal_limit)
@@ -60,11 +59,11 @@ class MemoryStore:
     def get_task(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
 
-    def update_task(self, task_id: str, **changes: Any) -> Task | None:
+    def update_task(self, task_id: str, *, when: Callable[[Task], bool] | None = None, **changes: Any) -> Task | None:
         with self._lock:
             task = self._tasks.get(task_id)
-            if task is None:
-                return None
+            if task is None or (when is not None and not when(task)):
+                return task
             updated = Task.from_record({**task.to_record(), **changes}) if changes else task
             self._tasks[task_id] = updated
             return updated
@@ -75,13 +74,6 @@ class MemoryStore:
         if owner is not None:
             found = [t for t in found if t.owner == owner]
         return sorted(found, key=lambda t: t.seq)
-
-    def put_blob(self, key: str, data: bytes) -> None:
-        with self._lock:
-            self._blobs[key] = data
-
-    def get_blob(self, key: str) -> bytes | None:
-        return self._blobs.get(key)
 
     def append_journal(self, entry: dict[str, Any]) -> None:
         with self._lock:
@@ -130,7 +122,6 @@ class MemoryStore:
         with self._lock:
             self._tasks.clear()
             self._counters.clear()
-            self._blobs.clear()
             self._journal.clear()
             self._journal_bytes = 0
             self._state = {k: v for k, v in self._state.items() if k in KEPT_ON_RESET}

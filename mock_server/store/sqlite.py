@@ -80,12 +80,16 @@ CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, own
                                   record TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS tasks_by_seq ON tasks (seq);
 CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks (owner, seq);
-CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS state_version (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
 INSERT OR IGNORE INTO state_version VALUES (1, 0);
 """
+
+#: Input images were kept in a ``blobs`` table until they moved to the media cache (videomock.media.library).
+#: Files written before then still have it; it is dropped when they are opened. The tables the store reads
+#: are unchanged, so the schema version is too (and an earlier videomock still opens the file).
+_DROP_IMAGE_TABLE = "DROP TABLE IF EXISTS blobs"
 
 _VERSION = struct.Struct("<Q")
 
@@ -485,6 +489,7 @@ class SqliteStore:
                 raise StoreError(f"{os.fspath(self.path)!r} has store schema {found}; this videomock reads {SCHEMA_VERSION}")
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 conn.execute(statement)
+            conn.execute(_DROP_IMAGE_TABLE)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _open_lock_file(self) -> None:
@@ -535,15 +540,18 @@ class SqliteStore:
         self._task_cache[task_id] = (record, task)
         return task
 
-    def update_task(self, task_id: str, **changes: Any) -> Task | None:
+    def update_task(self, task_id: str, *, when: Callable[[Task], bool] | None = None, **changes: Any) -> Task | None:
         def work(conn: sqlite3.Connection) -> Task | None:
             row = conn.execute("SELECT record FROM tasks WHERE id = ?", (task_id,)).fetchone()
             if row is None:
                 return None
-            task = Task.from_record({**json.loads(row[0]), **changes})
-            if changes:
-                conn.execute("UPDATE tasks SET seq = ?, owner = ?, record = ? WHERE id = ?",
-                             (task.seq, task.owner, _dumps(task.to_record()), task_id))
+            record = json.loads(row[0])
+            stored = Task.from_record(record)
+            if not changes or (when is not None and not when(stored)):
+                return stored
+            task = Task.from_record({**record, **changes})
+            conn.execute("UPDATE tasks SET seq = ?, owner = ?, record = ? WHERE id = ?",
+                         (task.seq, task.owner, _dumps(task.to_record()), task_id))
             return task
 
         return self._grouped(work)
@@ -554,15 +562,6 @@ class SqliteStore:
         else:
             rows = self._query("SELECT record FROM tasks WHERE owner = ? ORDER BY seq", (owner,))
         return [Task.from_record(json.loads(record)) for (record,) in rows]
-
-    # --- blobs ---------------------------------------------------------------------------------------
-
-    def put_blob(self, key: str, data: bytes) -> None:
-        self._grouped(lambda conn: conn.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (key, data)))
-
-    def get_blob(self, key: str) -> bytes | None:
-        rows = self._query("SELECT data FROM blobs WHERE key = ?", (key,))
-        return rows[0][0] if rows else None
 
     # --- journal -------------------------------------------------------------------------------------
 
@@ -664,6 +663,6 @@ class SqliteStore:
         self._journal.wait_for_all()   # entries of requests answered before the reset are not left to reappear
         kept = sorted(KEPT_ON_RESET)
         with self._state_change() as conn:
-            for table in ("tasks", "counters", "blobs", "journal"):
+            for table in ("tasks", "counters", "journal"):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute(f"DELETE FROM state WHERE name NOT IN ({', '.join('?' * len(kept))})", kept)
