@@ -231,4 +231,7 @@ class VideoLibrary:
                 log.info("evicted %s from the media cache", path.relative_to(self.cache_dir))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Cancel queued renders and wait for those under way (each bounded by ``render_timeout``): a render
+        left running would go on writing, and recreating, a cache directory its owner is about to delete
+        (a test session's temporary folder, say)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
