@@ -259,13 +259,19 @@ class VideoBackend:
             raise provider_error("url_expired", "This link has expired; poll the task again for a fresh url.")
 
     def journal(self, method: str, path: str, query: str, status: int, exchange: Exchange,
-                request_body: Any, response_body: Any) -> None:
-        """Record one answered request (every dialect's views and the fast path journal through here)."""
+                request_body: Any, response_body: Any, *, request_bytes: int | None = None,
+                response_bytes: int | None = None) -> None:
+        """Record one answered request (every dialect's views and the fast path journal through here).
+        ``request_bytes``/``response_bytes`` are the bodies' sizes on the wire, when known: a body no longer
+        than the journal's limit needs no measuring (a poll's answer, nearly always)."""
         limit = self.config["journal"]["max_body_chars"]
+        if request_bytes is None or request_bytes > limit:
+            request_body = capped(request_body, limit)
+        if response_bytes is None or response_bytes > limit:
+            response_body = capped(response_body, limit)
         self.store.append_journal(journal_entry(
-            method=method, path=path, query=query, status=status, exchange=exchange,
-            request_body=capped(request_body, limit), response_body=capped(response_body, limit),
-            virtual_time=self.clock.now()))
+            method=method, path=path, query=query, status=status, exchange=exchange, request_body=request_body,
+            response_body=response_body, virtual_time=self.clock.now()))
 
     # --- helpers -------------------------------------------------------------------------------------
 

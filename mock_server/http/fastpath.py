@@ -55,5 +55,5 @@ class PollFastPath:
         exchange.response = task_body(view, url)
         body = (self.dumps(exchange.response) + "\n").encode()
         backend.journal("GET", environ["PATH_INFO"], environ.get("QUERY_STRING", ""), 200, exchange, None,
-                        exchange.response)
+                        exchange.response, request_bytes=0, response_bytes=len(body))
         return body

@@ -46,5 +46,7 @@ def install_journal(app: Flask) -> None:
             return response
         current_app.extensions["videomock"].journal(
             req.environ["REQUEST_METHOD"], req.path, req.environ.get("QUERY_STRING", ""), response.status_code,
-            exchange, _request_body(req, exchange), _response_body(response, exchange))
+            exchange, _request_body(req, exchange), _response_body(response, exchange),
+            request_bytes=req.content_length or 0 if "chunked" not in req.headers.get("Transfer-Encoding", "") else None,
+            response_bytes=response.content_length)
         return response

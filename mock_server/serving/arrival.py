@@ -100,14 +100,17 @@ class Arrival:
 def has_arrived(data: bytes | bytearray) -> bool:
     """Whether ``data`` holds a whole request head, and with it the whole body when that is small, known and
     not awaited behind ``Expect: 100-continue``. Anything malformed counts as arrived: the parser answers it."""
-    start = len(data) - len(bytes(data).lstrip(b"\r\n"))
+    start = len(data) - len(bytes(data).lstrip(b"\r\n")) if data[:1] in (b"\r", b"\n") else 0
     end = data.find(b"\r\n\r\n", start)
     if end < 0:
         return len(data) > MAX_HEAD_BYTES
+    head = bytes(data[start:end]).lower()
+    if b"content-length" not in head and b"transfer-encoding" not in head and b"expect" not in head:
+        return True   # no body: the common case, a poll, decided without reading the header lines
     length: int | None = None
-    for line in bytes(data[start:end]).split(b"\r\n")[1:]:
+    for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
-        name, value = name.strip().lower(), value.strip().lower()
+        name, value = name.strip(), value.strip()
         if name == b"transfer-encoding" or (name == b"expect" and value == b"100-continue"):
             return True   # the body comes (or is sent) only once a thread reads it
         if name == b"content-length":

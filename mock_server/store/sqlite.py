@@ -583,23 +583,23 @@ class SqliteStore:
             last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             size = _incremented(conn, _JOURNAL_BYTES, sum(map(len, entries)))
             if last // JOURNAL_PRUNE_EVERY != (last - len(entries)) // JOURNAL_PRUNE_EVERY:
-                conn.execute("DELETE FROM journal WHERE seq <= ?", (last - self._journal_limit,))
-                size = self._count_journal_bytes(conn)
+                size = self._drop_journal_up_to(conn, last - self._journal_limit)
             if size > self._journal_max_bytes:
                 # Drop the oldest entries until a tenth of the cap is free, so this runs once per many writes.
                 keep = self._journal_max_bytes * 9 // 10
                 rows = conn.execute("SELECT seq FROM (SELECT seq, SUM(length(entry)) OVER (ORDER BY seq DESC) AS kept "
                                     "FROM journal) WHERE kept > ? ORDER BY seq DESC LIMIT 1", (keep,)).fetchall()
                 if rows:
-                    conn.execute("DELETE FROM journal WHERE seq <= ? AND seq < ?", (rows[0][0], last))
-                    self._count_journal_bytes(conn)
+                    self._drop_journal_up_to(conn, min(rows[0][0], last - 1))
 
     @staticmethod
-    def _count_journal_bytes(conn: sqlite3.Connection) -> int:
-        """Recount the journal's size (after a deletion) into its counter."""
-        size: int = conn.execute("SELECT COALESCE(SUM(length(entry)), 0) FROM journal").fetchone()[0]
-        conn.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (_JOURNAL_BYTES, size))
-        return size
+    def _drop_journal_up_to(conn: sqlite3.Connection, seq: int) -> int:
+        """Delete the entries numbered up to ``seq``, taking their length off the size counter (only the
+        deleted rows are read); returns the journal's size left."""
+        dropped: int = conn.execute("SELECT COALESCE(SUM(length(entry)), 0) FROM journal WHERE seq <= ?",
+                                    (seq,)).fetchone()[0]
+        conn.execute("DELETE FROM journal WHERE seq <= ?", (seq,))
+        return _incremented(conn, _JOURNAL_BYTES, -dropped)
 
     # --- named state ---------------------------------------------------------------------------------
 
