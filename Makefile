@@ -37,6 +37,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/store_ops.py
 	$(BIN)/python bench/poll_path.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/hostile.py
+	$(BIN)/python bench/image_memory.py
 	$(BIN)/python bench/compare_peers.py
 
 clean:
