@@ -11,7 +11,7 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,19 @@ from videomock.core.faults.rules import Firing, RequestFacts, Rule, compile_rule
 from videomock.core.idempotency import Claim, IdempotencyKeys, Replay
 from videomock.core.journal import capped, journal_entry
 from videomock.core.limits import charge, check_in_flight, task_cost
-from videomock.core.tasks import Plan, Task, TaskState, is_due, is_running, observe
+from videomock.core.tasks import Origin, Plan, Task, TaskState, is_due, is_running, observe
 from videomock.media.images import fetch_image
 from videomock.media.library import MissingImage, VideoLibrary
 from videomock.media.render import RenderError, VideoSpec
 from videomock.store import Store
 
 log = logging.getLogger("videomock")
+
+#: The documented dialect's submits: ``task_`` ids, models by catalog id.
+DOCUMENTED = Origin()
+#: Bounds of the wait a poll's answer suggests (see :meth:`VideoBackend.poll_after`).
+MAX_POLL_AFTER_VIRTUAL_SECONDS = 10.0
+MANUAL_POLL_AFTER_SECONDS = 0.1
 
 #: Task error code reported when the placeholder video could not be rendered.
 RENDER_FAILED_CODE = 5010
@@ -131,9 +137,10 @@ class VideoBackend:
     # --- provider operations ------------------------------------------------------------------------
 
     def submit(self, owner: str, body: Any, exchange: Exchange | None = None, *,
-               idempotency_key: str | None = None) -> Task:
-        """Accept a generation request. Order matters and mirrors a real gateway: validate, then faults
-        (rate limits, safety rejections), then quota, then the task is created with its whole future."""
+               idempotency_key: str | None = None, origin: Origin = DOCUMENTED) -> Task:
+        """Accept a generation request (the catalog's canonical body: dialect adapters map theirs onto it).
+        Order matters and mirrors a real gateway: validate, then faults (rate limits, safety rejections), then
+        quota, then the task is created with its whole future."""
         exchange = exchange if exchange is not None else Exchange()
         catalog = self.catalog
         violations = validate_request(body, catalog)
@@ -150,7 +157,9 @@ class VideoBackend:
                     return replayed
             claim = ticket if isinstance(ticket, Claim) else None
         try:
-            task = self._create(owner, body, spec, exchange)
+            params = spec.resolve(body)
+            image, params = self._take_image(params)
+            task = self._create(owner, spec, params, image, exchange, origin)
         except BaseException:
             if claim is not None:
                 self.idempotency.abandon(claim)
@@ -159,9 +168,8 @@ class VideoBackend:
             self.idempotency.finish(claim, task.id, body)
         return task
 
-    def _create(self, owner: str, body: Any, spec: ModelSpec, exchange: Exchange) -> Task:
-        params = spec.resolve(body)
-        image_bytes, params = self._take_image(params)
+    def _create(self, owner: str, spec: ModelSpec, params: dict[str, Any], image_bytes: bytes | None,
+                exchange: Exchange, origin: Origin) -> Task:
         now = self.clock.now()
         limits = self.config["limits"]
         check_in_flight(limits, self.store, owner, now)
@@ -174,10 +182,12 @@ class VideoBackend:
             queue, render = self._timeline(spec, seq, shape)
             video_key = self.video_spec(spec.id, resolved, image_bytes).cache_key()
             return Task(
-                id="task_" + rng.token(self.seed, "task-id", seq), seq=seq, owner=owner, model=spec.id,
+                id=origin.ids.make(self.seed, seq), seq=seq, owner=owner, model=spec.id,
                 params=resolved, created_at=now, created_wall=self.clock.real_now(), queue_seconds=queue,
                 render_seconds=render, video_key=video_key,
                 plan=plan, rendered=self.videos.has(video_key),  # a cached video needs no render, nor a later write
+                dialect=origin.dialect, model_name=origin.model_name if origin.model_name != spec.id else None,
+                remixed_from=origin.remixed_from,
             )
 
         task = self.store.create_task(build)
@@ -202,9 +212,10 @@ class VideoBackend:
             return None
         return self._view(task)
 
-    def video_file(self, owner: str | None, task_id: str, exchange: Exchange | None = None) -> Path:
-        """The completed task's MP4 (re-rendered if it was evicted). 400 before completion.
-        ``owner`` None means the caller proved access another way (a signed CDN link)."""
+    def video_file(self, owner: str | None, task_id: str, exchange: Exchange | None = None, *,
+                   variant: str = "video") -> Path:
+        """The completed task's MP4, or its thumbnail or spritesheet (made again if evicted). 400 before
+        completion. ``owner`` None means the caller proved access another way (a signed CDN link)."""
         task = self.store.get_task(task_id) if owner is None else self._owned(owner, task_id)
         if task is None:
             raise provider_error("task_not_found", f"No task {task_id!r}.", param="task_id")
@@ -215,7 +226,7 @@ class VideoBackend:
             raise provider_error("video_not_ready", f"Task {task_id} is {view.state.status}; its video can be downloaded "
                                  "once it is completed.", param="task_id")
         try:
-            return self.videos.ensure(view.task.video_key, lambda: self._spec_for(view.task))
+            return self.videos.ensure_variant(view.task.video_key, variant, lambda: self._spec_for(view.task))
         except MissingImage as exc:
             raise APIError(410, f"Task {task_id}'s video was evicted from the cache and cannot be rendered again: {exc}.",
                            param="task_id", code="video_expired") from None
@@ -223,9 +234,78 @@ class VideoBackend:
             log.error("re-render of %s failed: %s", task_id, exc)
             raise provider_error("render_failed", "The video could not be re-rendered; see the server log.") from None
 
+    def remix(self, owner: str, task_id: str, prompt: str, exchange: Exchange | None = None, *,
+              origin: Origin = DOCUMENTED) -> Task:
+        """A new task that renders a completed task's request again with another prompt (the OpenAI API's
+        remix). Faults and limits apply to it as to any submit."""
+        exchange = exchange if exchange is not None else Exchange()
+        source = self._view(self._owned(owner, task_id))
+        if source.state.status != "completed":
+            raise provider_error("video_not_ready", f"Task {task_id} is {source.state.status}; only a completed video "
+                                 "can be remixed.", param="video_id")
+        spec = self.catalog.get(source.task.model)
+        if spec is None:
+            raise provider_error("model_not_found", f"Task {task_id}'s model {source.task.model!r} is no longer offered.",
+                                 param="video_id")
+        if not isinstance(prompt, str) or not prompt or len(prompt) > spec.prompt_max_length:
+            raise provider_error("invalid_value", f"prompt must be 1 to {spec.prompt_max_length} characters.",
+                                 param="prompt")
+        self._apply_faults(RequestFacts("submit", owner, spec.id, prompt), exchange)
+        ref = source.task.params.get("image") or {}
+        try:
+            image = self.videos.image(ref["sha256"]) if "sha256" in ref else None
+        except MissingImage as exc:
+            raise APIError(410, f"Task {task_id}'s input image is no longer in the media cache: {exc}.",
+                           param="video_id", code="video_expired") from None
+        params = {**source.task.params, "prompt": prompt}
+        return self._create(owner, spec, params, image, exchange,
+                            replace(origin, model_name=source.task.model_name, remixed_from=task_id))
+
+    def delete(self, owner: str, task_id: str) -> None:
+        """Forget the caller's task: later requests for it are 404s (its video stays cached for any other
+        task that has the same one)."""
+        self._owned(owner, task_id)
+        self.store.delete_task(task_id)
+
+    def page(self, owner: str, *, after: str | None, limit: int, newest_first: bool) -> tuple[list[TaskView], bool]:
+        """The caller's tasks in submission order (or the reverse), the ``limit`` after the task ``after``, and
+        whether more follow."""
+        tasks = self.store.tasks(owner)
+        if newest_first:
+            tasks.reverse()
+        if after is not None:
+            position = next((n for n, task in enumerate(tasks) if task.id == after), None)
+            if position is None:
+                raise provider_error("task_not_found", f"No task {after!r} for this API key to list after.",
+                                     param="after")
+            tasks = tasks[position + 1:]
+        now = self.clock.now()
+        return [TaskView(task, observe(task, now)) for task in tasks[:limit]], len(tasks) > limit
+
     def list_models(self, owner: str, exchange: Exchange | None = None) -> Catalog:
         self._apply_faults(RequestFacts("models", owner), exchange if exchange is not None else Exchange())
         return self.catalog
+
+    def view(self, task: Task) -> TaskView:
+        """A task's state now (rendering its video first if it is due), as a poll sees it."""
+        return self._view(task)
+
+    def poll_after(self, view: TaskView) -> float:
+        """Real seconds a client should wait before polling the task again (the OpenAI API sends it as
+        ``openai-poll-after-ms``): the virtual time to its next change, at most 10 s of it, at the clock's
+        speed. Nothing to wait for in instant mode; in manual mode time moves only when the test says, so a
+        short pause keeps a polling client from spinning."""
+        if view.state.finished:
+            return 0.0
+        state = self.clock.state()
+        if state.mode == "instant":
+            return 0.0
+        if state.mode == "manual":
+            return MANUAL_POLL_AFTER_SECONDS
+        now = self.clock.now()
+        task = view.task
+        until = task.started_at - now if now < task.started_at else task.finishes_at - now
+        return min(max(until, 0.0), MAX_POLL_AFTER_VIRTUAL_SECONDS) / state.speed
 
     def views(self, owner: str | None = None) -> list[TaskView]:
         now = self.clock.now()
@@ -285,6 +365,11 @@ class VideoBackend:
                 else:
                     self._start_render(task)
         return TaskView(task, observe(task, now))
+
+    def apply_faults_for(self, endpoint: str, owner: str, exchange: Exchange) -> None:
+        """Fire the faults of a request that concerns no one task (a list, a delete): an HTTP error fault is
+        raised here, the rest is left on the exchange."""
+        self._apply_faults(RequestFacts(endpoint, owner), exchange)
 
     def _apply_faults(self, facts: RequestFacts, exchange: Exchange) -> None:
         """Fire the header's directives and the matching rules; an HTTP error fault is raised here."""

@@ -28,13 +28,13 @@ def unit(seed: int, *parts: object) -> float:
     return derive(seed, *parts) / 2**64
 
 
-def token(seed: int, *parts: object, length: int = 32) -> str:
-    """A lowercase alphanumeric string (for ids) fixed by the seed and the parts."""
+def token(seed: int, *parts: object, length: int = 32, alphabet: str = _ALPHABET) -> str:
+    """A string of ``alphabet`` (lowercase alphanumeric by default: for ids) fixed by the seed and the parts."""
     number = int.from_bytes(_digest(seed, parts), "big")
     chars = []
     for _ in range(length):
-        number, index = divmod(number, len(_ALPHABET))
-        chars.append(_ALPHABET[index])
+        number, index = divmod(number, len(alphabet))
+        chars.append(alphabet[index])
     return "".join(chars)
 
 

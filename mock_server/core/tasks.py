@@ -12,6 +12,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from videomock.core import rng
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -31,6 +33,29 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class IdFormat:
+    """How a dialect's task ids look: a prefix and ``length`` characters of ``alphabet``, drawn from the seed
+    and the task's number (so the same seed gives the same ids, in any process)."""
+
+    prefix: str = "task_"
+    alphabet: str = "0123456789abcdefghijklmnopqrstuvwxyz"
+    length: int = 32
+
+    def make(self, seed: int, seq: int) -> str:
+        return self.prefix + rng.token(seed, "task-id", seq, length=self.length, alphabet=self.alphabet)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a submit came from: the dialect, its id format, and what it called the model."""
+
+    dialect: str = "documented"
+    ids: IdFormat = field(default_factory=IdFormat)
+    model_name: str | None = None
+    remixed_from: str | None = None
+
+
+@dataclass(frozen=True)
 class Task:
     id: str
     seq: int
@@ -46,6 +71,16 @@ class Task:
     failure: dict[str, Any] | None = None   # set when rendering failed: {"code", "message", "at"}
     #: Real (wall-clock) unix seconds at submit; None for tasks stored by versions that did not record it.
     created_wall: float | None = None
+    #: The API dialect the task was submitted through, the model name it used there (when not the catalog
+    #: id), and the task it remixes, if any.
+    dialect: str = "documented"
+    model_name: str | None = None
+    remixed_from: str | None = None
+
+    @property
+    def reported_model(self) -> str:
+        """The model as the client named it."""
+        return self.model_name or self.model
 
     def reported_time(self, virtual: float) -> float:
         """The timestamp a provider would report for the task's virtual instant ``virtual``: its real submit
@@ -70,7 +105,8 @@ class Task:
             "id": self.id, "seq": self.seq, "owner": self.owner, "model": self.model, "params": self.params,
             "created_at": self.created_at, "queue_seconds": self.queue_seconds, "render_seconds": self.render_seconds,
             "video_key": self.video_key, "rendered": self.rendered, "failure": self.failure,
-            "created_wall": self.created_wall,
+            "created_wall": self.created_wall, "dialect": self.dialect, "model_name": self.model_name,
+            "remixed_from": self.remixed_from,
             "plan": {"outcome": plan.outcome, "at_progress": plan.at_progress, "reason": plan.reason,
                      "code": plan.code, "message": plan.message},
         }

@@ -5,3 +5,31 @@ the rendering of a task and of an error in its own shape, its auth scheme and it
 else (catalog rules, clock, faults, limits, store, journal, rendering) is the core's and works the same
 through every dialect.
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask import Blueprint
+
+from videomock.http.fastpath import FastPoll
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """What the app needs of a dialect: its routes, and which of its Flask endpoints stand for which
+    fault-rule endpoint (submit, poll, download, models, list, delete)."""
+
+    blueprint: Blueprint
+    fault_endpoints: Mapping[str, str]
+    #: The dialect's plain poll, for the WSGI fast path (None: it has none).
+    fast_poll: FastPoll | None = None
+
+
+def adapters() -> tuple[Adapter, ...]:
+    """Every dialect the app serves, in the order their routes are registered."""
+    from videomock.dialects import documented, openai
+
+    return (Adapter(documented.provider, documented.FAULT_ENDPOINTS, documented.FAST_POLL),
+            Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL))

@@ -15,10 +15,13 @@ from flask import Blueprint, Response, request, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
 from videomock.contracts.openapi import RANGE_PATTERN
-from videomock.core.backend import TaskView
+from videomock.core.backend import TaskView, VideoBackend
 from videomock.core.errors import provider_error
 from videomock.http.bodies import parse_json_body
 from videomock.http.context import backend, caller, exchange, public_base
+from videomock.http.fastpath import FastPoll
+from videomock.http.urls import base_url
+from videomock.media.variants import VARIANTS
 
 provider = Blueprint("provider", __name__)
 
@@ -54,6 +57,15 @@ def task_body(view: TaskView, url: str) -> dict[str, Any]:
         "created_at": int(task.reported_time(task.created_at)),
         "completed_at": int(task.reported_time(state.completed_at)) if state.completed_at is not None else None,
     }
+
+
+def _fast_render(view: TaskView, environ: dict[str, Any], backend: VideoBackend) -> tuple[Any, list[tuple[str, str]]]:
+    base = base_url(environ, backend.config["server"]["public_url"])
+    return task_body(view, video_url(base, view.task.id)), []
+
+
+#: The poll, for the WSGI fast path: the same body as the view's.
+FAST_POLL = FastPoll(re.compile(r"/v1/video/generations/([^/]+)/?"), _fast_render)
 
 
 # --- links ------------------------------------------------------------------------------------------------------
@@ -97,11 +109,15 @@ def download(task_id: str) -> BaseResponse:
     if "expires" in request.args or "signature" in request.args:
         _check_link(task_id)
     ex = exchange()
-    path = backend().video_file(owner, task_id, ex)
-    if ex.redirect is not None:
+    variant = request.args.get("variant", "video")
+    if variant not in VARIANTS:
+        raise provider_error("invalid_value", f"variant {variant!r} is not one of {', '.join(VARIANTS)}.",
+                             param="variant")
+    path = backend().video_file(owner, task_id, ex, variant=variant)
+    if ex.redirect is not None and variant == "video":
         target = f"{public_base()}/cdn/videos/{task_id}.mp4?{_signed_query(task_id, ex.redirect.ttl)}"
         return _redirect(target, ex.redirect.status)
-    return _send_video(path, task_id)
+    return _send_video(path, task_id, variant)
 
 
 def _redirect(target: str, status: int) -> Response:
@@ -137,15 +153,18 @@ def _check_if_match(etag: str) -> None:
     del request.environ["HTTP_IF_MATCH"]
 
 
-def _send_video(path: Path, task_id: str) -> Response:
+def _send_video(path: Path, task_id: str, variant: str = "video") -> Response:
     """The video, honouring conditional and single-range requests. A request for several ranges gets the whole
     file (RFC 9110 14.2 lets a server ignore Range): werkzeug serves one range only and answers 416 to more,
     which a client reads as "the file is not that long"."""
-    _check_if_match(path.stem)
-    several = _names_several_ranges(request.headers.get("Range"))
     # The file name is the render's cache key: identical bytes, identical ETag, even after a re-render.
-    response = send_file(path, mimetype="video/mp4", conditional=not several, etag=path.stem, max_age=0,
-                         download_name=f"{task_id}.mp4")
+    suffix, media_type = VARIANTS[variant]
+    key = path.name.removesuffix(suffix)
+    etag = key if variant == "video" else f"{key}.{variant}"
+    _check_if_match(etag)
+    several = _names_several_ranges(request.headers.get("Range"))
+    response = send_file(path, mimetype=media_type, conditional=not several, etag=etag, max_age=0,
+                         download_name=f"{task_id}{suffix}")
     if several:
         without_range = {name: value for name, value in request.environ.items() if name != "HTTP_RANGE"}
         response.make_conditional(without_range, accept_ranges=True, complete_length=response.content_length)

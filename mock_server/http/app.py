@@ -13,7 +13,7 @@ from flask import Flask, Response
 from videomock.config import check_config, default_cache_dir
 from videomock.core.backend import VideoBackend
 from videomock.core.runtime import publish_config
-from videomock.dialects import documented
+from videomock.dialects import adapters
 from videomock.http import meta
 from videomock.http.admin import admin
 from videomock.http.errors import register_error_handlers
@@ -69,8 +69,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
         publish_config(store, cfg, real_time=real_time)
     backend = app.extensions["videomock"] = VideoBackend(cfg, store, videos, real_time=real_time)
     register_error_handlers(app)
-    install_fault_header(app, {**documented.FAULT_ENDPOINTS, **meta.FAULT_ENDPOINTS})
-    app.register_blueprint(documented.provider)
+    dialects = adapters()
+    install_fault_header(app, {**meta.FAULT_ENDPOINTS,
+                               **{name: kind for adapter in dialects for name, kind in adapter.fault_endpoints.items()}})
+    for adapter in dialects:
+        app.register_blueprint(adapter.blueprint)
     app.register_blueprint(meta.meta)
     app.register_blueprint(admin)
     install_journal(app)
@@ -79,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     # one encoder built here: json.dumps with options builds a new one per call.
     encoder = json.JSONEncoder(ensure_ascii=app.json.ensure_ascii, sort_keys=app.json.sort_keys,  # type: ignore[attr-defined]
                                separators=(",", ":"), default=app.json.default)  # type: ignore[attr-defined]
+    fast = [adapter.fast_poll for adapter in dialects if adapter.fast_poll is not None]
     app.wsgi_app = PollFastPath(TransportFaults(open_exchanges(app.wsgi_app)), backend,  # type: ignore[method-assign]
-                                encoder.encode)
+                                encoder.encode, fast)
     return app

@@ -10,7 +10,10 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import re
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Request
@@ -150,3 +153,57 @@ def parse_json_body(request: Request) -> Any:
                    f"double holds; numbers must be finite, at most {sys.float_info.max:.4g} in magnitude.",
                    param=param)
     return value
+
+
+#: The media types a form body may come in (what the openai SDK sends, and what HTML forms send).
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+_NESTED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\[([A-Za-z_][A-Za-z0-9_]*)\]")
+
+
+def parse_form_body(request: Request, *, files: Sequence[str] = ()) -> dict[str, Any]:
+    """A form body as the JSON object it stands for: each field once (a repeated field is a 400 naming it),
+    ``name[key]`` fields as a nested object (how the openai SDK sends an object inside a form), and each
+    uploaded file, allowed only as one of ``files``, as an :class:`UploadedFile`."""
+    read_body(request)   # the size limit and a broken body, answered as for JSON
+    try:
+        form, uploads = request.form, request.files
+    except (ValueError, OSError):
+        raise _bad("The form body could not be parsed as multipart/form-data.", "malformed_body") from None
+    body: dict[str, Any] = {}
+    for name in [*form.keys(), *uploads.keys()]:
+        texts, parts = form.getlist(name), uploads.getlist(name)
+        if len(texts) + len(parts) > 1:
+            raise _bad(f"The form field {name!r} is given {len(texts) + len(parts)} times; give it once.",
+                       "invalid_value", name)
+        value: Any
+        if parts:
+            if name not in files:
+                raise _bad(f"The form field {name!r} cannot be a file; only {', '.join(files) or 'no field'} can.",
+                           "invalid_type", name)
+            value = UploadedFile(parts[0].filename or "", parts[0].mimetype, parts[0].read())
+        else:
+            value = texts[0]
+        nested = _NESTED.fullmatch(name)
+        if nested is not None:
+            outer, inner = nested.groups()
+            if not isinstance(body.setdefault(outer, {}), dict):
+                raise _bad(f"The form field {outer!r} is given both as a value and as {name!r}.", "invalid_value", outer)
+            body[outer][inner] = value
+        elif name in body:
+            raise _bad(f"The form field {name!r} is given both as a value and with [...] keys.", "invalid_value", name)
+        else:
+            body[name] = value
+    return body
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file part of a form body."""
+
+    filename: str
+    media_type: str
+    data: bytes
+
+    def journaled(self) -> str:
+        """How the journal shows it: a note, never the bytes."""
+        return f"<file {self.filename or '(no name)'}: {self.media_type or 'no type'}, {len(self.data)} bytes>"

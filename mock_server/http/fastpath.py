@@ -4,56 +4,75 @@ Clients poll far more than they do anything else, and under gunicorn Flask's per
 (request context, routing, response object) cost as much as the fake's own work. When a poll carries no
 X-Videomock-Fault header, no fault rule could match it, its key is accepted and the task is the caller's,
 this layer answers it with the same backend call, the same body function and the same JSON settings as
-the Flask view, and journals it the same way. Anything else (errors included) goes to Flask.
+the Flask view, and journals it the same way. Anything else (errors included) goes to Flask. Each dialect
+whose poll is a plain GET offers a :class:`FastPoll` for it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from videomock.core.backend import TaskView, VideoBackend
 from videomock.core.exchange import Exchange
 from videomock.core.keys import fingerprint
-from videomock.dialects.documented import task_body, video_url
 from videomock.http.auth import accepts, bearer_token
-from videomock.http.urls import base_url
-
-_POLL = re.compile(r"/v1/video/generations/([^/]+)/?")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+#: (the view, the request's environ, the backend) -> (the JSON answer, its extra headers).
+Render = Callable[[TaskView, dict[str, Any], VideoBackend], tuple[Any, list[tuple[str, str]]]]
+
+
+@dataclass(frozen=True)
+class FastPoll:
+    """A dialect's poll route: a path whose one group is the task id, and how the dialect renders the task.
+    ``applies`` says whether the request is one this route answers as its Flask view would (a gateway
+    profile that renders differently, say, makes the full path take it)."""
+
+    path: re.Pattern[str]
+    render: Render
+    applies: Callable[[dict[str, Any], VideoBackend], bool] = lambda environ, backend: True
 
 
 class PollFastPath:
-    def __init__(self, app: WSGIApp, backend: Any, dumps: Callable[[Any], str]) -> None:
+    def __init__(self, app: WSGIApp, backend: VideoBackend, dumps: Callable[[Any], str],
+                 routes: Sequence[FastPoll]) -> None:
         self.app = app
         self.backend = backend
         self.dumps = dumps
+        self.routes = tuple(routes)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         answer = self._answer(environ) if environ["REQUEST_METHOD"] == "GET" else None
         if answer is None:
             return self.app(environ, start_response)
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
-        return [answer]
+        body, headers = answer
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
+        return [body]
 
-    def _answer(self, environ: dict[str, Any]) -> bytes | None:
-        match = _POLL.fullmatch(environ.get("PATH_INFO", ""))
-        if match is None or "HTTP_X_VIDEOMOCK_FAULT" in environ:
+    def _answer(self, environ: dict[str, Any]) -> tuple[bytes, list[tuple[str, str]]] | None:
+        if "HTTP_X_VIDEOMOCK_FAULT" in environ:
+            return None
+        path = environ.get("PATH_INFO", "")
+        for route in self.routes:
+            match = route.path.fullmatch(path)
+            if match is not None:
+                break
+        else:
             return None
         backend = self.backend
         key = bearer_token(environ.get("HTTP_AUTHORIZATION"))
-        config = backend.config
-        if key is None or not accepts(config["auth"]["api_keys"], key):
+        if key is None or not accepts(backend.config["auth"]["api_keys"], key) or not route.applies(environ, backend):
             return None
         owner, task_id = fingerprint(key), match[1]
-        exchange = Exchange(owner=owner, task_id=task_id)
         view = backend.plain_view(owner, task_id)
         if view is None:
             return None
-        url = video_url(base_url(environ, config["server"]["public_url"]), task_id)
-        exchange.response = task_body(view, url)
+        exchange = Exchange(owner=owner, task_id=task_id)
+        exchange.response, headers = route.render(view, environ, backend)
         body = (self.dumps(exchange.response) + "\n").encode()
-        backend.journal("GET", environ["PATH_INFO"], environ.get("QUERY_STRING", ""), 200, exchange, None,
+        backend.journal("GET", path, environ.get("QUERY_STRING", ""), 200, exchange, None,
                         exchange.response, request_bytes=0, response_bytes=len(body))
-        return body
+        return body, headers

@@ -47,6 +47,7 @@ from pathlib import Path
 
 from videomock.core.waits import waiting
 from videomock.media.render import RenderError, VideoSpec, render
+from videomock.media.variants import VARIANTS, render_variant
 
 try:
     import fcntl
@@ -114,6 +115,24 @@ class VideoLibrary:
         future = self.start(key, spec)
         with waiting():
             return future.result()
+
+    def ensure_variant(self, key: str, variant: str, spec: Callable[[], VideoSpec]) -> Path:
+        """The path of ``variant`` ("video", "thumbnail", "spritesheet") of video ``key``, made from the video
+        (rendered first if need be) unless cached. Raises RenderError and MissingImage, as :meth:`ensure`."""
+        if variant == "video":
+            return self.ensure(key, spec)
+        path = self.cache_dir / f"{key}{VARIANTS[variant][0]}"
+        if path.is_file():
+            self.touch(path)
+            return path
+        video = self.ensure(key, spec)
+        try:
+            with waiting(), self._file_lock(f"{key}:{variant}"):
+                if not path.is_file():
+                    render_variant(video, variant, path, ffmpeg=self.ffmpeg, timeout=self.render_timeout)
+        except OSError as exc:
+            raise RenderError(f"the video cache {self.cache_dir} cannot be written: {exc}") from None
+        return path
 
     def put_image(self, data: bytes) -> str:
         """Keep an input image until the image cap evicts it; returns its name, the SHA-256 of ``data``.
@@ -229,6 +248,9 @@ class VideoLibrary:
                 path.unlink()
                 total -= size
                 log.info("evicted %s from the media cache", path.relative_to(self.cache_dir))
+            for variant_suffix, _ in VARIANTS.values():   # what was cut from an evicted video goes with it
+                if suffix == ".mp4" and variant_suffix != suffix:
+                    path.with_name(path.name.removesuffix(suffix) + variant_suffix).unlink(missing_ok=True)
 
     def close(self) -> None:
         """Cancel queued renders and wait for those under way (each bounded by ``render_timeout``): a render

@@ -46,6 +46,9 @@ class Store(Protocol):
 
     def get_task(self, task_id: str) -> Task | None: ...
 
+    def delete_task(self, task_id: str) -> bool:
+        """Forget a task (its number is never reused); returns whether there was one."""
+
     def update_task(self, task_id: str, *, when: Callable[[Task], bool] | None = None, **changes: Any) -> Task | None:
         """Replace some fields of a stored task, atomically, if ``when`` (if given) holds for the task as
         stored; returns the task as it now is (unchanged if ``when`` did not hold; None if unknown)."""

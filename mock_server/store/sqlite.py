@@ -540,6 +540,14 @@ class SqliteStore:
         self._task_cache[task_id] = (record, task)
         return task
 
+    def delete_task(self, task_id: str) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            return conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,)).rowcount > 0
+
+        deleted = self._grouped(work)
+        self._task_cache.pop(task_id, None)
+        return deleted
+
     def update_task(self, task_id: str, *, when: Callable[[Task], bool] | None = None, **changes: Any) -> Task | None:
         def work(conn: sqlite3.Connection) -> Task | None:
             row = conn.execute("SELECT record FROM tasks WHERE id = ?", (task_id,)).fetchone()

@@ -25,7 +25,7 @@ from videomock.contracts.schemas import load_schema
 from videomock.core import rng
 
 #: The endpoints fault rules name. Dialects map their routes onto these.
-ENDPOINTS = ("submit", "poll", "download", "models")
+ENDPOINTS = ("submit", "poll", "download", "models", "list", "delete")
 _ANYWHERE = frozenset(ENDPOINTS)
 
 
@@ -189,7 +189,7 @@ class Delay(Action):
 
 # --- breaking the exchange below HTTP ---------------------------------------------------------------------------
 
-_JSON_ANSWERS = frozenset({"submit", "poll", "models"})
+_JSON_ANSWERS = frozenset({"submit", "poll", "models", "list", "delete"})
 
 
 @dataclass(frozen=True)
