@@ -8,11 +8,13 @@ through every dialect.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint
 
+from videomock.core.errors import APIError
 from videomock.http.fastpath import FastPoll
 
 
@@ -25,6 +27,10 @@ class Adapter:
     fault_endpoints: Mapping[str, str]
     #: The dialect's plain poll, for the WSGI fast path (None: it has none).
     fast_poll: FastPoll | None = None
+    #: How the dialect's errors look: (error) -> the JSON body (None: the documented OpenAI shape).
+    render_error: Callable[[APIError], Any] | None = None
+    #: Paths the dialect owns even where no route of its matches (an unknown one answers in its error shape).
+    prefixes: tuple[str, ...] = ()
 
 
 def adapters() -> tuple[Adapter, ...]:

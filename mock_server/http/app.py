@@ -16,7 +16,7 @@ from videomock.core.runtime import publish_config
 from videomock.dialects import adapters
 from videomock.http import meta
 from videomock.http.admin import admin
-from videomock.http.errors import register_error_handlers
+from videomock.http.errors import ErrorRenderers, register_error_handlers
 from videomock.http.fastpath import PollFastPath
 from videomock.http.fault_header import install_fault_header
 from videomock.http.journal import install_journal
@@ -74,6 +74,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
                                **{name: kind for adapter in dialects for name, kind in adapter.fault_endpoints.items()}})
     for adapter in dialects:
         app.register_blueprint(adapter.blueprint)
+    app.extensions["videomock.error_renderers"] = ErrorRenderers(
+        {a.blueprint.name: a.render_error for a in dialects if a.render_error is not None},
+        tuple((prefix, a.render_error) for a in dialects if a.render_error is not None for prefix in a.prefixes))
     app.register_blueprint(meta.meta)
     app.register_blueprint(admin)
     install_journal(app)

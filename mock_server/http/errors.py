@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from videomock.contracts.errors import error_type, protocol_code
@@ -44,13 +46,36 @@ def error_body(status: int, message: str, *, param: str | None = None, code: str
 
 
 def error_response(error: APIError) -> Response:
-    """``error`` in the documented shape, with its status and headers."""
-    from flask import jsonify  # not at import: this module also serves processes that never answer requests
+    """``error`` in the shape of the dialect the request belongs to (by its route, or for a path no route
+    serves by the dialect that owns the path's prefix; else the documented shape), with its status and
+    headers."""
+    from flask import (  # not at import: this module also serves processes that never answer requests
+        current_app,
+        jsonify,
+        request,
+    )
 
-    resp = jsonify(error_body(error.status, error.message, param=error.param, code=error.code, type=error.type))
+    renderers: ErrorRenderers = current_app.extensions.get("videomock.error_renderers", ErrorRenderers())
+    render = renderers.for_request(request.blueprint, request.path)
+    body = render(error) if render is not None else error_body(error.status, error.message, param=error.param,
+                                                              code=error.code, type=error.type)
+    resp = jsonify(body)
     resp.status_code = error.status
     resp.headers.update(error.headers)
     return resp
+
+
+@dataclass(frozen=True)
+class ErrorRenderers:
+    """Each dialect's error shape, by its blueprint and by the path prefixes it owns."""
+
+    by_blueprint: Mapping[str, Callable[[APIError], Any]] = field(default_factory=dict)
+    by_prefix: tuple[tuple[str, Callable[[APIError], Any]], ...] = ()
+
+    def for_request(self, blueprint: str | None, path: str) -> Callable[[APIError], Any] | None:
+        if blueprint is not None:
+            return self.by_blueprint.get(blueprint)
+        return next((render for prefix, render in self.by_prefix if path.startswith(prefix)), None)
 
 
 _HTTP_MESSAGES = {
