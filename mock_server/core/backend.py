@@ -24,7 +24,7 @@ from videomock.core.clock import Clock
 from videomock.core.errors import APIError, provider_error
 from videomock.core.exchange import Exchange
 from videomock.core.faults.decision import FAILURE_REASONS, JobShape, job_shape, record
-from videomock.core.faults.rules import Firing, RequestFacts, Rule, compile_rules, fire
+from videomock.core.faults.rules import Firing, RequestFacts, Rule, compile_rules, fire, fired_counter
 from videomock.core.idempotency import Claim, IdempotencyKeys, Replay
 from videomock.core.journal import capped, journal_entry
 from videomock.core.limits import charge, check_in_flight, task_cost
@@ -114,6 +114,23 @@ class VideoBackend:
     @property
     def seed(self) -> int:
         return int(self.config["seed"])
+
+    def fault_rules(self) -> list[dict[str, Any]]:
+        """The configured fault rules as configured, each with its id and how often it matched and fired
+        since the last reset (for ``GET /__admin/faults``)."""
+        return [{**raw, "id": rule.id, "matched": self.store.counter(rule.counter),
+                 "fired": self.store.counter(fired_counter(rule.counter))}
+                for raw, rule in zip(self.config["faults"], self.rules, strict=True)]
+
+    def remove_fault_rule(self, rule_id: str) -> dict[str, Any]:
+        """Remove one rule by id (404 when there is none); the others keep their counts."""
+        rules = self.rules
+        if not any(rule.id == rule_id for rule in rules):
+            known = ", ".join(rule.id for rule in rules) or "none"
+            raise provider_error("fault_rule_not_found", f"No fault rule {rule_id!r}; the rules are: {known}.",
+                                 param="id")
+        kept = [raw for raw, rule in zip(self.config["faults"], rules, strict=True) if rule.id != rule_id]
+        return self.update_config({"faults": kept})
 
     def configure(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """Replace the runtime configuration. Startup-only sections may be omitted but not changed.
@@ -372,9 +389,16 @@ class VideoBackend:
         self._apply_faults(RequestFacts(endpoint, owner), exchange)
 
     def _apply_faults(self, facts: RequestFacts, exchange: Exchange) -> None:
-        """Fire the header's directives and the matching rules; an HTTP error fault is raised here."""
+        """Fire the header's directives and the matching rules; an HTTP error fault is raised here. The
+        exchange learns the request's model for the journal here too: every operation passes through."""
+        exchange.endpoint = exchange.endpoint or facts.endpoint
+        exchange.model = exchange.model or facts.model
         firings = [Firing("header", action) for action in exchange.header]
-        firings += fire(self.rules, facts, seed=self.seed, next_match=self.store.next_id)
+        fired = fire(self.rules, facts, seed=self.seed, next_match=self.store.next_id)
+        for firing in fired:
+            if firing.counter is not None:
+                self.store.increment(fired_counter(firing.counter), 1)
+        firings += fired
         error = record(exchange, firings, self.seed, facts.endpoint, max_delay=self.config["limits"]["max_delay_seconds"])
         if error is not None:
             retry_after = error.retry_after_header

@@ -115,9 +115,22 @@ def add_faults() -> Any:
     return {"faults": _configured(b.update_config, {"faults": [*b.config["faults"], *rules]})["faults"]}
 
 
+@admin.get("/faults")
+def list_faults() -> Any:
+    """The rules, each with its id and how often it matched and fired since the last reset."""
+    return {"faults": backend().fault_rules()}
+
+
 @admin.delete("/faults")
 def clear_faults() -> Any:
     return {"faults": _configured(backend().update_config, {"faults": []})["faults"]}
+
+
+@admin.delete("/faults/<rule_id>")
+def remove_fault(rule_id: str) -> Any:
+    """Remove one rule; the answer is the rules left, with their counts."""
+    backend().remove_fault_rule(rule_id)
+    return {"faults": backend().fault_rules()}
 
 
 @admin.post("/reset")
