@@ -26,6 +26,7 @@ OPERATIONS: Mapping[str, tuple[str, str]] = {
     "poll": ("/v1/video/generations/{task_id}", "get"),
     "download": ("/v1/videos/{task_id}/content", "get"),
     "models": ("/v1/models", "get"),
+    "model": ("/v1/models/{model}", "get"),
 }
 
 
@@ -105,6 +106,7 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None, version
         "Task": _component("task"),
         "Error": _component("error"),
         "ModelList": _component("model_list"),
+        "Model": _component("model_list")["properties"]["data"]["items"],
     }
     mapping = {}
     for model_id, spec in catalog.items():
@@ -153,6 +155,16 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None, version
             "summary": "List the video models",
             "responses": {
                 "200": {"description": "The models.", "content": {"application/json": {"schema": _ref("ModelList")}}},
+            },
+        },
+        "model": {
+            "operationId": "getModel",
+            "summary": "One video model, with its capabilities in x-videomock",
+            "parameters": [{"name": "model", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": list(catalog)},
+                            "description": "A model id of the catalog (any other is a 404 unknown_model)."}],
+            "responses": {
+                "200": {"description": "The model.", "content": {"application/json": {"schema": _ref("Model")}}},
             },
         },
     }

@@ -64,6 +64,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store", ("server", "store"), str, "Where state lives: memory, or a SQLite file kept across restarts."),
     Setting("workers", ("server", "workers"), int, "Worker processes (0: one per CPU); more than 1 needs a SQLite store."),
     Setting("read-timeout", ("server", "read_timeout"), float, "Seconds a request has to arrive in full (else a JSON 408)."),
+    Setting("cors-origin", ("server", "cors_origins"), str, "Let a browser page on this origin call the fake, e.g. http://localhost:5173, or * for any (repeatable).", multiple=True),
     Setting("threads", ("server", "threads"), int, "Threads per worker process: requests it holds at once (they compute one at a time)."),
     Setting("api-key", ("auth", "api_keys"), str, "Accept only this API key (repeatable). Default: any non-empty key.", multiple=True),
     Setting("admin-token", ("auth", "admin_token"), _maybe_none, "Require this bearer token on /__admin/."),

@@ -112,7 +112,7 @@ def test_each_operation_documents_the_error_statuses_of_exactly_the_codes_its_ro
 # dribble) are left out: they break the exchange below HTTP on purpose, and test_faults checks them.
 
 BODY = {"model": "veo_3_1", "prompt": "conformance", "duration": 4}
-FAULT_ROUTES = ("submit", "poll", "download", "models", "cdn")
+FAULT_ROUTES = ("submit", "poll", "download", "models", "model", "cdn")
 
 
 @dataclass(frozen=True)
@@ -256,6 +256,8 @@ class Scene:
             return self.submit(headers=headers, key=key)
         if route == "models":
             return self.call("GET", "/v1/models", headers=headers, key=key)
+        if route == "model":
+            return self.call("GET", "/v1/models/veo_3_1", headers=headers, key=key)
         if route == "poll":
             return self.call("GET", f"/v1/video/generations/{self.task()}", headers=headers, key=key)
         task_id = self.completed()
@@ -480,6 +482,8 @@ PROVOCATIONS: list[Provocation] = [
     Provocation("poll", 200, _failed_task, "failed"),
     Provocation("poll", 200, _signed_url_poll, "signed-url"),
     Provocation("models", 200, lambda s: s.call("GET", "/v1/models")),
+    Provocation("model", 200, lambda s: s.to("model")),
+    Provocation("model", "unknown_model", lambda s: s.call("GET", "/v1/models/veo_9")),
     Provocation("download", 200, lambda s: s.to("download")),
     Provocation("download", 206, _on_video("download", lambda s, t: {"Range": "bytes=0-99"})),
     Provocation("download", 304, _on_video("download", _etag)),
@@ -505,8 +509,8 @@ PROVOCATIONS: list[Provocation] = [
     Provocation("admin", "request_too_large", _too_large("admin")),
     # keys
     *[Provocation(route, "missing_api_key", lambda s, route=route: s.to(route, key=False))
-      for route in ("submit", "poll", "download", "models")],
-    *[Provocation(route, "invalid_api_key", _with_keys(route)) for route in ("submit", "poll", "download", "models")],
+      for route in ("submit", "poll", "download", "models", "model")],
+    *[Provocation(route, "invalid_api_key", _with_keys(route)) for route in ("submit", "poll", "download", "models", "model")],
     Provocation("admin", "invalid_admin_token", _admin_token),
     Provocation("admin", "admin_loopback_only", lambda s: s.call("GET", "/__admin/clock", key=False,
                                                                  base=s.other("public_fake"))),

@@ -303,6 +303,14 @@ class VideoBackend:
         self._apply_faults(RequestFacts("models", owner), exchange if exchange is not None else Exchange())
         return self.catalog
 
+    def model(self, owner: str, model_id: str, exchange: Exchange | None = None) -> ModelSpec:
+        """One model of the catalog, by its id (faults for the ``models`` endpoint apply)."""
+        catalog = self.list_models(owner, exchange)
+        if model_id not in catalog:
+            raise provider_error("unknown_model", f"The model {model_id!r} does not exist; available: "
+                                 f"{', '.join(catalog)}.", param="model")
+        return catalog[model_id]
+
     def view(self, task: Task) -> TaskView:
         """A task's state now (rendering its video first if it is due), as a poll sees it."""
         return self._view(task)
