@@ -48,8 +48,9 @@ PLATFORMS: Mapping[str, str] = {"kling": "50", "google": "24", "openai": "55"}
 ACTION_IMAGE, ACTION_TEXT = "generate", "textGenerate"
 
 #: Errors new-api answers before its task relay runs (TokenAuth, Distribute: the key, the body's JSON, the
-#: model), in the OpenAI shape with ``type: "new_api_error"``; every other error of its task routes is the
-#: relay's TaskError, ``{"code", "message", "data": null}``.
+#: model), in the OpenAI shape with ``type: "new_api_error"``, and so do the fake's own control headers (it
+#: reads them as early); every other error of its task routes is the relay's TaskError,
+#: ``{"code", "message", "data": null}``.
 MIDDLEWARE_CODES = frozenset({
     "missing_api_key", "invalid_api_key", "invalid_json", "unsupported_content_type", "unsupported_charset",
     "malformed_body", "request_too_large", "invalid_type", "model_not_found", "invalid_fault_header",
