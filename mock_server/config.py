@@ -68,6 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("threads", ("server", "threads"), int, "Threads per worker process: requests it holds at once (they compute one at a time)."),
     Setting("api-key", ("auth", "api_keys"), str, "Accept only this API key (repeatable). Default: any non-empty key.", multiple=True),
     Setting("admin-token", ("auth", "admin_token"), _maybe_none, "Require this bearer token on /__admin/."),
+    Setting("gateway", ("gateway", "profile"), str, "Gateway profile: documented (the provider doc) or new-api "
+            "(what new-api's code accepts and returns)."),
     Setting("seed", ("seed",), int, "Seed for ids, generated seeds, jitter and fault decisions."),
     Setting("clock", ("clock", "mode"), str, "Clock mode: speed, instant or manual."),
     Setting("speed", ("clock", "speed"), float, "Virtual seconds per real second in speed mode."),
@@ -195,6 +197,8 @@ def without_secrets(doc: dict[str, Any]) -> dict[str, Any]:
     for rule in doc["faults"]:
         if "key" in rule:
             rule["key"] = owner_of(rule["key"])
+    gateway = doc["gateway"]
+    gateway["keys"] = {owner_of(key): profile for key, profile in gateway["keys"].items()}
     return doc
 
 

@@ -35,7 +35,7 @@ class Adapter:
 
 def adapters() -> tuple[Adapter, ...]:
     """Every dialect the app serves, in the order their routes are registered."""
-    from videomock.dialects import documented, openai
+    from videomock.dialects import documented, gateway, openai
 
-    return (Adapter(documented.provider, documented.FAULT_ENDPOINTS, documented.FAST_POLL),
-            Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL))
+    return (Adapter(documented.provider, documented.FAULT_ENDPOINTS, documented.FAST_POLL, gateway.render_error),
+            Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL, gateway.render_error))

@@ -1,0 +1,156 @@
+"""new-api's video task routes (``/v1/video/generations`` under the ``new-api`` gateway profile): the request
+it reads, mapped onto the canonical request, and the facts about what it answers.
+
+new-api (QuantumNous/new-api) is a gateway: it decodes a submit into its ``TaskSubmitReq`` (relay/common),
+checks the prompt, and hands the rest to the upstream's adaptor. So its request side is lenient where the
+documented one is strict. It reads ``prompt, model, mode, image, images[], size, duration, seconds,
+input_reference, metadata``; Go's JSON decoding drops every other field (``width, height, fps, seed, n,
+response_format, user``, ...) without a word. ``duration`` is an integer or a string of one, and
+``metadata`` an object or a JSON string of one; anything else in them decodes to nothing, silently. A field
+it reads with the wrong type, or a prompt that is empty or blank, is its relay's 400 ``invalid_request``
+(``prompt is required``). The model is picked before that, by its Distribute middleware.
+
+What reaches the upstream is then what the upstream takes: a ``size`` the model offers, a duration, the
+first image, the metadata fields the model has (the adaptors decode metadata into the upstream's request,
+dropping what it has no field for). Everything else is left to the model's defaults, so a body the
+documented profile refuses for its size is accepted here with the model's default size, as the real
+gateway does. What the upstream refuses (a duration the model does not offer, say) the canonical request's
+own validation refuses, naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from videomock.contracts.catalog import ModelSpec
+from videomock.contracts.dialects import RequestDialect
+from videomock.contracts.validation import RULE_EXPLAINERS, Violation, first_non_finite, json_pointer, json_type
+
+NAME = "new-api"
+#: The annotation on every part of the request schema: its violations are the relay's ``invalid_request``.
+REQUEST_RULE = "new_api_request"
+
+#: The fake's task statuses as new-api's TaskDto reports them (model/task.go), with the progress its poller
+#: sets for each (relay/channel/task/taskcommon): an upstream adaptor that reports no progress of its own
+#: (Kling's) leaves a running task at 30% until it finishes.
+TASK_STATUSES: Mapping[str, tuple[str, str]] = {
+    "queued": ("SUBMITTED", "10%"),
+    "in_progress": ("IN_PROGRESS", "30%"),
+    "completed": ("SUCCESS", "100%"),
+    "failed": ("FAILURE", "100%"),
+}
+#: new-api's ``platform`` of a video task: its channel type, as a string, by the catalog's vendor.
+PLATFORMS: Mapping[str, str] = {"kling": "50", "google": "24", "openai": "55"}
+#: new-api's task actions: an image-to-video task and a text-to-video one.
+ACTION_IMAGE, ACTION_TEXT = "generate", "textGenerate"
+
+#: Errors new-api answers before its task relay runs (TokenAuth, Distribute: the key, the body's JSON, the
+#: model), in the OpenAI shape with ``type: "new_api_error"``, and so do the fake's own control headers (it
+#: reads them as early); every other error of its task routes is the relay's TaskError,
+#: ``{"code", "message", "data": null}``.
+MIDDLEWARE_CODES = frozenset({
+    "missing_api_key", "invalid_api_key", "invalid_json", "unsupported_content_type", "unsupported_charset",
+    "malformed_body", "request_too_large", "invalid_type", "model_not_found", "invalid_fault_header",
+    "invalid_gateway_header",
+})
+ERROR_TYPE = "new_api_error"
+
+#: Go's strconv.Atoi: an optional sign and ASCII digits, nothing around them, within int64.
+_ATOI = re.compile(r"[+-]?[0-9]+")
+_INT64 = 2**63
+_STRING = {"type": ["string", "null"], "x-videomock-rule": REQUEST_RULE}
+
+
+def request_schema(spec: ModelSpec) -> dict[str, Any]:
+    """What new-api's decoding of the submit refuses, whichever model: a field it reads with the wrong JSON
+    type (a null is Go's zero value, so it passes), and a missing or blank prompt. Fields it does not read
+    are not its business."""
+    properties: dict[str, Any] = {
+        "model": {"type": "string", "enum": [spec.id, *spec.names_in(NAME)], "description": f"{spec.id}, or any of its names here."},
+        "prompt": {"type": "string", "pattern": r"\S", "x-videomock-rule": REQUEST_RULE},
+        "mode": {**_STRING, "description": "Kling's std or pro: metadata.mode, for a model that has it."},
+        "image": {**_STRING, "description": "The image to animate (a URL or base64); the first of image, images and input_reference counts."},
+        "images": {"type": ["array", "null"], "items": dict(_STRING), "x-videomock-rule": REQUEST_RULE},
+        "size": {**_STRING, "description": "WIDTHxHEIGHT; one the model does not offer leaves the model's default size."},
+        "duration": {"description": "Seconds: an integer or a string of one; anything else reads as none (the model's default)."},
+        "seconds": {**_STRING, "description": "Seconds as a string, when duration gives none."},
+        "input_reference": dict(_STRING),
+        "metadata": {"description": "An object or a JSON string of one: the fields the model has reach it, others are dropped."},
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"NewApiTaskSubmit[{spec.id}]",
+        "description": f"POST /v1/video/generations under the new-api profile, for {spec.id} ({spec.vendor}).",
+        "type": "object",
+        "properties": properties,
+        "required": ["prompt"],
+        "x-videomock-rule": REQUEST_RULE,
+    }
+
+
+def to_generation_request(body: Mapping[str, Any], spec: ModelSpec) -> dict[str, Any]:
+    """A body new-api accepts, as the canonical generation request the upstream would get."""
+    request: dict[str, Any] = {"model": spec.id, "prompt": body["prompt"]}
+    image = next((ref for ref in (body.get("image"), *(body.get("images") or ()), body.get("input_reference")) if ref), None)
+    if image is not None:
+        request["image"] = image
+    duration = _atoi(body.get("duration")) or _atoi(body.get("seconds"))
+    if duration:
+        request["duration"] = duration
+    size = next((s for s in spec.sizes if s.label == body.get("size")), None)
+    if size is not None:
+        request["width"], request["height"] = size.width, size.height
+    metadata = {k: v for k, v in _metadata(body.get("metadata")).items() if k in spec.metadata_fields}
+    if body.get("mode") and "mode" in spec.metadata_fields:
+        metadata.setdefault("mode", body["mode"])   # the adaptors decode metadata over the request: it wins
+    if metadata:
+        request["metadata"] = metadata
+    return request
+
+
+def _atoi(value: Any) -> int:
+    """``duration``/``seconds`` as new-api reads them: an integer, or a string Go's Atoi takes; else 0."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _ATOI.fullmatch(value):
+        number = int(value)
+    else:
+        return 0
+    return number if -_INT64 <= number < _INT64 else 0
+
+
+def _metadata(value: Any) -> dict[str, Any]:
+    """``metadata`` as an object: itself, or the object a JSON string holds; anything else is none."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value, parse_constant=_no_constant)
+        except ValueError:
+            return {}
+    if not isinstance(value, dict) or first_non_finite(value) is not None:
+        return {}
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _explain(error: Any, body: Any, spec: ModelSpec) -> Violation:
+    """The relay's words: a prompt it cannot use is "prompt is required"; a field of the wrong type is named,
+    with the type new-api reads it as."""
+    path = list(error.absolute_path)
+    if error.validator != "type" or (path == ["prompt"] and error.instance is None):
+        return Violation("/prompt", "prompt is required", "invalid_request")   # missing, blank, or null
+    types = [error.validator_value] if isinstance(error.validator_value, str) else error.validator_value
+    wanted = next(t for t in types if t != "null")
+    name = ".".join(str(part) for part in path)
+    return Violation(json_pointer(path), f"{name} must be of type {wanted}, not {json_type(error.instance)}",
+                     "invalid_request")
+
+
+RULE_EXPLAINERS[REQUEST_RULE] = _explain
+
+DIALECT = RequestDialect(NAME, request_schema, to_generation_request)

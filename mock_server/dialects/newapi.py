@@ -1,0 +1,111 @@
+"""The new-api gateway profile: what new-api's code (QuantumNous/new-api) answers on the generations routes.
+
+An adapter over the core like the documented dialect, whose routes it answers on (see
+:mod:`videomock.dialects.gateway`). A submit is read by the dialect's contract
+(:mod:`videomock.contracts.dialects.newapi`) and mapped onto the canonical request; it answers the OpenAI
+video object with ``task_id``, as new-api's adaptors do. A poll answers ``{"code": "success", "message": "",
+"data": TaskDto}`` (relay/relay_task.go), whose ``data`` is the upstream's own answer, which for this fake
+is the documented task body. The OpenAI dialect's routes serve the same tasks, with the link in the video
+object's ``metadata.url``.
+
+Errors: what new-api's task relay refuses is its TaskError ``{"code", "message", "data": null}`` (an unknown
+task is a 400 ``task_not_exist`` there, not a 404); what its middleware refuses first (the key, the body's
+JSON, the model), and every error of the other routes, is the OpenAI shape with ``type: "new_api_error"``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from videomock.contracts.catalog import Catalog
+from videomock.contracts.dialects import newapi as contract
+from videomock.contracts.validation import validate_dialect_request
+from videomock.core.backend import TaskView, VideoBackend, bad_request
+from videomock.core.errors import APIError, provider_error
+from videomock.core.limits import task_cost
+from videomock.core.tasks import Origin, Task
+from videomock.dialects.gateway import Profile
+from videomock.http.errors import error_body
+
+#: The Flask endpoints where new-api's task relay answers: the documented dialect's generations views.
+RELAY_ENDPOINTS = frozenset({"provider.submit", "provider.poll"})
+
+
+def read(body: Any, catalog: Catalog) -> tuple[dict[str, Any], Origin]:
+    """What new-api's relay makes of a submit; what it refuses is refused here in its words."""
+    spec, violations = validate_dialect_request(contract.DIALECT, body, catalog)
+    if violations or spec is None:
+        raise bad_request(violations)
+    name = body["model"]
+    return contract.to_generation_request(body, spec), Origin(dialect=contract.NAME,
+                                                              model_name=name if name != spec.id else None)
+
+
+def submitted(task: Task) -> dict[str, Any]:
+    """The video object new-api's adaptors answer a submit with (dto.NewOpenAIVideo, its id twice)."""
+    return {"id": task.id, "task_id": task.id, "object": "video", "model": task.reported_model, "status": "queued",
+            "progress": 0, "created_at": int(task.reported_time(task.created_at))}
+
+
+def task_response(view: TaskView, upstream: dict[str, Any], backend: VideoBackend) -> dict[str, Any]:
+    """The poll's answer: TaskDto in new-api's success wrapper."""
+    return {"code": "success", "message": "", "data": task_dto(view, upstream, backend.catalog)}
+
+
+def task_dto(view: TaskView, upstream: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """new-api's row for the task (dto.TaskDto). Its times are those new-api's poller records: submitted,
+    started (0 until the upstream reports it running), finished (0 until done); ``result_url`` is left out
+    until there is one, as Go's omitempty leaves it."""
+    task, state = view.task, view.state
+    status, progress = contract.TASK_STATUSES[state.status]
+    submitted_at = int(task.reported_time(task.created_at))
+    started_at = int(task.reported_time(task.started_at)) if state.status != "queued" else 0
+    finished_at = int(task.reported_time(state.completed_at)) if state.finished and state.completed_at is not None else 0
+    spec = catalog.get(task.model)
+    dto: dict[str, Any] = {
+        "id": task.seq,
+        "created_at": submitted_at,
+        "updated_at": max(submitted_at, started_at, finished_at),
+        "task_id": task.id,
+        "platform": contract.PLATFORMS.get(spec.vendor, spec.vendor) if spec is not None else "",
+        "user_id": zlib.crc32(task.owner.encode()) % 10000 + 1,   # new-api's users are numbers; one per key
+        "group": "default",
+        "channel_id": 1,
+        "quota": task_cost(spec, task.params["duration"]) if spec is not None else 0,
+        "action": contract.ACTION_IMAGE if task.params.get("image") else contract.ACTION_TEXT,
+        "status": status,
+        "fail_reason": state.error["message"] if state.error is not None else "",
+        "submit_time": submitted_at,
+        "start_time": started_at,
+        "finish_time": finished_at,
+        "progress": progress,
+        "properties": {"input": "", "upstream_model_name": task.model, "origin_model_name": task.reported_model},
+        "data": upstream,
+    }
+    if state.status == "completed":
+        dto["result_url"] = upstream["url"]
+    return dto
+
+
+def lookup_error(error: APIError) -> APIError:
+    """new-api's answer for a task the key does not have (relay/relay_task.go), where the core says 404."""
+    if error.code == "task_not_found":
+        return provider_error("task_not_exist", "task_not_exist", param="task_id")
+    return error
+
+
+def video(body: dict[str, Any], view: TaskView, link: str) -> dict[str, Any]:
+    """The OpenAI dialect's video object, with the link where new-api puts it (model/task.go ToOpenAIVideo)."""
+    return {**body, "metadata": {"url": link}} if view.state.status == "completed" else body
+
+
+def error_of(error: APIError, endpoint: str | None) -> dict[str, Any]:
+    """The relay's TaskError where new-api's relay answers, else the OpenAI shape new-api's middleware uses."""
+    if endpoint in RELAY_ENDPOINTS and error.code not in contract.MIDDLEWARE_CODES:
+        return {"code": error.code or str(error.status), "message": error.message, "data": None}
+    return error_body(error.status, error.message, param=error.param, code=error.code, type=contract.ERROR_TYPE)
+
+
+PROFILE = Profile(name=contract.NAME, read=read, submitted=submitted, task=task_response, lookup_error=lookup_error,
+                  video=video, error=error_of)
