@@ -47,7 +47,7 @@ def test_google_names_are_the_catalogs_veo_models_and_catalog_ids_are_not_names_
 
 
 def test_everything_the_sdk_sends_maps_onto_the_canonical_request_the_core_accepts() -> None:
-    body = {"instances": [{"prompt": "a cat", "image": {"bytesBase64Encoded": _png(), "mimeType": "image/png"},
+    body: dict[str, Any] = {"instances": [{"prompt": "a cat", "image": {"bytesBase64Encoded": _png(), "mimeType": "image/png"},
                            "lastFrame": {"gcsUri": "gs://my-bucket/last.png", "mimeType": "image/png"},
                            "referenceImages": [{"image": {"gcsUri": "gs://my-bucket/ref.png"}, "referenceType": "asset"}]}],
             "parameters": {"sampleCount": 2, "durationSeconds": 8, "aspectRatio": "9:16", "resolution": "1080p",
