@@ -67,6 +67,20 @@ def test_everything_the_sdk_sends_maps_onto_the_canonical_request_the_core_accep
     assert spec.resolve(canonical)["width"] == 1080
 
 
+def test_enum_values_are_read_in_either_case_and_reach_the_core_as_the_catalog_spells_them() -> None:
+    body = {"instances": [{"prompt": "x", "referenceImages": [{"image": {"gcsUri": "gs://abc/1.png"}, "referenceType": "ASSET"}]}],
+            "parameters": {"personGeneration": "ALLOW_ADULT", "resolution": "1080P", "compressionQuality": "LOSSLESS",
+                           "resizeMode": "CROP", "durationSeconds": 8}}
+    spec = CATALOG["veo_3_1"]
+    assert _violations(body) == {}
+    canonical = to_generation_request(body, spec)
+    assert canonical["metadata"] == {"person_generation": "allow_adult", "resolution": "1080p"}
+    assert validate_request(canonical, CATALOG) == []
+    four = _violations({**body, "parameters": {"resolution": "1080P", "durationSeconds": 4}})
+    assert four == {"/parameters/durationSeconds": "parameters.durationSeconds 4 is not supported by veo_3_1 at "
+                                                   "resolution 1080p; allowed: 8"}
+
+
 def test_a_cloud_storage_image_becomes_its_https_url() -> None:
     body = {"instances": [{"image": {"gcsUri": "gs://my-bucket/frame.png", "mimeType": "image/png"}}]}
     assert to_generation_request(body, CATALOG["veo_3_1"])["image"] == "https://storage.googleapis.com/my-bucket/frame.png"

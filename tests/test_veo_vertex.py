@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import requests
 from google import genai
 from google.genai import errors, types
+from PIL import Image
 
 from tests.conftest import Fake
 from tests.serve_process import serve
@@ -40,7 +42,8 @@ def generate(client: genai.Client, fault: str | None = None, **config: Any) -> t
     """generate_videos, then operations.get until done, as the SDK's documentation does it."""
     http_options = types.HttpOptions(headers={"X-Videomock-Fault": fault}) if fault else None
     operation = client.models.generate_videos(
-        model=config.pop("model", MODEL), source=types.GenerateVideosSource(prompt=config.pop("prompt", "a red kite")),
+        model=config.pop("model", MODEL),
+        source=types.GenerateVideosSource(prompt=config.pop("prompt", "a red kite"), image=config.pop("image", None)),
         config=types.GenerateVideosConfig(http_options=http_options, **config))
     for _ in range(MOST_POLLS):
         if operation.done:
@@ -80,6 +83,21 @@ def test_a_project_and_an_access_token_work_and_a_storage_uri_gives_cloud_storag
     assert operation.result is not None
     assert [(v.video.uri, v.video.video_bytes) for v in operation.result.generated_videos or [] if v.video] == [
         (f"gs://my-bucket/veo/{operation_id}/sample_{n}.mp4", None) for n in range(2)]
+
+
+def test_image_to_video_with_the_sdks_own_enums(served: str, tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 360), (200, 40, 40)).save(buffer, format="PNG")
+    image = types.Image(image_bytes=buffer.getvalue(), mime_type="image/png")
+    operation = generate(express(served), prompt="the frame comes alive", image=image, duration_seconds=6,
+                         last_frame=image, person_generation=types.PersonGeneration.ALLOW_ADULT,
+                         compression_quality=types.VideoCompressionQuality.LOSSLESS, resize_mode=types.ImageResizeMode.PAD,
+                         reference_images=[types.VideoGenerationReferenceImage(
+                             image=image, reference_type=types.VideoGenerationReferenceType.ASSET)])
+    assert operation.result is not None and operation.result.generated_videos
+    video = operation.result.generated_videos[0].video
+    info = _probe(video.video_bytes if video else None, tmp_path / "i2v.mp4")
+    assert (info.width, info.height, info.duration) == (1280, 720, 6.0)
 
 
 def test_a_safety_filter_fault_shows_in_the_sdks_response(served: str) -> None:

@@ -10,6 +10,8 @@ as they do in the documented body, so 1080p takes 8 seconds only, in the words o
 also takes ``seed``, ``fps``, ``generateAudio``, ``storageUri``, ``compressionQuality``, ``resizeMode``,
 ``pubsubTopic`` and ``labels``; the Gemini API refuses them.
 
+Enum values are read in either case: Google documents them in lower case, and google-genai sends its enums in
+upper case (``ASSET``, ``OPTIMIZED``).
 Images are ``{"bytesBase64Encoded", "mimeType"}`` or ``{"gcsUri"}``; their bytes meet the catalog's image rules
 (:mod:`videomock.contracts.images`), and a Cloud Storage object becomes its https URL, which the fake fetches
 only where image fetching is enabled. ``lastFrame`` and ``referenceImages`` are checked as images too, but the
@@ -52,6 +54,25 @@ def camel(name: str) -> str:
     return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+def either_case(values: list[Any]) -> list[Any]:
+    """An enum as Google's APIs read it: each word also in upper case, which is how google-genai sends its
+    enums (``ASSET``, ``OPTIMIZED``, ``ALLOW_ADULT``)."""
+    return list(dict.fromkeys([*values, *(v.upper() for v in values if isinstance(v, str))]))
+
+
+def _in_either_case(field: Any) -> Any:
+    if isinstance(field, dict) and isinstance(field.get("enum"), list):
+        return {**field, "enum": either_case(field["enum"])}
+    return field
+
+
+def catalog_spelling(spec: ModelSpec, name: str, value: Any) -> Any:
+    """A value of metadata field ``name`` as the catalog spells it (it may have come in upper case)."""
+    field = spec.metadata_fields.get(name)
+    values = field.get("enum", ()) if isinstance(field, Mapping) else ()
+    return next((v for v in values if isinstance(v, str) and isinstance(value, str) and v.upper() == value.upper()), value)
+
+
 def _image(what: str) -> dict[str, Any]:
     return {
         "type": "object",
@@ -76,7 +97,7 @@ def _instance(spec: ModelSpec) -> dict[str, Any]:
         "referenceImages": {
             "type": "array", "maxItems": 3, "description": "Up to three images of a subject to keep in the video.",
             "items": {"type": "object", "properties": {"image": _image("A subject's image"),
-                                                       "referenceType": {"enum": ["asset", "style"]}},
+                                                       "referenceType": {"enum": either_case(["asset", "style"])}},
                       "required": ["image"], "additionalProperties": False},
         },
     }
@@ -101,13 +122,13 @@ def _parameters(spec: ModelSpec, dialect: str) -> dict[str, Any]:
         "sampleCount": {"type": "integer", "minimum": 1, "maximum": spec.max_n, "description": "How many videos; default 1."},
         "durationSeconds": {"type": "integer", "enum": list(spec.durations),
                             "description": f"Clip length in seconds; default {spec.defaults['duration']}."},
-        **{camel(name): copy.deepcopy(field) for name, field in metadata.items()},
+        **{camel(name): _in_either_case(copy.deepcopy(field)) for name, field in metadata.items()},
         "seed": {"type": "integer", "minimum": 0, "maximum": 4294967295},
         "fps": {"type": "integer", "enum": list(spec.fps)},
         "storageUri": {"type": "string", "pattern": GCS_FOLDER,
                        "description": "A Cloud Storage folder: the videos are answered as gs:// objects in it (which the fake cannot serve) instead of their bytes."},
-        "compressionQuality": {"enum": ["optimized", "lossless"]},
-        "resizeMode": {"enum": ["pad", "crop"]},
+        "compressionQuality": {"enum": either_case(["optimized", "lossless"])},
+        "resizeMode": {"enum": either_case(["pad", "crop"])},
         "pubsubTopic": {"type": "string", "pattern": "^projects/[^/]+/topics/[^/]+$",
                         "description": "Accepted; the fake publishes nothing to it."},
     }
@@ -126,7 +147,7 @@ def _request_schema(spec: ModelSpec, dialect: str) -> dict[str, Any]:
         properties["labels"] = {"type": "object", "additionalProperties": {"type": "string"}}
     branches = []
     for size in spec.sizes:
-        picks = {camel(k): {"const": v} for k, v in size.selectors.items() if k in spec.metadata_fields}
+        picks = {camel(k): {"enum": either_case([v])} for k, v in size.selectors.items() if k in spec.metadata_fields}
         branches.append({"properties": {"parameters": {"properties": {
             **picks, "durationSeconds": {"enum": list(spec.durations_at(size))}}}}})
     return {
@@ -168,7 +189,8 @@ def to_generation_request(body: Mapping[str, Any], spec: ModelSpec) -> dict[str,
     if "image" in instance:
         request["image"] = image_reference(instance["image"])
     request.update({field: parameters[name] for name, field in CANONICAL_PARAMETERS.items() if name in parameters})
-    metadata = {name: parameters[camel(name)] for name in spec.metadata_fields if camel(name) in parameters}
+    metadata = {name: catalog_spelling(spec, name, parameters[camel(name)]) for name in spec.metadata_fields
+                if camel(name) in parameters}
     if metadata:
         request["metadata"] = metadata
     return request
@@ -178,7 +200,7 @@ def _explain_size(error: Any, body: Any, spec: ModelSpec) -> Violation:
     """A duration the chosen aspect ratio and resolution do not allow (or a pair the model does not offer):
     name the parameter and say what is allowed, in the parameters' own names."""
     parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
-    given = {k: parameters[camel(k)] for k in spec.metadata_fields if camel(k) in parameters
+    given = {k: catalog_spelling(spec, k, parameters[camel(k)]) for k in spec.metadata_fields if camel(k) in parameters
              and any(k in size.selectors for size in spec.sizes)}
     rows = [s for s in spec.sizes if all(s.selectors.get(k, v) == v for k, v in given.items())]
     if not rows:
