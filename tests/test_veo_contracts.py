@@ -47,20 +47,22 @@ def test_google_names_are_the_catalogs_veo_models_and_catalog_ids_are_not_names_
 
 
 def test_everything_the_sdk_sends_maps_onto_the_canonical_request_the_core_accepts() -> None:
-    body: dict[str, Any] = {"instances": [{"prompt": "a cat", "image": {"bytesBase64Encoded": _png(), "mimeType": "image/png"},
-                           "lastFrame": {"gcsUri": "gs://my-bucket/last.png", "mimeType": "image/png"},
-                           "referenceImages": [{"image": {"gcsUri": "gs://my-bucket/ref.png"}, "referenceType": "asset"}]}],
-            "parameters": {"sampleCount": 2, "durationSeconds": 8, "aspectRatio": "9:16", "resolution": "1080p",
-                           "seed": 7, "fps": 24, "negativePrompt": "rain", "personGeneration": "allow_adult",
-                           "generateAudio": True, "enhancePrompt": False, "storageUri": "gs://my-bucket/out/",
-                           "compressionQuality": "optimized", "resizeMode": "pad",
-                           "pubsubTopic": "projects/p/topics/t"},
-            "labels": {"team": "video"}}
+    image = {"bytesBase64Encoded": _png(), "mimeType": "image/png"}
+    body: dict[str, Any] = {
+        "instances": [{"prompt": "a cat", "image": image,
+                       "lastFrame": {"gcsUri": "gs://my-bucket/last.png", "mimeType": "image/png"},
+                       "referenceImages": [{"image": {"gcsUri": "gs://my-bucket/ref.png"}, "referenceType": "asset"}]}],
+        "parameters": {"sampleCount": 2, "durationSeconds": 8, "aspectRatio": "9:16", "resolution": "1080p",
+                       "seed": 7, "fps": 24, "negativePrompt": "rain", "personGeneration": "allow_adult",
+                       "generateAudio": True, "enhancePrompt": False, "storageUri": "gs://my-bucket/out/",
+                       "compressionQuality": "optimized", "resizeMode": "pad", "pubsubTopic": "projects/p/topics/t"},
+        "labels": {"team": "video"},
+    }
     spec, violations = validate_dialect_request(VERTEX_DIALECT, body, CATALOG, model=PREVIEW)
     assert spec is not None and violations == []
     canonical = to_generation_request(body, spec)
     assert validate_request(canonical, CATALOG) == []
-    assert canonical == {"model": "veo_3_1", "prompt": "a cat", "image": body["instances"][0]["image"]["bytesBase64Encoded"],
+    assert canonical == {"model": "veo_3_1", "prompt": "a cat", "image": image["bytesBase64Encoded"],
                          "duration": 8, "n": 2, "seed": 7, "fps": 24,
                          "metadata": {"negative_prompt": "rain", "person_generation": "allow_adult", "generate_audio": True,
                                       "enhance_prompt": False, "resolution": "1080p", "aspect_ratio": "9:16"}}
