@@ -28,7 +28,8 @@ from videomock.contracts.schemas import compiled, unmatched_properties
 RULE_EXPLAINERS: dict[str, Callable[[ValidationError, Any, ModelSpec], Violation]] = {}
 
 #: Response kinds accepted by :func:`validate_response`, mapped to their schema.
-RESPONSE_SCHEMAS = {"submit": "submit_response", "task": "task", "error": "error", "model_list": "model_list"}
+RESPONSE_SCHEMAS = {"submit": "submit_response", "task": "task", "error": "error", "model_list": "model_list",
+                    "google_operation": "google_operation", "google_error": "google_error"}
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,14 @@ def validate_request(body: Any, catalog: Catalog | None = None) -> list[Violatio
     return violations
 
 
-def validate_dialect_request(dialect: RequestDialect, body: Any,
-                             catalog: Catalog | None = None) -> tuple[ModelSpec | None, list[Violation]]:
-    """The model a create request of ``dialect`` asks for, and every violation of the request, in the
-    dialect's own field names (an empty list means valid)."""
+def validate_dialect_request(dialect: RequestDialect, body: Any, catalog: Catalog | None = None, *,
+                             model: str | None = None) -> tuple[ModelSpec | None, list[Violation]]:
+    """The model a create request of ``dialect`` asks for (``model``, where the dialect names it in the path),
+    and every violation of the request, in the dialect's own field names (an empty list means valid)."""
     catalog = catalog if catalog is not None else default_catalog()
     if not isinstance(body, dict):
         return None, [Violation("", f"the request body must be a JSON object, not {json_type(body)}", "invalid_type")]
-    name, spec = dialect.model_of(body, catalog)
+    name, spec = dialect.model_of(body, catalog, model)
     if spec is None:
         if name is None:
             return None, [Violation("/model", f"model must be of type string, not {json_type(body.get('model'))}", "invalid_type")]

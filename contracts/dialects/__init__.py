@@ -32,9 +32,10 @@ class RequestDialect:
     #: Whether clients of this dialect may name a model by its catalog id (besides the catalog's ``names``).
     by_id: bool = True
 
-    def model_of(self, body: Any, catalog: Catalog) -> tuple[str | None, ModelSpec | None]:
-        """The model name a body gives (or the default) and the catalog's model of that name, if any."""
-        name = body.get("model", self.default_model) if isinstance(body, dict) else None
+    def model_of(self, body: Any, catalog: Catalog, named: str | None = None) -> tuple[str | None, ModelSpec | None]:
+        """The model name a body gives (or the default; or ``named``, for a dialect that names the model in
+        the path) and the catalog's model of that name, if any."""
+        name = named if named is not None else body.get("model", self.default_model) if isinstance(body, dict) else None
         if not isinstance(name, str):
             return None, None
         return name, catalog.named(name, self.name, by_id=self.by_id)

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 #: Message schemas by short name; the file is ``<name>.schema.json`` next to this module.
-MESSAGE_SCHEMAS = ("generation_request", "submit_response", "task", "error", "model_list")
+MESSAGE_SCHEMAS = ("generation_request", "submit_response", "task", "error", "model_list", "google_error",
+                   "google_operation", "vertex_fetch_operation")
 
 #: The one dialect a schema may name in ``$schema``: any other would be a document to retrieve.
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

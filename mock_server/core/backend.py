@@ -8,6 +8,7 @@ anything the provider would refuse; the HTTP layer only parses, authenticates an
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -28,7 +29,7 @@ from videomock.core.faults.rules import Firing, RequestFacts, Rule, compile_rule
 from videomock.core.idempotency import Claim, IdempotencyKeys, Replay
 from videomock.core.journal import capped, journal_entry
 from videomock.core.limits import charge, check_in_flight, task_cost
-from videomock.core.tasks import Origin, Plan, Task, TaskState, is_due, is_running, observe
+from videomock.core.tasks import Origin, Plan, Task, TaskState, is_due, is_running, observe, output_seed
 from videomock.media.images import fetch_image
 from videomock.media.library import MissingImage, VideoLibrary
 from videomock.media.render import RenderError, VideoSpec
@@ -189,23 +190,25 @@ class VideoBackend:
                 exchange: Exchange, origin: Origin) -> Task:
         now = self.clock.now()
         limits = self.config["limits"]
+        outputs = params["n"]
         check_in_flight(limits, self.store, owner, now)
-        charge(limits, self.store, owner, task_cost(spec, params["duration"]))
+        charge(limits, self.store, owner, task_cost(spec, params["duration"]) * outputs)
         shape = job_shape(exchange.applied)
-        plan = self._plan(shape)
+        plan = self._plan(shape, outputs)
 
         def build(seq: int) -> Task:
             resolved = params if "seed" in params else {**params, "seed": rng.derive(self.seed, "video-seed", seq) % 2**32}
             queue, render = self._timeline(spec, seq, shape)
-            video_key = self.video_spec(spec.id, resolved, image_bytes).cache_key()
-            return Task(
+            first, *more = (self.video_spec(spec.id, resolved, image_bytes, output).cache_key() for output in range(outputs))
+            task = Task(
                 id=origin.ids.make(self.seed, seq), seq=seq, owner=owner, model=spec.id,
                 params=resolved, created_at=now, created_wall=self.clock.real_now(), queue_seconds=queue,
-                render_seconds=render, video_key=video_key,
-                plan=plan, rendered=self.videos.has(video_key),  # a cached video needs no render, nor a later write
+                render_seconds=render, video_key=first, extra_video_keys=tuple(more), plan=plan,
                 dialect=origin.dialect, model_name=origin.model_name if origin.model_name != spec.id else None,
-                remixed_from=origin.remixed_from,
+                remixed_from=origin.remixed_from, dialect_data=origin.dialect_data,
             )
+            # Cached videos need no render, nor a later write.
+            return replace(task, rendered=all(self.videos.has(key) for key in task.video_keys))
 
         task = self.store.create_task(build)
         if not task.rendered and task.queue_seconds == 0 and is_running(task, now):
@@ -230,9 +233,10 @@ class VideoBackend:
         return self._view(task)
 
     def video_file(self, owner: str | None, task_id: str, exchange: Exchange | None = None, *,
-                   variant: str = "video") -> Path:
-        """The completed task's MP4, or its thumbnail or spritesheet (made again if evicted). 400 before
-        completion. ``owner`` None means the caller proved access another way (a signed CDN link)."""
+                   variant: str = "video", output: int = 0) -> Path:
+        """The completed task's MP4 (its ``output``-th, for a request of several), or its thumbnail or
+        spritesheet (made again if evicted). 400 before completion. ``owner`` None means the caller proved
+        access another way (a signed CDN link)."""
         task = self.store.get_task(task_id) if owner is None else self._owned(owner, task_id)
         if task is None:
             raise provider_error("task_not_found", f"No task {task_id!r}.", param="task_id")
@@ -242,8 +246,19 @@ class VideoBackend:
         if view.state.status != "completed":
             raise provider_error("video_not_ready", f"Task {task_id} is {view.state.status}; its video can be downloaded "
                                  "once it is completed.", param="task_id")
+        return self.rendered_file(view, output, variant)
+
+    def rendered_file(self, view: TaskView, output: int = 0, variant: str = "video") -> Path:
+        """A completed task's video ``output`` (or a variant of it), made again if evicted; no faults apply
+        (the request it answers has had its own). A dialect that puts the video in a poll's answer reads it
+        here."""
+        task_id = view.task.id
+        keys = view.task.video_keys
+        if not 0 <= output < len(keys):
+            raise provider_error("task_not_found", f"Task {task_id} has {len(keys)} video(s); there is no video "
+                                 f"{output}.", param="task_id")
         try:
-            return self.videos.ensure_variant(view.task.video_key, variant, lambda: self._spec_for(view.task))
+            return self.videos.ensure_variant(keys[output], variant, lambda: self._spec_for(view.task, output))
         except MissingImage as exc:
             raise APIError(410, f"Task {task_id}'s video was evicted from the cache and cannot be rendered again: {exc}.",
                            param="task_id", code="video_expired") from None
@@ -414,7 +429,10 @@ class VideoBackend:
                            headers={"Retry-After": retry_after} if retry_after else None,
                            param="prompt" if error.status == 400 else None)
 
-    def _plan(self, shape: JobShape) -> Plan:
+    def _plan(self, shape: JobShape, outputs: int) -> Plan:
+        if shape.filter_reason is not None and shape.outcome == "complete":
+            code, _ = FAILURE_REASONS["content_policy"]
+            return Plan(filtered=min(shape.filtered or outputs, outputs), code=code, message=shape.filter_reason)
         if shape.outcome != "fail":
             return Plan(outcome=shape.outcome, at_progress=shape.at_progress)
         code, message = FAILURE_REASONS[shape.reason or "upstream_error"]
@@ -469,27 +487,33 @@ class VideoBackend:
         return image.data, params
 
     @staticmethod
-    def video_spec(model: str, params: Mapping[str, Any], image: bytes | None) -> VideoSpec:
+    def video_spec(model: str, params: Mapping[str, Any], image: bytes | None, output: int = 0) -> VideoSpec:
+        """What to render for output ``output`` of a request (each output has a seed of its own)."""
         ref = params.get("image") or {}
         return VideoSpec(
             model=model, prompt=params.get("prompt", ""), width=params["width"], height=params["height"],
-            fps=params["fps"], duration=params["duration"], seed=params["seed"],
+            fps=params["fps"], duration=params["duration"], seed=output_seed(params["seed"], output),
             image=image, image_url=ref.get("url") if image is None else None,
         )
 
-    def _spec_for(self, task: Task) -> VideoSpec:
-        """What to render for ``task``, its input image read from the media cache (MissingImage if gone)."""
+    def _spec_for(self, task: Task, output: int) -> VideoSpec:
+        """What to render for ``task``'s output ``output``, its input image read from the media cache
+        (MissingImage if gone)."""
         ref = task.params.get("image") or {}
         image = self.videos.image(ref["sha256"]) if "sha256" in ref else None
-        return self.video_spec(task.model, task.params, image)
+        return self.video_spec(task.model, task.params, image, output)
+
+    def _all_cached(self, task: Task) -> bool:
+        return all(self.videos.has(key) for key in task.video_keys)
 
     def _render_if_cached(self, task: Task) -> Task:
-        if self.videos.has(task.video_key):
+        if self._all_cached(task):
             return self._record_rendered(task)
         return task
 
     def _start_render(self, task: Task) -> None:
-        if self.videos.has(task.video_key):
+        """Render the task's missing videos in the background; it is rendered once the last one exists."""
+        if self._all_cached(task):
             self._record_rendered(task)
             return
 
@@ -497,16 +521,19 @@ class VideoBackend:
             if future.cancelled():  # the server is shutting down; the task renders when next observed
                 return
             error = future.exception()
-            if error is None:
-                self._record_rendered(task)
-            else:
+            if error is not None:
                 self._record_failure(task, error)
+            elif self._all_cached(task):
+                self._record_rendered(task)
 
-        self.videos.start(task.video_key, lambda: self._spec_for(task), done)
+        for output, key in enumerate(task.video_keys):
+            if not self.videos.has(key):
+                self.videos.start(key, functools.partial(self._spec_for, task, output), done)
 
     def _render_now(self, task: Task) -> Task:
         try:
-            self.videos.ensure(task.video_key, lambda: self._spec_for(task))
+            for output, key in enumerate(task.video_keys):
+                self.videos.ensure(key, functools.partial(self._spec_for, task, output))
         except RenderError as exc:
             return self._record_failure(task, exc)
         return self._record_rendered(task)

@@ -35,7 +35,9 @@ class Adapter:
 
 def adapters() -> tuple[Adapter, ...]:
     """Every dialect the app serves, in the order their routes are registered."""
-    from videomock.dialects import documented, gateway, openai
+    from videomock.dialects import documented, gateway, gemini, google, openai, vertex
 
     return (Adapter(documented.provider, documented.FAULT_ENDPOINTS, documented.FAST_POLL, gateway.render_error),
-            Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL, gateway.render_error))
+            Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL, gateway.render_error),
+            Adapter(vertex.vertex, vertex.FAULT_ENDPOINTS, render_error=google.render_error, prefixes=vertex.PREFIXES),
+            Adapter(gemini.gemini, gemini.FAULT_ENDPOINTS, render_error=google.render_error, prefixes=gemini.PREFIXES))

@@ -144,7 +144,7 @@ def download(task_id: str) -> BaseResponse:
     if ex.redirect is not None and variant == "video":
         target = f"{public_base()}/cdn/videos/{task_id}.mp4?{_signed_query(task_id, ex.redirect.ttl)}"
         return _redirect(target, ex.redirect.status)
-    return _send_video(path, task_id, variant)
+    return send_video(path, task_id, variant)
 
 
 def _redirect(target: str, status: int) -> Response:
@@ -160,7 +160,7 @@ def cdn_download(task_id: str) -> Response:
     """Where redirect faults send downloads: no API key, but a valid unexpired signature."""
     exchange().task_id = task_id
     _check_link(task_id)
-    return _send_video(backend().video_file(None, task_id, exchange()), task_id)
+    return send_video(backend().video_file(None, task_id, exchange()), task_id)
 
 
 def _check_link(task_id: str) -> None:
@@ -180,7 +180,7 @@ def _check_if_match(etag: str) -> None:
     del request.environ["HTTP_IF_MATCH"]
 
 
-def _send_video(path: Path, task_id: str, variant: str = "video") -> Response:
+def send_video(path: Path, task_id: str, variant: str = "video") -> Response:
     """The video, honouring conditional and single-range requests. A request for several ranges gets the whole
     file (RFC 9110 14.2 lets a server ignore Range): werkzeug serves one range only and answers 416 to more,
     which a client reads as "the file is not that long"."""
