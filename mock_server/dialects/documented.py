@@ -186,6 +186,7 @@ def send_video(path: Path, task_id: str, variant: str = "video") -> Response:
     which a client reads as "the file is not that long"."""
     # The file name is the render's cache key: identical bytes, identical ETag, even after a re-render.
     suffix, media_type = VARIANTS[variant]
+    media_type = exchange().media_type or media_type
     key = path.name.removesuffix(suffix)
     etag = key if variant == "video" else f"{key}.{variant}"
     _check_if_match(etag)
