@@ -131,6 +131,65 @@ class FilterOutputs(Action):
 JobAction = FailTask | Stuck | Stall | Slow | Duration | FilterOutputs
 
 
+# --- webhook actions: decided at submit, they shape the job's deliveries (videomock.core.webhooks.faults) -------
+
+@dataclass(frozen=True)
+class WebhookAction(Action):
+    """What happens to the job's webhook events, those whose task status is in ``events`` (None: all)."""
+
+    endpoints: ClassVar[frozenset[str]] = _SUBMIT
+    events: tuple[str, ...] | None = None
+
+    def applies_to(self, status: str) -> bool:
+        return self.events is None or status in self.events
+
+
+@dataclass(frozen=True)
+class WebhookDuplicate(WebhookAction):
+    type: ClassVar[str] = "webhook_duplicate"
+
+
+@dataclass(frozen=True)
+class WebhookDelay(WebhookAction):
+    type: ClassVar[str] = "webhook_delay"
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class WebhookOutOfOrder(WebhookAction):
+    type: ClassVar[str] = "webhook_out_of_order"
+
+
+@dataclass(frozen=True)
+class WebhookDrop(WebhookAction):
+    type: ClassVar[str] = "webhook_drop"
+
+
+@dataclass(frozen=True)
+class WebhookBadSignature(WebhookAction):
+    type: ClassVar[str] = "webhook_bad_signature"
+
+
+@dataclass(frozen=True)
+class WebhookStaleTimestamp(WebhookAction):
+    type: ClassVar[str] = "webhook_stale_timestamp"
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class WebhookTruncated(WebhookAction):
+    type: ClassVar[str] = "webhook_truncated"
+    fraction: float = 0.5
+
+
+@dataclass(frozen=True)
+class WebhookEarly(WebhookAction):
+    """The terminal event goes out ``seconds`` before the task's end, which moves that much later."""
+
+    type: ClassVar[str] = "webhook_early"
+    seconds: float = 0.0
+
+
 # --- answering with an error --------------------------------------------------------------------------------
 
 #: Defaults for injected HTTP errors, by status: (code, message). The status of each is the error table's
@@ -261,7 +320,8 @@ class Redirect(Action):
 
 ACTIONS: Mapping[str, type[Action]] = {cls.type: cls for cls in (
     FailTask, Stuck, Stall, Slow, Duration, FilterOutputs, HttpError, Delay, Reset, Empty, TruncatedJson, MalformedJson, Dribble,
-    TruncatedDownload, ExpireUrl, Redirect,
+    TruncatedDownload, ExpireUrl, Redirect, WebhookDuplicate, WebhookDelay, WebhookOutOfOrder, WebhookDrop,
+    WebhookBadSignature, WebhookStaleTimestamp, WebhookTruncated, WebhookEarly,
 )}
 
 
@@ -273,6 +333,8 @@ def parse_action(raw: Mapping[str, Any]) -> Action:
         value = raw.get(field.name)
         if value is None and field.metadata.get("fill_default", True):
             value = schema_default(cls.type, field.name)
+        if isinstance(value, list):   # JSON arrays (the events a webhook action applies to) as hashable tuples
+            value = tuple(value)
         if value is not None or field.default is dataclasses.MISSING:
             values[field.name] = value
     return cls(**values)
