@@ -12,6 +12,7 @@ same backend calls.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from videomock.contracts.openapi import RANGE_PATTERN
 from videomock.core.backend import DOCUMENTED, TaskView, VideoBackend
 from videomock.core.errors import APIError, provider_error
-from videomock.dialects import gateway
+from videomock.dialects import callbacks, gateway
 from videomock.http.bodies import parse_json_body
 from videomock.http.context import backend, caller, exchange, public_base
 from videomock.http.errors import api_error_body
@@ -88,6 +89,12 @@ PROFILE = gateway.Profile(
 )
 
 
+#: Kling's callback, for a request's metadata.callback_url: its videos linked to this dialect's download.
+KLING_CALLBACK = callbacks.kling_shape("kling-via-gateway", lambda base, task, output: video_url(base, task.id))
+#: The callback shapes this dialect sends.
+WEBHOOK_SHAPES = (callbacks.OPENAI_EVENTS, KLING_CALLBACK)
+
+
 # --- links ------------------------------------------------------------------------------------------------------
 
 def _signed_query(task_id: str, ttl: float) -> str:
@@ -109,6 +116,8 @@ def submit() -> Any:
     ex.body = parse_json_body(request)
     profile, b = gateway.current(), backend()
     body, origin = profile.read(ex.body, b.catalog)
+    origin = replace(origin, webhooks=callbacks.kling_callbacks(body, KLING_CALLBACK),
+                     endpoint_shape=callbacks.OPENAI_EVENTS.name, base_url=public_base())
     task = b.submit(owner, body, ex, idempotency_key=request.headers.get("Idempotency-Key"), origin=origin)
     ex.task_id = task.id
     ex.response = profile.submitted(task)
