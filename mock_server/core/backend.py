@@ -173,7 +173,6 @@ class VideoBackend:
             raise bad_request(violations)
         spec = catalog[body["model"]]
         self._apply_faults(RequestFacts("submit", owner, spec.id, body.get("prompt")), exchange)
-        self.webhooks.check_callbacks(origin.webhooks)
         claim = None
         if idempotency_key is not None:
             ticket = self.idempotency.begin(owner, idempotency_key, body, exists=self._task_exists)

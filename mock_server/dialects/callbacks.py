@@ -65,4 +65,4 @@ def kling_callbacks(body: Any, shape: Shape) -> tuple[Callback, ...]:
     """The callback a (valid) documented request names in its Kling ``metadata.callback_url``, if any."""
     metadata = body.get("metadata") if isinstance(body, Mapping) else None
     url = metadata.get("callback_url") if isinstance(metadata, Mapping) else None
-    return (Callback(shape.name, url, "metadata.callback_url"),) if isinstance(url, str) else ()
+    return (Callback(shape.name, url),) if isinstance(url, str) else ()

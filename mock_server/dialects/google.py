@@ -99,7 +99,7 @@ def webhook_callbacks(body: Mapping[str, Any], shape: Shape) -> tuple[Callback, 
     config = body.get("webhookConfig")
     if config is None:
         return ()
-    return tuple(Callback(shape.name, uri, "webhookConfig.uris", config.get("userMetadata")) for uri in config["uris"])
+    return tuple(Callback(shape.name, uri, config.get("userMetadata")) for uri in config["uris"])
 
 
 def create(dialect: RequestDialect, model: str, resource: str, shape: Shape,

@@ -135,9 +135,19 @@ JobAction = FailTask | Stuck | Stall | Slow | Duration | FilterOutputs
 
 @dataclass(frozen=True)
 class WebhookAction(Action):
-    """What happens to the job's webhook events, those whose task status is in ``events`` (None: all)."""
+    """What happens to some of the job's webhook events."""
 
     endpoints: ClassVar[frozenset[str]] = _SUBMIT
+
+    def applies_to(self, status: str) -> bool:
+        """Whether the action acts on the job's event that reports task status ``status``."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class WebhookEventsAction(WebhookAction):
+    """An action on the job's events whose task status is in ``events`` (None: all of them)."""
+
     events: tuple[str, ...] | None = None
 
     def applies_to(self, status: str) -> bool:
@@ -145,39 +155,39 @@ class WebhookAction(Action):
 
 
 @dataclass(frozen=True)
-class WebhookDuplicate(WebhookAction):
+class WebhookDuplicate(WebhookEventsAction):
     type: ClassVar[str] = "webhook_duplicate"
 
 
 @dataclass(frozen=True)
-class WebhookDelay(WebhookAction):
+class WebhookDelay(WebhookEventsAction):
     type: ClassVar[str] = "webhook_delay"
     seconds: float = 0.0
 
 
 @dataclass(frozen=True)
-class WebhookOutOfOrder(WebhookAction):
+class WebhookOutOfOrder(WebhookEventsAction):
     type: ClassVar[str] = "webhook_out_of_order"
 
 
 @dataclass(frozen=True)
-class WebhookDrop(WebhookAction):
+class WebhookDrop(WebhookEventsAction):
     type: ClassVar[str] = "webhook_drop"
 
 
 @dataclass(frozen=True)
-class WebhookBadSignature(WebhookAction):
+class WebhookBadSignature(WebhookEventsAction):
     type: ClassVar[str] = "webhook_bad_signature"
 
 
 @dataclass(frozen=True)
-class WebhookStaleTimestamp(WebhookAction):
+class WebhookStaleTimestamp(WebhookEventsAction):
     type: ClassVar[str] = "webhook_stale_timestamp"
     seconds: float = 0.0
 
 
 @dataclass(frozen=True)
-class WebhookTruncated(WebhookAction):
+class WebhookTruncated(WebhookEventsAction):
     type: ClassVar[str] = "webhook_truncated"
     fraction: float = 0.5
 
@@ -188,6 +198,9 @@ class WebhookEarly(WebhookAction):
 
     type: ClassVar[str] = "webhook_early"
     seconds: float = 0.0
+
+    def applies_to(self, status: str) -> bool:
+        return status in ("completed", "failed")
 
 
 # --- answering with an error --------------------------------------------------------------------------------

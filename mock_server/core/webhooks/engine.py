@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from videomock.core import rng
 from videomock.core.clock import Clock
 from videomock.core.errors import provider_error
-from videomock.core.faults.actions import WebhookAction, WebhookEarly
+from videomock.core.faults.actions import WebhookAction
 from videomock.core.faults.rules import Firing
-from videomock.core.outbound import OutboundError, Policy, Refused, check_url
+from videomock.core.outbound import OutboundError, Policy, Refused
 from videomock.core.outbound import post as http_post
 from videomock.core.tasks import Origin, Task, TaskState, observe
-from videomock.core.webhooks.events import TERMINAL, Callback, Event, Shape, timeline_events
+from videomock.core.webhooks.events import TERMINAL, Event, Shape, timeline_events
 from videomock.core.webhooks.faults import early_seconds, event_faults, webhook_firings
 from videomock.core.webhooks.schedule import Schedule, delivery_policy
 from videomock.core.webhooks.signing import signature, signing_key_for
@@ -101,15 +101,6 @@ class WebhookEngine:
 
     # --- planning ----------------------------------------------------------------------------------------
 
-    def check_callbacks(self, callbacks: Sequence[Callback]) -> None:
-        """400 naming the request field, for a callback URL no delivery could be made to."""
-        policy = delivery_policy(self._config()["webhooks"])
-        for callback in callbacks:
-            try:
-                check_url(callback.url, policy)
-            except Refused as exc:
-                raise provider_error("invalid_value", f"{callback.param}: {exc}.", param=callback.param) from None
-
     def plan(self, task: Task, origin: Origin, firings: Sequence[Firing]) -> None:
         """Write the records of every event of ``task`` for every target: those its request named, and the
         configured endpoints when its dialect sends them events."""
@@ -138,9 +129,8 @@ class WebhookEngine:
                     "planned_at": at, "due": at + faults.delay, "rank": task.seq * 10_000 + t_index * 100 + e_index * 10,
                     "state": "dropped" if faults.drop else "pending", "base_url": origin.base_url or "",
                     "first_attempt": faults.first_attempt(), "attempts": [], "duplicate_of": None,
-                    "faults": [f.journal() for f in fired if isinstance(f.action, WebhookAction)
-                               and f.action.applies_to(status)
-                               and (status in TERMINAL or not isinstance(f.action, WebhookEarly))],
+                    "faults": [f.journal() for f in fired
+                               if isinstance(f.action, WebhookAction) and f.action.applies_to(status)],
                 }
                 chain.append((record, faults))
             for index in range(len(chain) - 2, -1, -1):   # held back behind the next, which may be held back too

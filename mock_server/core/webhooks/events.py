@@ -46,11 +46,11 @@ class Shape:
 @dataclass(frozen=True)
 class Callback:
     """A target the request itself names (Kling's ``callback_url``, Veo's ``webhookConfig.uris``): its shape,
-    URL, what to echo back, and the request field that named it (for a 400 when it is not allowed)."""
+    URL and what to echo back. The request is accepted whatever the URL, as the real APIs accept it; one that
+    ``webhooks.allow_hosts`` does not allow is never called, and its deliveries' records say why."""
 
     shape: str
     url: str
-    param: str
     user_metadata: Any = None
 
 
