@@ -85,6 +85,7 @@ class VideoBackend:
         self.clock = Clock(store, mode=clock_cfg["mode"], speed=clock_cfg["speed"], real_time=real_time)
         self.webhooks = WebhookEngine(store, self.clock, seed=lambda: self.seed, config=lambda: self.config,
                                       view=self._current_view, real_time=real_time)
+        self.webhooks.resume()   # deliveries a previous run left unsent
 
     # --- configuration -------------------------------------------------------------------------------
 

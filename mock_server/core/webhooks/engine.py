@@ -215,6 +215,11 @@ class WebhookEngine:
                                                 name="videomock-webhooks", daemon=True)
                 self._thread.start()
 
+    def resume(self) -> None:
+        """Start sending if the store holds deliveries still to send (a restarted server's)."""
+        if self._store.deliveries(state="pending", limit=1) or self._store.deliveries(state="sending", limit=1):
+            self.start()
+
     def wake(self) -> None:
         self._wake.set()
 

@@ -7,7 +7,7 @@ bytes the secret's base64 (after ``whsec_``) encodes; what the openai SDK's ``we
 ``standardwebhooks`` library verify.
 
 Secrets. An endpoint configured without one signs with a secret derived from the seed and its URL
-(:func:`derived_secret`), so a test knows it without being told and a fixed seed gives a fixed secret; anyone
+(:func:`webhook_secret`), so a test knows it without being told and a fixed seed gives a fixed secret; anyone
 who can read the seed can derive it, which is what a fake's test secret may be. A secret given in the
 configuration is never kept as given: the configuration keeps its fingerprint (``key_...``, as for API keys),
 so no answer and no journal entry holds it, and the store keeps it sealed (XORed with a keystream drawn from
@@ -38,7 +38,7 @@ VAULT_STATE = "webhook_secrets"
 TOLERANCE_SECONDS = 300
 
 
-def derived_secret(seed: int, url: str) -> str:
+def webhook_secret(seed: int, url: str) -> str:
     """The secret of an endpoint configured without one: fixed by the seed and the endpoint's URL."""
     key = hmac.new(f"videomock-webhook-secret:{seed}".encode(), url.encode(), hashlib.sha256).digest()
     return SECRET_PREFIX + base64.b64encode(key).decode("ascii")
@@ -112,7 +112,7 @@ def signing_key_for(store: Store, seed: int, url: str, secret: str | None) -> by
     """The HMAC key deliveries to ``url`` are signed with: the sealed secret ``secret`` names, or (None) the
     one derived from the seed."""
     if secret is None:
-        return secret_key(derived_secret(seed, url))
+        return secret_key(webhook_secret(seed, url))
     sealed = (store.get_state(VAULT_STATE) or {}).get(secret)
     if sealed is None:
         raise KeyError(f"the signing secret {secret} is no longer in the store")
