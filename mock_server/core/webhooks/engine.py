@@ -59,6 +59,9 @@ LEASE_SECONDS = 30.0
 IDLE_POLL_SECONDS = 0.25
 #: Records sent before the engine looks at the lease and the clock again.
 BATCH = 50
+#: Real seconds a read of the records first waits for the deliveries due by then to be sent (as a journal
+#: read waits for entries queued before it): a test that reads them after its receiver answered sees that.
+SETTLE_SECONDS = 5.0
 #: A record's states. pending: waiting for its due time; sending: an attempt is under way; delivered: a 2xx
 #: answer; failed: its attempts are spent or the target is not allowed; dropped: a drop fault; skipped: the
 #: target does not take what the task became (a failure, for an endpoint subscribed to completions only);
@@ -163,7 +166,9 @@ class WebhookEngine:
 
     def records(self, *, task_id: str | None = None, endpoint: str | None = None,
                 state: str | None = None) -> list[dict[str, Any]]:
-        """The delivery records in sending order; ``endpoint`` is a target's name or URL."""
+        """The delivery records in sending order, once the deliveries due by now are settled (at most
+        :data:`SETTLE_SECONDS` later); ``endpoint`` is a target's name or URL."""
+        self.wait_idle(SETTLE_SECONDS)
         return [r for r in self._store.deliveries(state=state)
                 if (task_id is None or r["task_id"] == task_id)
                 and (endpoint is None or endpoint in (r["target"]["name"], r["target"]["url"]))]
