@@ -136,7 +136,7 @@ def test_two_workers_send_each_event_exactly_once(tmp_path: Path) -> None:
 
 def test_deliveries_survive_a_kill_and_a_restart(tmp_path: Path) -> None:
     store = tmp_path / "kept.db"
-    with receiver_and_server(tmp_path, "--clock", "manual", store=store) as (recorder, base, server):
+    with receiver_and_server(tmp_path, "--clock", "manual", store=store) as (recorder, _, server):
         task_id = submit(server, fault="duration=60")
         server.kill()
         config = tmp_path / "webhooks.toml"
