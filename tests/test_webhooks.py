@@ -248,3 +248,31 @@ def test_the_in_process_fake_delivers_to_its_receiver_with_no_socket(videomock: 
     assert [d.event for d in videomock_webhooks.received(task_id=task_id)] == [
         "submitted", "processing", "succeed", "video.completed"]
     assert videomock_webhooks.url.startswith("http://webhooks.videomock.test/")
+
+
+# --- the rules of the schedule and of the header -------------------------------------------------------------
+
+def test_the_back_off_doubles_from_the_first_retry_up_to_its_cap_and_stops_after_the_last_attempt() -> None:
+    from videomock.core.webhooks.schedule import Schedule
+
+    schedule = Schedule(max_attempts=8, first_retry=5, max_retry=60)
+    assert [schedule.retry_after(n) for n in range(1, 9)] == [5, 10, 20, 40, 60, 60, 60, None]
+
+
+@pytest.mark.parametrize(("directive", "message"), [
+    ("webhook-drop=2", "directive 'webhook-drop' takes no value"),
+    ("webhook-delay", "directive 'webhook-delay' needs a value"),
+    ("webhook-truncate=1.5", "webhook_truncated: "),
+    ("webhook-early=soon", "webhook-early='soon': expected a number"),
+])
+def test_a_bad_webhook_directive_is_a_400_naming_it(videomock_server: FakeProvider, directive: str, message: str) -> None:
+    answer = requests.post(f"{videomock_server.url}/v1/video/generations", json=VEO, timeout=30,
+                           headers={**videomock_server.headers, HEADER: directive})
+    assert answer.status_code == 400 and message in answer.json()["error"]["message"]
+
+
+def test_webhook_directives_apply_to_submits_only(videomock_server: FakeProvider) -> None:
+    task_id = submit(videomock_server)
+    answer = requests.get(f"{videomock_server.url}/v1/video/generations/{task_id}", timeout=30,
+                          headers={**videomock_server.headers, HEADER: "webhook-drop"})
+    assert answer.status_code == 400 and "webhook_drop applies only to: submit requests" in answer.text

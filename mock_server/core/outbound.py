@@ -215,11 +215,8 @@ def fetch(url: str, policy: Policy) -> bytes:
     target = check_url(url, policy)
     deadline = _Deadline(policy.timeout)
     try:
-        with waiting():
-            addresses = _resolve(target, deadline)
-            _check_addresses(target, addresses, policy)
-            with _connection(target, addresses, deadline) as connection:
-                return _get(connection, target, policy, deadline)
+        with _connected(target, policy, deadline) as connection:
+            return _get(connection, target, policy, deadline)
     except OutboundError:
         raise
     except (OSError, http.client.HTTPException, ValueError) as exc:
@@ -235,17 +232,25 @@ def post(url: str, body: bytes, headers: Mapping[str, str], policy: Policy, *, s
     target = check_url(url, policy)
     deadline = _Deadline(policy.timeout)
     try:
-        with waiting():
-            addresses = _resolve(target, deadline)
-            _check_addresses(target, addresses, policy)
-            with _connection(target, addresses, deadline) as connection:
-                return _post(connection, target, body, headers, policy, deadline, send)
+        with _connected(target, policy, deadline) as connection:
+            return _post(connection, target, body, headers, policy, deadline, send)
     except OutboundError:
         raise
     except (OSError, http.client.HTTPException, ValueError) as exc:
         cause = "timed out" if deadline.cut.is_set() or isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
         log.info("%s to %s failed: %s", policy.label, target.authority, cause)
         raise Unreachable(f"{policy.label} to {target.authority} failed: {cause}") from None
+
+
+@contextmanager
+def _connected(target: Target, policy: Policy, deadline: _Deadline) -> Iterator[http.client.HTTPConnection]:
+    """A connection to ``target``: looked up once, every address checked against the policy, connected to a
+    checked one; the request's turn goes to others meanwhile (it waits, it does not compute)."""
+    with waiting():
+        addresses = _resolve(target, deadline)
+        _check_addresses(target, addresses, policy)
+        with _connection(target, addresses, deadline) as connection:
+            yield connection
 
 
 def _post(connection: http.client.HTTPConnection, target: Target, body: bytes, headers: Mapping[str, str],

@@ -276,8 +276,7 @@ class WebhookEngine:
             self._send(claimed)
         except Exception as exc:   # a bug or a vanished secret: the record says so rather than stay "sending"
             log.exception("webhook delivery %s failed", record["id"])
-            attempt = {"n": len(claimed["attempts"]) + 1, "at": self._clock.now(), "wall": self._real_time(),
-                       "status": None, "latency_ms": 0.0, "error": f"the delivery could not be made: {exc}"}
+            attempt = self._attempt_entry(claimed, self._real_time(), None, f"the delivery could not be made: {exc}", 0.0)
             self._finish(claimed, "failed", attempts=[*claimed["attempts"], attempt])
         finally:
             with self._idle:
@@ -318,8 +317,7 @@ class WebhookEngine:
         except OutboundError as exc:
             error = str(exc)
         now = self._clock.now()
-        attempt: dict[str, Any] = {"n": n, "at": now, "wall": wall, "status": status,
-                                   "latency_ms": round((time.monotonic() - started) * 1000, 2), "error": error}
+        attempt = self._attempt_entry(record, wall, status, error, time.monotonic() - started)
         if faults:
             attempt["faults"] = faults
         attempts = [*record["attempts"], attempt]
@@ -331,6 +329,12 @@ class WebhookEngine:
             self._finish(record, "failed", type=event_type, attempts=attempts)
         else:
             self._finish(record, "pending", type=event_type, attempts=attempts, due=now + wait)
+
+    def _attempt_entry(self, record: Mapping[str, Any], wall: float, status: int | None, error: str | None,
+                       seconds: float) -> dict[str, Any]:
+        """One attempt as the record keeps it: its number, virtual and real time, answer, error and latency."""
+        return {"n": len(record["attempts"]) + 1, "at": self._clock.now(), "wall": wall, "status": status,
+                "latency_ms": round(seconds * 1000, 2), "error": error}
 
     def _finish(self, record: dict[str, Any], state: str, **changes: Any) -> None:
         self._store.update_delivery(record["id"], state=state, claim=None, **changes)
