@@ -231,6 +231,19 @@ def test_deliveries_are_listed_by_task_endpoint_and_state_and_one_is_redelivered
     assert requests.get(admin, params={"state": "lost"}, timeout=30).status_code == 400
 
 
+def test_the_sink_takes_deliveries_without_the_admin_token_that_guards_reading_it(videomock_server: FakeProvider) -> None:
+    videomock_server.configure(auth={"admin_token": "admin-secret"})
+    sink = f"{videomock_server.url}/__admin/webhook-sink/guarded"
+    videomock_server.configure(webhooks={"endpoints": [{"url": sink}]})
+    task_id = submit(videomock_server)
+    (record,) = videomock_server.deliveries(task_id=task_id)
+
+    assert record["state"] == "delivered"
+    assert requests.get(sink, timeout=30).status_code == 401
+    (kept,) = requests.get(sink, headers={"X-Videomock-Admin-Token": "admin-secret"}, timeout=30).json()["received"]
+    assert kept["json"]["data"]["id"] == task_id
+
+
 def test_the_sink_keeps_what_it_is_sent_without_the_credentials(videomock_server: FakeProvider) -> None:
     sink = f"{videomock_server.url}/__admin/webhook-sink/smoke"
     requests.post(sink, data=b'{"hello": 1}', headers={"Authorization": "Bearer sk-secret", "X-Trace": "t1"}, timeout=30)

@@ -40,7 +40,7 @@ from videomock.core.outbound import OutboundError, Policy, Refused
 from videomock.core.outbound import post as http_post
 from videomock.core.tasks import Origin, Task, TaskState, observe
 from videomock.core.webhooks.events import TERMINAL, Event, Shape, timeline_events
-from videomock.core.webhooks.faults import early_seconds, event_faults, webhook_firings
+from videomock.core.webhooks.faults import EventFaults, early_seconds, event_faults, webhook_firings
 from videomock.core.webhooks.schedule import Schedule, delivery_policy
 from videomock.core.webhooks.signing import signature, signing_key_for
 from videomock.store import Store
@@ -107,35 +107,12 @@ class WebhookEngine:
     def plan(self, task: Task, origin: Origin, firings: Sequence[Firing]) -> None:
         """Write the records of every event of ``task`` for every target: those its request named, and the
         configured endpoints when its dialect sends them events."""
-        targets = self._targets(origin)
-        if not targets:
-            return
         fired = webhook_firings(firings)
         timeline = timeline_events(task, early_seconds(fired))
         seed = self._seed()
         records: list[dict[str, Any]] = []
-        for t_index, target in enumerate(targets):
-            shape = self.shapes[target["shape"]]
-            chain = []
-            for e_index, (status, at) in enumerate(timeline):
-                kind = shape.events.get(status)
-                wanted = target.get("events")
-                if kind is None or (wanted is not None and kind not in wanted):
-                    continue
-                faults = event_faults(fired, status)
-                record: dict[str, Any] = {
-                    "id": "dlv_" + rng.token(seed, "delivery", task.seq, t_index, status, length=24),
-                    "task_id": task.id, "owner": task.owner, "model": task.model, "target": target,
-                    "status": status, "type": kind,
-                    "event_id": "evt_" + rng.token(seed, "webhook-event", task.seq, status, length=24),
-                    "message_id": "msg_" + rng.token(seed, "webhook-message", task.seq, t_index, status, length=24),
-                    "planned_at": at, "due": at + faults.delay, "rank": task.seq * 10_000 + t_index * 100 + e_index * 10,
-                    "state": "dropped" if faults.drop else "pending", "base_url": origin.base_url or "",
-                    "first_attempt": faults.first_attempt(), "attempts": [], "duplicate_of": None,
-                    "faults": [f.journal() for f in fired
-                               if isinstance(f.action, WebhookAction) and f.action.applies_to(status)],
-                }
-                chain.append((record, faults))
+        for t_index, target in enumerate(self._targets(origin)):
+            chain = self._chain(task, t_index, target, timeline, fired, seed, origin.base_url or "")
             for index in range(len(chain) - 2, -1, -1):   # held back behind the next, which may be held back too
                 record, faults = chain[index]
                 if faults.out_of_order:
@@ -150,6 +127,31 @@ class WebhookEngine:
             self._store.add_deliveries(records)
             self.start()
             self.wake()
+
+    def _chain(self, task: Task, t_index: int, target: dict[str, Any], timeline: list[tuple[str, float]],
+               fired: list[Firing], seed: int, base_url: str) -> list[tuple[dict[str, Any], EventFaults]]:
+        """The records of the events ``target`` takes, in the order they happen, each with its faults. Ids are
+        drawn from the seed, so the same seed and submits give the same ids."""
+        shape = self.shapes[target["shape"]]
+        wanted = target.get("events")
+        chain = []
+        for e_index, (status, at) in enumerate(timeline):
+            kind = shape.events.get(status)
+            if kind is None or (wanted is not None and kind not in wanted):
+                continue
+            faults = event_faults(fired, status)
+            chain.append(({
+                "id": "dlv_" + rng.token(seed, "delivery", task.seq, t_index, status, length=24),
+                "task_id": task.id, "owner": task.owner, "model": task.model, "target": target,
+                "status": status, "type": kind,
+                "event_id": "evt_" + rng.token(seed, "webhook-event", task.seq, status, length=24),
+                "message_id": "msg_" + rng.token(seed, "webhook-message", task.seq, t_index, status, length=24),
+                "planned_at": at, "due": at + faults.delay, "rank": task.seq * 10_000 + t_index * 100 + e_index * 10,
+                "state": "dropped" if faults.drop else "pending", "base_url": base_url,
+                "first_attempt": faults.first_attempt(), "attempts": [], "duplicate_of": None,
+                "faults": [f.journal() for f in fired if isinstance(f.action, WebhookAction) and f.action.applies_to(status)],
+            }, faults))
+        return chain
 
     def _targets(self, origin: Origin) -> list[dict[str, Any]]:
         targets: list[dict[str, Any]] = [
