@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from videomock.contracts.dialects import RequestDialect
 
 from videomock.contracts.catalog import Catalog, ModelSpec
-from videomock.contracts.images import SCHEMA_FORMAT
+from videomock.contracts.images import IMAGE_RULES
 from videomock.contracts.schemas import compiled, unmatched_properties
 
 #: How a dialect's ``x-videomock-rule`` annotations are explained: rule -> (error, body, model) -> violation.
@@ -251,9 +251,9 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
     if kind == "format":
         if error.cause is not None:  # the format's own check explains itself (videomock.contracts.images)
             message = str(error.cause)
-            if expected == SCHEMA_FORMAT and name != "image" and message.startswith("image "):
+            if expected in IMAGE_RULES and name != "image" and message.startswith("image "):
                 message = f"{name} {message.removeprefix('image ')}"   # in the dialect's own field name
-            return [Violation(pointer, message, "invalid_image" if expected == SCHEMA_FORMAT else "invalid_value")]
+            return [Violation(pointer, message, "invalid_image" if expected in IMAGE_RULES else "invalid_value")]
         return [Violation(pointer, f"{name} is not a valid {expected}", "invalid_value")]
     if kind == "not":
         return [Violation(pointer, f"{name} is not allowed here", "invalid_value")]
