@@ -75,12 +75,16 @@ def validate_dialect_request(dialect: RequestDialect, body: Any,
     if not isinstance(body, dict):
         return None, [Violation("", f"the request body must be a JSON object, not {json_type(body)}", "invalid_type")]
     name, spec = dialect.model_of(body, catalog)
+    field = dialect.model_field
     if spec is None:
         if name is None:
-            return None, [Violation("/model", f"model must be of type string, not {json_type(body.get('model'))}", "invalid_type")]
+            return None, [Violation(f"/{field}", f"{field} must be of type string, not {json_type(body.get(field))}",
+                                    "invalid_type")]
         available = ", ".join(catalog.names_for(dialect.name, by_id=dialect.by_id))
-        return None, [Violation("/model", f"model {name!r} is not supported; available: {available}", "model_not_found")]
-    validator = spec.dialect_validator(dialect.name, dialect.request_schema)
+        given = "" if field in body else " (the default)"
+        return None, [Violation(f"/{field}", f"{field} {name!r}{given} is not supported; available: {available}",
+                                "model_not_found")]
+    validator = spec.dialect_validator(dialect.key, dialect.request_schema)
     if validator.is_valid(body):
         return spec, []
     return spec, _violations(validator.iter_errors(body), body, spec)
