@@ -402,7 +402,7 @@ class VideoBackend:
             retry_after = error.retry_after_header
             raise APIError(error.status, error.error_message, code=error.error_code,
                            headers={"Retry-After": retry_after} if retry_after else None,
-                           param="prompt" if error.status == 400 else None)
+                           param="prompt" if error.status == 400 else None, injected=True)
 
     def _plan(self, shape: JobShape) -> Plan:
         if shape.outcome != "fail":

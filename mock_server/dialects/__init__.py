@@ -27,7 +27,8 @@ class Adapter:
     fault_endpoints: Mapping[str, str]
     #: The dialect's plain poll, for the WSGI fast path (None: it has none).
     fast_poll: FastPoll | None = None
-    #: How the dialect's errors look: (error) -> the JSON body (None: the documented OpenAI shape).
+    #: How the dialect's errors look: (error) -> the JSON body, or (body, status) for a dialect that answers a
+    #: condition with another status than the error table's (None: the documented OpenAI shape).
     render_error: Callable[[APIError], Any] | None = None
     #: Paths the dialect owns even where no route of its matches (an unknown one answers in its error shape).
     prefixes: tuple[str, ...] = ()

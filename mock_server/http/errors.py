@@ -57,10 +57,11 @@ def error_response(error: APIError) -> Response:
 
     renderers: ErrorRenderers = current_app.extensions.get("videomock.error_renderers", ErrorRenderers())
     render = renderers.for_request(request.blueprint, request.path)
-    body = render(error) if render is not None else error_body(error.status, error.message, param=error.param,
-                                                              code=error.code, type=error.type)
+    rendered = render(error) if render is not None else error_body(error.status, error.message, param=error.param,
+                                                                  code=error.code, type=error.type)
+    body, status = rendered if isinstance(rendered, tuple) else (rendered, error.status)
     resp = jsonify(body)
-    resp.status_code = error.status
+    resp.status_code = status
     resp.headers.update(error.headers)
     return resp
 
