@@ -36,7 +36,8 @@ class Adapter:
 
 def adapters() -> tuple[Adapter, ...]:
     """Every dialect the app serves, in the order their routes are registered."""
-    from videomock.dialects import documented, openai
+    from videomock.dialects import documented, kling, openai
 
     return (Adapter(documented.provider, documented.FAULT_ENDPOINTS, documented.FAST_POLL),
-            Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL))
+            Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL),
+            Adapter(kling.kling, kling.FAULT_ENDPOINTS, render_error=kling.render_error, prefixes=kling.ERROR_PREFIXES))
