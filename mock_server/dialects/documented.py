@@ -94,6 +94,12 @@ def _signed_query(task_id: str, ttl: float) -> str:
     return backend().signed_query(task_id, ttl)
 
 
+def cdn_url(task_id: str, ttl: float) -> str:
+    """A link to the task's video that needs no API key and works for ``ttl`` virtual seconds: where a redirect
+    fault sends a download, and where a dialect whose provider serves videos from a CDN (Kling) links them."""
+    return f"{public_base()}/cdn/videos/{task_id}.mp4?{_signed_query(task_id, ttl)}"
+
+
 def poll_url(task_id: str, link_ttl: float | None) -> str:
     """The task's download link; with an expire_url fault, a signed one that stops working after ``link_ttl``."""
     url = video_url(public_base(), task_id)
@@ -142,8 +148,7 @@ def download(task_id: str) -> BaseResponse:
                              param="variant")
     path = backend().video_file(owner, task_id, ex, variant=variant)
     if ex.redirect is not None and variant == "video":
-        target = f"{public_base()}/cdn/videos/{task_id}.mp4?{_signed_query(task_id, ex.redirect.ttl)}"
-        return _redirect(target, ex.redirect.status)
+        return _redirect(cdn_url(task_id, ex.redirect.ttl), ex.redirect.status)
     return send_video(path, task_id, variant)
 
 
