@@ -42,10 +42,6 @@ TASK_STATUSES: Mapping[str, tuple[str, str]] = {
     "completed": ("SUCCESS", "100%"),
     "failed": ("FAILURE", "100%"),
 }
-#: new-api's ``platform`` of a video task: its channel type, as a string, by the catalog's vendor.
-PLATFORMS: Mapping[str, str] = {"kling": "50", "google": "24", "openai": "55"}
-#: new-api's task actions: an image-to-video task and a text-to-video one.
-ACTION_IMAGE, ACTION_TEXT = "generate", "textGenerate"
 
 #: Errors new-api answers before its task relay runs (TokenAuth, Distribute: the key, the body's JSON, the
 #: model), in the OpenAI shape with ``type: "new_api_error"``, and so do the fake's own control headers (it
