@@ -162,8 +162,23 @@ def test_a_failed_task_reports_failure_its_reason_and_its_end(fake: Fake) -> Non
     task_id = submitted(fake, headers={"X-Videomock-Fault": "fail=content_policy@40"})
     fake.backend.advance(3600)
     failed = dto(fake, task_id)
-    assert (failed["status"], failed["progress"]) == ("FAILURE", "100%") and failed["result_url"] == ""
+    assert failed["status"] == "FAILURE" and failed["result_url"] == ""
     assert failed["fail_reason"] and failed["finish_time"] >= failed["start_time"] > 0
+
+
+@pytest.mark.parametrize(("fault", "progress", "started"), [
+    ("fail=content_policy@40", "30%", True),   # failed while IN_PROGRESS, which new-api shows at 30%
+    ("fail=content_policy@99", "30%", True),
+    ("fail=content_policy@0", "10%", False),   # failed as it would have started: it was SUBMITTED
+    ("filter", "30%", True),                   # a safety filter withholding the video fails the task at its end
+])
+def test_a_failed_task_keeps_the_progress_it_had_when_it_failed(fake: Fake, fault: str, progress: str,
+                                                                started: bool) -> None:
+    task_id = submitted(fake, headers={"X-Videomock-Fault": fault})
+    fake.backend.advance(3600)
+    failed = dto(fake, task_id)
+    assert (failed["status"], failed["progress"]) == ("FAILURE", progress)
+    assert (failed["start_time"] > 0) is started and failed["finish_time"] >= failed["start_time"]
 
 
 def test_the_fast_path_answers_a_poll_exactly_as_the_full_path_does(fake: Fake) -> None:

@@ -33,15 +33,38 @@ NAME = "new-api"
 #: The annotation on every part of the request schema: its violations are the relay's ``invalid_request``.
 REQUEST_RULE = "new_api_request"
 
-#: The fake's task statuses as new-api's TaskDto reports them (model/task.go), with the progress its poller
-#: sets for each (relay/channel/task/taskcommon): an upstream adaptor that reports no progress of its own
-#: (Kling's) leaves a running task at 30% until it finishes.
-TASK_STATUSES: Mapping[str, tuple[str, str]] = {
-    "queued": ("SUBMITTED", "10%"),
-    "in_progress": ("IN_PROGRESS", "30%"),
-    "completed": ("SUCCESS", "100%"),
-    "failed": ("FAILURE", "100%"),
+#: The fake's task statuses as new-api reports them (model/task.go).
+TASK_STATUSES: Mapping[str, str] = {
+    "queued": "SUBMITTED", "in_progress": "IN_PROGRESS", "completed": "SUCCESS", "failed": "FAILURE",
 }
+#: The progress new-api's poller records with each status it sets (relay/channel/task/taskcommon), a stepped
+#: scale: an upstream adaptor that reports no progress of its own (Kling's) leaves a running task at 30% until
+#: it finishes. A failure sets none: the task keeps the progress it had (see :func:`task_status`).
+STEPPED_PROGRESS: Mapping[str, str] = {"SUBMITTED": "10%", "IN_PROGRESS": "30%", "SUCCESS": "100%"}
+
+
+def ran_before_failing(progress: int) -> bool:
+    """Whether a task the core reports failed at ``progress`` (0..100) had been running when it failed.
+
+    The core records a failure at the progress where it happened: a fail fault "at 60%" at 60, a render
+    failure below 100, a safety filter withholding every video at 100 (the end). Each of those above 0 came
+    while the task ran. One at 0 (a fail fault "at 0%") came the moment the task would have started: new-api
+    never saw it running."""
+    return progress > 0
+
+
+def task_status(status: str, progress: int) -> tuple[str, str]:
+    """new-api's status and progress for a task the core reports as ``status`` at ``progress``.
+
+    A failed task keeps the progress new-api last recorded for it, as the real gateway answers (a FAILURE at
+    "30%", tests/data/recordings/new_api_task_failure.json), not "100%": on the stepped scale, "30%" for a
+    task that failed while IN_PROGRESS, "10%" for one that failed before it ran, still SUBMITTED
+    (:func:`ran_before_failing`)."""
+    name = TASK_STATUSES[status]
+    if name == "FAILURE":
+        return name, STEPPED_PROGRESS["IN_PROGRESS" if ran_before_failing(progress) else "SUBMITTED"]
+    return name, STEPPED_PROGRESS[name]
+
 
 #: Errors new-api answers before its task relay runs (TokenAuth, Distribute: the key, the body's JSON, the
 #: model), in the OpenAI shape with ``type: "new_api_error"``, and so do the fake's own control headers (it

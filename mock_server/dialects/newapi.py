@@ -58,12 +58,16 @@ def task_dto(view: TaskView, link: str | None) -> dict[str, Any]:
     """new-api's row for the task, field by field as the real gateway answers it
     (tests/data/recordings/new_api_task_*.json): every field at every status, in the recorded order.
     ``result_url`` is "" until the task succeeded, then ``link``; ``fail_reason`` is "" unless it failed.
-    The times are those new-api's poller records: submitted; started (0 until the upstream reports the
-    task running); finished (0 until it succeeded or failed)."""
+    ``progress`` is new-api's stepped one, which a failure leaves where it was (the contract's
+    ``task_status``). The times are those new-api's poller records:
+    submitted; started (0 until the upstream reports the task running, so still 0 for a task that failed
+    before it ran); finished (0 until it succeeded or failed)."""
     task, state = view.task, view.state
-    status, progress = contract.TASK_STATUSES[state.status]
+    status, progress = contract.task_status(state.status, state.progress)
+    ran = state.status in ("in_progress", "completed") or (
+        state.status == "failed" and contract.ran_before_failing(state.progress))
     submitted_at = int(task.reported_time(task.created_at))
-    started_at = int(task.reported_time(task.started_at)) if state.status != "queued" else 0
+    started_at = int(task.reported_time(task.started_at)) if ran else 0
     finished_at = int(task.reported_time(state.completed_at)) if state.finished and state.completed_at is not None else 0
     return {
         "task_id": task.id,
