@@ -274,15 +274,26 @@ def test_an_unknown_task_is_a_400_task_not_exist(fake: Fake) -> None:
     gateway_error(call(fake, "GET", "/v1/videos/task_nope"), 404, "task_not_found")   # the OpenAI dialect's route
 
 
-def test_out_of_quota_is_a_403_insufficient_user_quota(fake: Fake) -> None:
+def test_out_of_quota_is_a_403_insufficient_user_quota_in_the_openai_shape(fake: Fake) -> None:
     fake.backend.update_config({"limits": {"credits": 5}})
     submitted(fake)   # 5 s of kling at one credit a second
-    assert "Insufficient quota" in task_error(submit(fake), 403, "insufficient_user_quota")
+    error = gateway_error(submit(fake), 403, "insufficient_user_quota")
+    assert "Insufficient quota" in error["message"] and error["param"] == ""   # Go's string: never null
+
+
+def test_the_gateways_limits_and_injected_failures_are_in_the_openai_shape(fake: Fake) -> None:
+    fake.backend.update_config({"limits": {"max_in_flight": 1}})
+    task_id = submitted(fake)
+    too_many = submit(fake)
+    assert gateway_error(too_many, 429, "concurrency_limit_exceeded")["param"] == "" and too_many.headers["Retry-After"]
+    for status, code in ((503, "service_unavailable"), (502, "bad_gateway"), (500, "internal_error")):
+        gateway_error(submit(fake, headers={"X-Videomock-Fault": f"status={status}"}), status, code)
+        gateway_error(poll(fake, task_id, headers={"X-Videomock-Fault": f"status={status}"}), status, code)
 
 
 def test_faults_and_idempotency_work_as_in_the_documented_profile(fake: Fake) -> None:
     limited = submit(fake, headers={"X-Videomock-Fault": "status=429; retry-after=3"})
-    task_error(limited, 429, "rate_limit_exceeded")
+    gateway_error(limited, 429, "rate_limit_exceeded")
     assert limited.headers["Retry-After"] == "3"
     first = submitted(fake, headers={"Idempotency-Key": "k1"})
     assert submitted(fake, headers={"Idempotency-Key": "k1"}) == first and len(fake.backend.store.tasks()) == 1

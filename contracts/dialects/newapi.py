@@ -66,14 +66,27 @@ def task_status(status: str, progress: int) -> tuple[str, str]:
     return name, STEPPED_PROGRESS[name]
 
 
-#: Errors new-api answers before its task relay runs (TokenAuth, Distribute: the key, the body's JSON, the
-#: model), in the OpenAI shape with ``type: "new_api_error"``, and so do the fake's own control headers (it
-#: reads them as early); every other error of its task routes is the relay's TaskError,
-#: ``{"code", "message", "data": null}``.
-MIDDLEWARE_CODES = frozenset({
-    "missing_api_key", "invalid_api_key", "invalid_json", "unsupported_content_type", "unsupported_charset",
-    "malformed_body", "request_too_large", "invalid_type", "model_not_found", "invalid_fault_header",
-    "invalid_gateway_header",
+#: The errors new-api answers in its task relay's TaskError shape, ``{"code", "message", "data": null}``, on
+#: its task routes (POST and GET /v1/video/generations); every other error is in the OpenAI shape,
+#: ``{"error": {"message", "type": "new_api_error", "param", "code"}}`` (see :data:`ERROR_TYPE`).
+#:
+#: The recordings and what-real-gateways-return.md section 2 decide. The wrapper is what they show for
+#: the task relay's own verdicts: on the task (an unknown id is a 400 ``task_not_exist``,
+#: new_api_task_not_exist.json) and on the submit's content (an empty or blank prompt, a field new-api
+#: reads with the wrong type: 400 ``invalid_request``), to which the fake adds the codes of what the upstream
+#: refuses in a submit new-api passed on (a duration or size the model does not offer, a prompt too long,
+#: an image it cannot take). "Gateway-side errors use the OpenAI shape", the doc says: the gateway's own
+#: checks around the relay are in it, and the recording of one confirms it (out of quota,
+#: new_api_quota.json: 403 ``insufficient_user_quota``). So are: the key (401), the body's JSON and its
+#: type, its size, the model (the middleware's, before the relay runs); its limits (429 on too many tasks
+#: in flight or requests; 503 when no upstream channel serves the model, the doc's other gateway-side
+#: case); injected upstream failures (502, 504, a 400 content-policy refusal) and the fake's own errors
+#: (500, its control headers, Idempotency-Key), which no recording shows in the wrapper. (new-api's source,
+#: of another version, answers the quota error as a TaskError ``quota_not_enough``; the recording wins.)
+TASK_ERROR_CODES = frozenset({
+    "task_not_exist", "invalid_request",
+    "missing_required_parameter", "unknown_parameter", "unsupported_value", "string_above_max_length",
+    "string_below_min_length", "value_out_of_range", "invalid_value", "invalid_image", "unsupported_mode",
 })
 ERROR_TYPE = "new_api_error"
 

@@ -11,9 +11,11 @@ video object with ``task_id``, as new-api's adaptors do. A poll answers ``{"code
 :func:`task_dto`). The OpenAI dialect's routes serve the same tasks, with the link in the video
 object's ``metadata.url``.
 
-Errors: what new-api's task relay refuses is its TaskError ``{"code", "message", "data": null}`` (an unknown
-task is a 400 ``task_not_exist`` there, not a 404); what its middleware refuses first (the key, the body's
-JSON, the model), and every error of the other routes, is the OpenAI shape with ``type: "new_api_error"``.
+Errors: new-api's task relay answers its verdicts on a task or a submit in its TaskError shape,
+``{"code", "message", "data": null}`` (an unknown task is a 400 ``task_not_exist`` there, not a 404; an empty
+prompt a 400 ``invalid_request``); every other error, the gateway's own (the key, the body, the model, out of
+quota, its limits, no channel) and those of the other routes, is the OpenAI shape with
+``type: "new_api_error"``. The contract's ``TASK_ERROR_CODES`` lists the first and says why.
 """
 
 from __future__ import annotations
@@ -94,10 +96,12 @@ def video(body: dict[str, Any], view: TaskView, link: str) -> dict[str, Any]:
 
 
 def error_of(error: APIError, endpoint: str | None) -> dict[str, Any]:
-    """The relay's TaskError where new-api's relay answers, else the OpenAI shape new-api's middleware uses."""
-    if endpoint in RELAY_ENDPOINTS and error.code not in contract.MIDDLEWARE_CODES:
-        return {"code": error.code or str(error.status), "message": error.message, "data": None}
-    return error_body(error.status, error.message, param=error.param, code=error.code, type=contract.ERROR_TYPE)
+    """The relay's TaskError for its verdicts on a task or a submit where new-api's task relay answers, else
+    the OpenAI shape of the gateway's own errors (the classification: the contract's ``TASK_ERROR_CODES``).
+    Go's ``param`` is a string: "" when there is none, as recorded, never null."""
+    if endpoint in RELAY_ENDPOINTS and error.code in contract.TASK_ERROR_CODES:
+        return {"code": error.code, "message": error.message, "data": None}
+    return error_body(error.status, error.message, param=error.param or "", code=error.code, type=contract.ERROR_TYPE)
 
 
 PROFILE = Profile(name=contract.NAME, read=read, submitted=submitted, task=task_response, lookup_error=lookup_error,
