@@ -1,19 +1,20 @@
 """The new-api gateway profile over real HTTP: chosen by the X-Videomock-Gateway header, by the key
 (gateway.keys) or for the whole server (--gateway); new-api's lenient request; its answers and errors against
-their schemas (contracts/schemas/newapi_*); one task through both route families; and the thin client
-running a whole generation against it. The documented profile's own behaviour is the rest of the suite's."""
+their schemas (contracts/schemas/newapi_*), and against the real gateway's recordings
+(tests/data/recordings/new_api_*.json); one task through both route families; and the thin client running a
+whole generation against it. The documented profile's own behaviour is the rest of the suite's."""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.clientlib_support import VirtualTime
+from tests.clientlib_support import RECORDINGS, VirtualTime, load_recording
 from tests.conftest import Fake
 from tests.serve_process import serve
 from videomock.client import ContractWarning, NotFound, VideoClient
@@ -336,3 +337,87 @@ def test_the_client_hears_of_new_apis_unknown_task_with_only_the_dialect_notice(
     assert (caught.value.status, caught.value.code) == (400, "task_not_exist")
     assert list(caught.value.violations) == [dialect_violation("new-api")]
 
+
+# --- the real gateway's recordings ------------------------------------------------------------------------------
+
+#: A way to bring the fake into one recorded situation: its answer there.
+Situation = Callable[[Fake], requests.Response]
+
+
+def _submit_answer(fake: Fake) -> requests.Response:
+    return submit(fake)
+
+
+def _polled_after(seconds: float, **kwargs: Any) -> Situation:
+    """A poll of a fresh task ``seconds`` of virtual time after its submit."""
+    def situation(fake: Fake) -> requests.Response:
+        task_id = submitted(fake, **kwargs)
+        fake.backend.advance(seconds)
+        return poll(fake, task_id)
+    return situation
+
+
+def _unknown_task(fake: Fake) -> requests.Response:
+    return poll(fake, "task_nope")
+
+
+def _out_of_quota(fake: Fake) -> requests.Response:
+    fake.backend.update_config({"limits": {"credits": 5}})
+    submitted(fake)   # 5 s of kling at one credit a second: nothing is left
+    return submit(fake)
+
+
+#: What differs from one task to the next: its id and its times.
+_TASK_VARIES = frozenset({"/data/task_id", "/data/submit_time", "/data/start_time", "/data/finish_time"})
+
+#: Each recording of the real gateway (tests/data/recordings/new_api_*.json): how to bring the fake there,
+#: and where its answer's values may differ from the recording's (everywhere else they must be the same).
+SITUATIONS: dict[str, tuple[Situation, frozenset[str]]] = {
+    "new_api_submit.json": (_submit_answer, frozenset({"/id", "/task_id", "/created_at"})),
+    # The profile's queued task is SUBMITTED at new-api's stepped 10%, its running one at 30% (Kling's
+    # adaptor reports no progress): the recordings caught a NOT_START task and one at 50%.
+    "new_api_task_not_start.json": (_polled_after(0), _TASK_VARIES | {"/data/status", "/data/progress"}),
+    "new_api_task_in_progress.json": (_polled_after(10), _TASK_VARIES | {"/data/progress"}),
+    "new_api_task_success.json": (_polled_after(3600), _TASK_VARIES | {"/data/result_url"}),
+    "new_api_task_failure.json": (_polled_after(3600, headers={"X-Videomock-Fault": "fail=content_policy@30"}),
+                                  _TASK_VARIES | {"/data/fail_reason"}),
+    "new_api_task_not_exist.json": (_unknown_task, frozenset()),
+    "new_api_quota.json": (_out_of_quota, frozenset({"/error/message"})),
+}
+
+
+def json_shape(value: Any) -> Any:
+    """A JSON value with every scalar replaced by its JSON type: objects keep their keys, arrays their items."""
+    if isinstance(value, dict):
+        return {key: json_shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_shape(item) for item in value]
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "boolean"
+    return {int: "integer", float: "number", str: "string"}[type(value)]
+
+
+def json_leaves(value: Any, pointer: str = "") -> dict[str, Any]:
+    """Every scalar of a JSON value, by its JSON pointer."""
+    if isinstance(value, dict):
+        return {p: v for key, item in value.items() for p, v in json_leaves(item, f"{pointer}/{key}").items()}
+    if isinstance(value, list):
+        return {p: v for i, item in enumerate(value) for p, v in json_leaves(item, f"{pointer}/{i}").items()}
+    return {pointer: value}
+
+
+def test_every_recording_of_the_real_gateway_has_a_situation() -> None:
+    assert {path.name for path in RECORDINGS.glob("new_api_*.json")} == set(SITUATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(SITUATIONS))
+def test_the_fake_answers_as_the_real_gateway_was_recorded(fake: Fake, name: str) -> None:
+    """The same status, the same keys at every level and the same JSON type for each value as the recording;
+    the same values too, but for ids, times, links and messages (and the profile's stepped progress)."""
+    recording = load_recording(name)
+    situation, varies = SITUATIONS[name]
+    answer = situation(fake)
+    assert answer.status_code == recording["status"], answer.text
+    assert json_shape(answer.json()) == json_shape(recording["response"]), answer.text
+    same = {p: v for p, v in json_leaves(recording["response"]).items() if p not in varies}
+    assert {p: v for p, v in json_leaves(answer.json()).items() if p in same} == same
