@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from videomock.contracts.dialects import RequestDialect
 
 from videomock.contracts.catalog import Catalog, ModelSpec
-from videomock.contracts.images import SCHEMA_FORMAT
+from videomock.contracts.images import IMAGE_RULES
 from videomock.contracts.schemas import compiled, unmatched_properties
 
 #: How a dialect's ``x-videomock-rule`` annotations are explained: rule -> (error, body, model) -> violation.
@@ -76,12 +76,16 @@ def validate_dialect_request(dialect: RequestDialect, body: Any, catalog: Catalo
     if not isinstance(body, dict):
         return None, [Violation("", f"the request body must be a JSON object, not {json_type(body)}", "invalid_type")]
     name, spec = dialect.model_of(body, catalog, model)
+    field = dialect.model_field
     if spec is None:
         if name is None:
-            return None, [Violation("/model", f"model must be of type string, not {json_type(body.get('model'))}", "invalid_type")]
+            return None, [Violation(f"/{field}", f"{field} must be of type string, not {json_type(body.get(field))}",
+                                    "invalid_type")]
         available = ", ".join(catalog.names_for(dialect.name, by_id=dialect.by_id))
-        return None, [Violation("/model", f"model {name!r} is not supported; available: {available}", "model_not_found")]
-    validator = spec.dialect_validator(dialect.name, dialect.request_schema)
+        given = "" if field in body else " (the default)"
+        return None, [Violation(f"/{field}", f"{field} {name!r}{given} is not supported; available: {available}",
+                                "model_not_found")]
+    validator = spec.dialect_validator(dialect.key, dialect.request_schema)
     if validator.is_valid(body):
         return spec, []
     return spec, _violations(validator.iter_errors(body), body, spec)
@@ -252,9 +256,9 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
     if kind == "format":
         if error.cause is not None:  # the format's own check explains itself (videomock.contracts.images)
             message = str(error.cause)
-            if expected == SCHEMA_FORMAT and name != "image" and message.startswith("image "):
+            if expected in IMAGE_RULES and name != "image" and message.startswith("image "):
                 message = f"{name} {message.removeprefix('image ')}"   # in the dialect's own field name
-            return [Violation(pointer, message, "invalid_image" if expected == SCHEMA_FORMAT else "invalid_value")]
+            return [Violation(pointer, message, "invalid_image" if expected in IMAGE_RULES else "invalid_value")]
         return [Violation(pointer, f"{name} is not a valid {expected}", "invalid_value")]
     if kind == "not":
         return [Violation(pointer, f"{name} is not allowed here", "invalid_value")]

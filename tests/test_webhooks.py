@@ -8,8 +8,10 @@ on a loopback port, getting what the fake sends over real sockets. Its waits mov
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
+import jwt
 import pytest
 import requests
 
@@ -261,6 +263,31 @@ def test_the_in_process_fake_delivers_to_its_receiver_with_no_socket(videomock: 
     assert [d.event for d in videomock_webhooks.received(task_id=task_id)] == [
         "submitted", "processing", "succeed", "video.completed"]
     assert videomock_webhooks.url.startswith("http://webhooks.videomock.test/")
+
+
+def test_klings_own_api_calls_back_with_the_videos_its_query_shows(videomock_server: FakeProvider,
+                                                                     videomock_webhooks: WebhookReceiver) -> None:
+    """A Kling-native request's callback_url gets each status, and the succeed callback's video (id, duration,
+    link) is the query's, downloadable without a token as Kling's CDN links are."""
+    now = int(time.time())
+    auth = {"Authorization": "Bearer " + jwt.encode({"iss": "AK-callbacks", "exp": now + 1800, "nbf": now - 5},
+                                                    "SK-callbacks-secret-of-32-bytes-x", algorithm="HS256")}
+    body = {"model_name": "kling-v2-5-turbo", "prompt": "a paper boat", "external_task_id": "boat-1",
+            "callback_url": f"{videomock_webhooks.url}/kling-native"}
+    created = requests.post(f"{videomock_server.url}/v1/videos/text2video", json=body, headers=auth, timeout=30)
+    assert created.status_code == 200, created.text
+    task_id = created.json()["data"]["task_id"]
+
+    succeed = videomock_webhooks.wait_for("succeed", task_id=task_id).json
+    queried = requests.get(f"{videomock_server.url}/v1/videos/text2video/{task_id}", headers=auth, timeout=30).json()
+
+    assert [d.event for d in videomock_webhooks.received(task_id=task_id)] == ["submitted", "processing", "succeed"]
+    assert succeed["task_info"] == {"external_task_id": "boat-1"}
+    (video,) = succeed["task_result"]["videos"]
+    (shown,) = queried["data"]["task_result"]["videos"]
+    assert (video["id"], video["duration"]) == (shown["id"], shown["duration"])
+    download = requests.get(video["url"], timeout=30)
+    assert download.status_code == 200 and download.content[4:8] == b"ftyp"
 
 
 # --- the rules of the schedule and of the header -------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 from videomock.config import STARTUP_ONLY, ConfigError, check_config, merge_config
 from videomock.contracts.catalog import Catalog, ModelSpec
 from videomock.contracts.images import ImageError, parse_image
+from videomock.contracts.media import MediaError, container_seconds
 from videomock.contracts.validation import Violation, validate_request
 from videomock.core import links, rng
 from videomock.core.clock import Clock
@@ -48,6 +49,8 @@ MANUAL_POLL_AFTER_SECONDS = 0.1
 
 #: Task error code reported when the placeholder video could not be rendered.
 RENDER_FAILED_CODE = 5010
+#: Video lengths kept in memory (a few floats each) before the table starts again.
+VIDEO_SECONDS_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class VideoBackend:
         self.videos = videos
         self.idempotency = IdempotencyKeys(store)
         self._catalog_cache: tuple[object, Catalog] | None = None
+        #: Each video's length by its cache key: the same key is the same file, whoever renders it.
+        self._video_seconds: dict[str, float] = {}
         self._rules_cache: tuple[object, list[Rule]] | None = None
         if store.get_state("config") is None:
             store.set_state("config", seal_config(store, config))
@@ -277,6 +282,23 @@ class VideoBackend:
             log.error("re-render of %s failed: %s", task_id, exc)
             raise provider_error("render_failed", "The video could not be re-rendered; see the server log.") from None
 
+    def video_seconds(self, task: Task) -> float:
+        """How long a completed task's video is, as its file says (what a provider that reports the length
+        reports: Kling's "5.042"), read from the MP4's header once per video. A video evicted from the cache
+        is rendered again; one that cannot be (its image is gone too) is reported at its requested duration,
+        and its download says why it is gone."""
+        seconds = self._video_seconds.get(task.video_key)
+        if seconds is None:
+            try:
+                seconds = container_seconds(self.videos.ensure(task.video_key, lambda: self._spec_for(task, 0)))
+            except (MediaError, OSError) as exc:
+                log.warning("the length of task %s's video is its requested duration: %s", task.id, exc)
+                return float(task.params["duration"])
+            if len(self._video_seconds) >= VIDEO_SECONDS_KEPT:
+                self._video_seconds.clear()
+            self._video_seconds[task.video_key] = seconds
+        return seconds
+
     def remix(self, owner: str, task_id: str, prompt: str, exchange: Exchange | None = None, *,
               origin: Origin = DOCUMENTED) -> Task:
         """A new task that renders a completed task's request again with another prompt (the OpenAI API's
@@ -445,7 +467,7 @@ class VideoBackend:
             retry_after = error.retry_after_header
             raise APIError(error.status, error.error_message, code=error.error_code,
                            headers={"Retry-After": retry_after} if retry_after else None,
-                           param="prompt" if error.status == 400 else None)
+                           param="prompt" if error.status == 400 else None, injected=True)
 
     def _plan(self, shape: JobShape, outputs: int) -> Plan:
         if shape.filter_reason is not None and shape.outcome == "complete":

@@ -38,8 +38,9 @@ def _milliseconds(seconds: float) -> int:
     return int(seconds * 1000)
 
 
-def kling_shape(name: str, video_url: Callable[[str, Task, int], str]) -> Shape:
-    """Kling's callback, its videos linked by ``video_url(base_url, task, output)``."""
+def kling_shape(name: str, videos: Callable[[Task, Event], list[dict[str, Any]]]) -> Shape:
+    """Kling's callback; ``videos(task, event)`` is a succeeded task's ``task_result.videos``, as the dialect
+    that sends it links and names them."""
 
     def render(view: TaskView, event: Event) -> dict[str, Any]:
         task, state = view.task, view.state
@@ -53,16 +54,15 @@ def kling_shape(name: str, video_url: Callable[[str, Task, int], str]) -> Shape:
             "updated_at": _milliseconds(event.created_at),
         }
         if state.status == "completed":
-            data["task_result"] = {"videos": [
-                {"id": f"{task.id}-{output}", "url": video_url(event.base_url, task, output),
-                 "duration": str(task.params["duration"])} for output in range(len(task.video_keys))]}
+            data["task_result"] = {"videos": videos(task, event)}
         return data
 
     return Shape(name, KLING_STATUS, render, signed=False)
 
 
-def kling_callbacks(body: Any, shape: Shape) -> tuple[Callback, ...]:
-    """The callback a (valid) documented request names in its Kling ``metadata.callback_url``, if any."""
+def kling_callbacks(body: Any, shape: str) -> tuple[Callback, ...]:
+    """The callback, in shape ``shape``, that a (valid) canonical request names in its Kling
+    ``metadata.callback_url``, if any."""
     metadata = body.get("metadata") if isinstance(body, Mapping) else None
     url = metadata.get("callback_url") if isinstance(metadata, Mapping) else None
-    return (Callback(shape.name, url),) if isinstance(url, str) else ()
+    return (Callback(shape, url),) if isinstance(url, str) else ()

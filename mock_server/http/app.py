@@ -77,7 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
                                **{name: kind for adapter in dialects for name, kind in adapter.fault_endpoints.items()}})
     for adapter in dialects:
         app.register_blueprint(adapter.blueprint)
-        for shape in adapter.webhook_shapes:
+        for shape in adapter.webhook_shapes(backend):
             backend.webhooks.register(shape)
     app.extensions["videomock.error_renderers"] = ErrorRenderers(
         {a.blueprint.name: a.render_error for a in dialects if a.render_error is not None},
