@@ -27,8 +27,11 @@ from videomock.contracts.schemas import compiled, unmatched_properties
 #: Dialect modules add theirs (the documented dialect's ``size`` rule is built in).
 RULE_EXPLAINERS: dict[str, Callable[[ValidationError, Any, ModelSpec], Violation]] = {}
 
-#: Response kinds accepted by :func:`validate_response`, mapped to their schema.
-RESPONSE_SCHEMAS = {"submit": "submit_response", "task": "task", "error": "error", "model_list": "model_list"}
+#: Response kinds accepted by :func:`validate_response`, mapped to their schema: the documented dialect's, then
+#: the OpenAI Videos API's (its errors are the shared ``error``).
+RESPONSE_SCHEMAS = {"submit": "submit_response", "task": "task", "error": "error", "model_list": "model_list",
+                    "openai_video": "openai_video", "openai_video_list": "openai_video_list",
+                    "openai_video_deleted": "openai_video_deleted"}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from openapi_spec_validator import validate as validate_openapi
 from PIL import Image
 
 from videomock.contracts import (
+    MESSAGE_SCHEMAS,
     Catalog,
     CatalogError,
     load_schema,
@@ -21,6 +22,7 @@ from videomock.contracts import (
     validate_response,
 )
 from videomock.contracts.catalog import ModelSpec
+from videomock.contracts.dialects import openai
 from videomock.contracts.schemas import check_schema
 
 CATALOG = Catalog.load()
@@ -260,6 +262,18 @@ def test_response_contracts_catch_drift() -> None:
     assert validate_response("error", {"error": "nope"})
 
 
+def test_the_openai_video_contracts_catch_drift_and_check_every_video_of_a_list() -> None:
+    video = {"id": "video_1", "object": "video", "model": "sora-2", "status": "completed", "progress": 100,
+             "created_at": 1, "seconds": "4", "size": "720x1280"}
+    assert validate_response("openai_video", video) == []
+    assert [v.pointer for v in validate_response("openai_video", video | {"seconds": 4})] == ["/seconds"]
+    assert [v.pointer for v in validate_response("openai_video", video | {"status": "failed"})] == ["/error"]
+    page = {"object": "list", "data": [video, video | {"size": "big"}], "first_id": "video_1", "last_id": "video_1",
+            "has_more": False}
+    assert [v.pointer for v in validate_response("openai_video_list", page)] == ["/data/1/size"]
+    assert validate_response("openai_video_deleted", {"id": "video_1", "object": "video.deleted", "deleted": False})
+
+
 def test_openapi_document_is_valid_openapi_3_1() -> None:
     document = openapi_document(CATALOG, server_url="http://127.0.0.1:8000")
     validate_openapi(document)
@@ -276,11 +290,12 @@ def test_openapi_request_schemas_are_the_catalog_schemas() -> None:
 
 def test_every_shipped_schema_is_valid_2020_12() -> None:
     # The server trusts its own schema files at start (the meta-check is slow); this is where they are checked.
-    for name in ("generation_request", "submit_response", "task", "error", "model_list", "config", "model"):
+    for name in (*MESSAGE_SCHEMAS, "config", "model"):
         assert load_schema(name)["$schema"].endswith("2020-12/schema")
         check_schema(load_schema(name))
     for spec in CATALOG.values():
         check_schema(spec.request_schema)
+        check_schema(openai.request_schema(spec))
 
 
 def test_a_metadata_field_schema_from_config_is_meta_checked() -> None:
