@@ -9,6 +9,7 @@ import io
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 from PIL import Image
 
@@ -286,6 +287,25 @@ def test_openapi_request_schemas_are_the_catalog_schemas() -> None:
     for model in MODELS:
         ref = document["components"]["schemas"]["GenerationRequest"]["discriminator"]["mapping"][model]
         assert document["components"]["schemas"][ref.rsplit("/", 1)[1]] == CATALOG[model].request_schema
+
+
+@pytest.mark.parametrize("kind", ["VideoCreateRequest", "VideoCreateForm"])
+def test_openapi_openai_create_bodies_are_the_dialects_per_model_schemas_and_never_overlap(kind: str) -> None:
+    """By every name of each model (a form's image a file part); a body that names no model fits the default's
+    schema alone, so that the oneOf holds for it."""
+    schemas = openapi_document(CATALOG)["components"]["schemas"]
+    mapping = schemas[kind]["discriminator"]["mapping"]
+    assert set(mapping) == set(CATALOG.names_for(openai.NAME))
+    for model in MODELS:
+        component = schemas[mapping[model].rsplit("/", 1)[1]]
+        expected = openai.DIALECT.selecting_schema(CATALOG[model], CATALOG)
+        if kind == "VideoCreateForm":
+            assert component["properties"].pop("input_reference")["format"] == "binary"
+            expected["properties"].pop("input_reference")
+        assert component == expected
+    unnamed = {"prompt": "a lighthouse"}
+    fits = [model for model in MODELS if Draft202012Validator(schemas[mapping[model].rsplit("/", 1)[1]]).is_valid(unnamed)]
+    assert fits == [openai.DEFAULT_MODEL]
 
 
 def test_every_shipped_schema_is_valid_2020_12() -> None:

@@ -15,10 +15,14 @@ VIDEOS = "/v1/videos"
 
 
 def answer(response: requests.Response, kind: str) -> dict[str, Any]:
-    """The 200 JSON body of ``response``, checked against the message schema of ``kind``."""
+    """The 200 JSON body of ``response``, checked against the message schema of ``kind``; a video's answer tells
+    the openai SDK's poll() how long to wait while, and only while, the video is unfinished."""
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     assert validate_response(kind, body) == [], body
+    if kind == "openai_video":
+        unfinished = body["status"] in ("queued", "in_progress")
+        assert ("openai-poll-after-ms" in response.headers) == unfinished, (body["status"], response.headers)
     return body
 
 

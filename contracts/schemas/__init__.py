@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 #: Message schemas by short name; the file is ``<name>.schema.json`` next to this module.
 MESSAGE_SCHEMAS = ("generation_request", "submit_response", "task", "error", "model_list",
-                   "openai_video", "openai_video_list", "openai_video_deleted")
+                   "openai_video", "openai_video_list", "openai_video_deleted", "openai_remix_request")
 
 #: The one dialect a schema may name in ``$schema``: any other would be a document to retrieve.
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
