@@ -142,14 +142,16 @@ def _error_responses(route: str) -> dict[str, Any]:
     return responses
 
 
+#: The form's image, for every model (a model that takes none refuses it in its own schema).
+_IMAGE_FILE = {"type": "string", "format": "binary",
+               "description": "The image to animate, as a file part (a URL goes in a text field input_reference[image_url])."}
+
+
 def _as_form(schema: dict[str, Any]) -> dict[str, Any]:
-    """A create request as a multipart form: the image, where the model takes one, is a file part."""
+    """A create request as a multipart form: where the model takes an image, it is the form's file part."""
     form = copy.deepcopy(schema)
-    reference = form["properties"]["input_reference"]
-    if "anyOf" in reference:
-        form["properties"]["input_reference"] = {
-            "type": "string", "format": "binary",
-            "description": "The image to animate, as a file part (a URL goes in a text field input_reference[image_url])."}
+    if "anyOf" in form["properties"]["input_reference"]:
+        form["properties"]["input_reference"] = {"description": "The file part input_reference (see VideoCreateForm)."}
     return form
 
 
@@ -157,7 +159,13 @@ def _openai_operations(catalog: Catalog, schemas: dict[str, Any]) -> dict[str, d
     """The OpenAI Videos API's operations (the download aside, which is shared), adding their components to
     ``schemas``. A create body is one model's: by ``model``, or sora-2's when it names none."""
     schemas.update(_components("openai_video", "openai_video_list", "openai_video_deleted", "openai_remix_request"))
+    # No remix prompt may be longer than the longest any model takes; each source video's model may take less.
+    schemas["VideoRemixRequest"]["properties"]["prompt"]["maxLength"] = max(spec.prompt_max_length for spec in catalog.values())
     dialect = openai.DIALECT
+    # The form's parts that have an encoding, stated beside its oneOf (tools look for a form's parts among its
+    # top-level properties): the image file, and the prompt, as long as the model that takes the longest allows.
+    longest = max(catalog.values(), key=lambda spec: spec.prompt_max_length)
+    form_parts = {"input_reference": _IMAGE_FILE, "prompt": dialect.request_schema(longest)["properties"]["prompt"]}
     for kind, as_form in (("VideoCreateRequest", False), ("VideoCreateForm", True)):
         mapping: dict[str, str] = {}
         for model_id, spec in catalog.items():
@@ -169,6 +177,7 @@ def _openai_operations(catalog: Catalog, schemas: dict[str, Any]) -> dict[str, d
             "title": kind,
             "description": f"POST /v1/videos: the model's limits apply; a body that names no model is "
                            f"{dialect.default_model}'s.",
+            **({"type": "object", "properties": form_parts} if as_form else {}),
             "oneOf": [{"$ref": ref} for ref in dict.fromkeys(mapping.values())],
             "discriminator": {"propertyName": "model", "mapping": mapping},
         }
@@ -181,7 +190,8 @@ def _openai_operations(catalog: Catalog, schemas: dict[str, Any]) -> dict[str, d
             "description": "What the openai SDK's `videos.create` sends: a multipart form, with `input_reference` as a "
                            "file part; a JSON body gives it as a URL or data URI, or as `{\"image_url\": ...}`.",
             "requestBody": {"required": True, "content": {
-                "multipart/form-data": {"schema": _ref("VideoCreateForm"), "encoding": {"input_reference": _IMAGE_PART}},
+                "multipart/form-data": {"schema": _ref("VideoCreateForm"),
+                                        "encoding": {"input_reference": _IMAGE_PART, "prompt": {"contentType": "text/plain"}}},
                 "application/json": {"schema": _ref("VideoCreateRequest")},
             }},
             "responses": {"200": video},
