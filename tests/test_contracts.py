@@ -25,6 +25,7 @@ from videomock.contracts import (
 from videomock.contracts.catalog import ModelSpec
 from videomock.contracts.dialects import openai
 from videomock.contracts.schemas import check_schema
+from videomock.contracts.validation import validate_dialect_request
 
 CATALOG = Catalog.load()
 MODELS = list(CATALOG)
@@ -322,3 +323,18 @@ def test_every_shipped_schema_is_valid_2020_12() -> None:
 def test_a_metadata_field_schema_from_config_is_meta_checked() -> None:
     with pytest.raises(CatalogError, match="metadata.style is not a valid JSON Schema"):
         Catalog.load({"veo_3_1": {"metadata": {"style": {"type": "colour"}}}})
+
+
+@pytest.mark.parametrize("reference, pointer, message", [
+    ({"image_url": "data:image/png;base64,AAAA"}, "/input_reference/image_url",
+     "input_reference.image_url data is not a PNG, JPEG or WebP image"),
+    ({"image_url": "https://example.com/cat.png", "detail": "high"}, "/input_reference/detail",
+     "unknown field 'detail' for sora-2; allowed: image_url"),
+    ({}, "/input_reference/image_url", "input_reference.image_url is required"),
+    (5, "/input_reference", "input_reference must be of type string or object, not integer"),
+])
+def test_a_value_of_one_alternative_is_explained_by_that_alternatives_rules(reference: Any, pointer: str,
+                                                                             message: str) -> None:
+    """input_reference is an image or an object naming one: an object is not told it should be a string."""
+    violations = validate_dialect_request(openai.DIALECT, {"prompt": "x", "input_reference": reference}, CATALOG)[1]
+    assert only(violations, pointer) == message
