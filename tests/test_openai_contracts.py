@@ -1,16 +1,29 @@
 """The OpenAI Videos API dialect against its contracts, over real HTTP: every answer of its routes is the
-message schema of its kind (the video object, the list page, the delete answer)."""
+message schema of its kind (the video object, the list page, the delete answer), and for bodies drawn by
+contracts.strategies, as JSON and as the multipart forms the openai SDK sends, every valid body is accepted
+and reported as asked, and every invalid one is refused for the field its label names, in the client's words."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
+from urllib3.filepost import encode_multipart_formdata
 
 from tests.conftest import Fake
-from videomock.contracts import validate_response
+from tests.profiles import examples
+from tests.test_media_library import noise_png
+from tests.test_server import assert_error
+from videomock.contracts import Catalog, validate_response
+from videomock.contracts.dialects import openai
+from videomock.contracts.strategies import Breakage, FormPart, invalid_requests, multipart_forms, valid_requests
+from videomock.contracts.validation import validate_dialect_request
 from videomock.core.faults.header import HEADER
 
+CATALOG = Catalog.load()
 VIDEOS = "/v1/videos"
 
 
@@ -59,3 +72,68 @@ def test_every_answer_of_the_openai_routes_is_its_message_schema(fake: Fake) -> 
     assert deleted == {"id": by_json["id"], "object": "video.deleted", "deleted": True}
     nothing = answer(fake.session("sk-someone-else").get(url, timeout=30), "openai_video_list")
     assert (nothing["data"], nothing["first_id"], nothing["last_id"]) == ([], None, None)
+
+
+# --- bodies drawn from the contract ------------------------------------------------------------------------------
+
+def create(live_fake: Fake, body: dict[str, Any], parts: list[FormPart] | None) -> requests.Response:
+    """POST /v1/videos with ``body`` as JSON, or as the form ``parts`` when given: encoded here, since requests
+    sends no form at all for no parts, where the openai SDK sends an empty one."""
+    if parts is None:
+        return live_fake.session().post(live_fake.url + VIDEOS, json=body, timeout=30)
+    form, media_type = encode_multipart_formdata(parts)
+    return live_fake.session().post(live_fake.url + VIDEOS, data=form, headers={"Content-Type": media_type}, timeout=30)
+
+
+def as_sent(data: st.DataObject, body: dict[str, Any]) -> list[FormPart] | None:
+    """Half of the bodies go as JSON, half as the openai SDK's form (an image as a file part or as text)."""
+    return data.draw(multipart_forms(body)) if data.draw(st.booleans(), label="as a form") else None
+
+
+@examples(1)
+@given(body=valid_requests(dialect="openai"), data=st.data())
+def test_every_valid_body_is_accepted_and_its_video_reports_what_was_asked(live_fake: Fake, body: dict[str, Any],
+                                                                            data: st.DataObject) -> None:
+    spec, violations = validate_dialect_request(openai.DIALECT, body, CATALOG)
+    assert spec is not None and violations == []
+    video = answer(create(live_fake, body, as_sent(data, body)), "openai_video")
+    resolved = spec.resolve(openai.to_generation_request(body, spec))
+    assert (video["model"], video["seconds"], video["size"], video["prompt"]) == (
+        body.get("model", openai.DEFAULT_MODEL), str(resolved["duration"]), f"{resolved['width']}x{resolved['height']}",
+        body["prompt"])
+
+
+def refused_as_the_client_refuses(response: requests.Response, body: dict[str, Any], breakage: Breakage) -> None:
+    """A 400 naming the labelled field, with the code and the words of the contract's own verdict on ``body``."""
+    violations = validate_dialect_request(openai.DIALECT, body, CATALOG)[1]
+    assert violations and violations[0].pointer == breakage.pointer, [v.as_dict() for v in violations]
+    error = assert_error(response, 400)
+    assert error["param"] == breakage.param == violations[0].param
+    assert error["code"] == violations[0].code
+    assert error["message"] == "; ".join(v.message for v in violations)
+
+
+@examples(2)
+@given(case=invalid_requests(dialect="openai"))
+def test_every_invalid_json_body_is_refused_naming_the_broken_field(live_fake: Fake,
+                                                                     case: tuple[dict[str, Any], Breakage]) -> None:
+    body, breakage = case
+    refused_as_the_client_refuses(create(live_fake, body, None), body, breakage)
+
+
+@examples(2)
+@given(case=invalid_requests(dialect="openai", form=True), data=st.data())
+def test_every_invalid_form_is_refused_naming_the_broken_field(live_fake: Fake, case: tuple[dict[str, Any], Breakage],
+                                                               data: st.DataObject) -> None:
+    body, breakage = case
+    refused_as_the_client_refuses(create(live_fake, body, data.draw(multipart_forms(body))), body, breakage)
+
+
+def test_an_image_as_large_as_the_api_takes_is_accepted_in_a_forms_text_field(live_fake: Fake) -> None:
+    """The openai SDK sends {"image_url": <data URI>} as the text field input_reference[image_url]: a form's text
+    field may be as large as a body (werkzeug's default cap, 500 kB, answered such forms 413)."""
+    png = noise_png(1200, 7)
+    assert len(png) > 2_000_000
+    form = {"prompt": (None, "x"), "input_reference[image_url]": (None, "data:image/png;base64," + base64.b64encode(png).decode())}
+    video = answer(live_fake.session().post(live_fake.url + VIDEOS, files=form, timeout=60), "openai_video")
+    assert video["status"] == "queued"

@@ -51,6 +51,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     cfg = check_config(dict(config or {}))
     app = FakeProviderApp("videomock")
     app.config["MAX_CONTENT_LENGTH"] = cfg["server"]["max_body_bytes"]
+    # A form's text field may be as large as a body (an image's data URI, as the openai SDK sends
+    # input_reference[image_url]); Flask's default of 500 kB answered such a form 413, naming max_body_bytes.
+    app.config["MAX_FORM_MEMORY_SIZE"] = cfg["server"]["max_body_bytes"]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.compact = True  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
