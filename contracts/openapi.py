@@ -294,7 +294,9 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None, version
         "info": {
             "title": "videomock: video generation API (fake provider)",
             "version": version,
-            "description": "OpenAI-style asynchronous video generation: submit, poll until completed, download `url`.",
+            "description": "OpenAI-style asynchronous video generation: submit, poll until completed, download `url`. "
+                           "The OpenAI Videos API (/v1/videos: create, retrieve, list, delete, remix, and the shared "
+                           "download) is served too, for every model.",
         },
         "paths": paths,
         "components": {

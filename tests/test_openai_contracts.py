@@ -137,3 +137,16 @@ def test_an_image_as_large_as_the_api_takes_is_accepted_in_a_forms_text_field(li
     form = {"prompt": (None, "x"), "input_reference[image_url]": (None, "data:image/png;base64," + base64.b64encode(png).decode())}
     video = answer(live_fake.session().post(live_fake.url + VIDEOS, files=form, timeout=60), "openai_video")
     assert video["status"] == "queued"
+
+
+def test_a_form_reads_the_same_wherever_its_parts_fall_in_the_body(live_fake: Fake) -> None:
+    """werkzeug parses a form 64 KiB at a time, and a piece that ended inside the closing boundary's last dash
+    left a CR on the last part (pallets/werkzeug#3285, #3202): here the size "720x1280\r", refused too."""
+    boundary, size = "b" * 32, "720x1280"
+    def encoded(prompt: str) -> tuple[bytes, str]:
+        return encode_multipart_formdata([("prompt", (None, prompt, None)), ("size", (None, size, None))], boundary=boundary)
+    body = {"prompt": "x" * (65536 + len("-\r\n") - len(encoded("")[0])), "size": size}
+    form, media_type = encoded(body["prompt"])
+    assert form[65534:65537] == b"b--"   # the first 64 KiB end with the first dash of the closing boundary's two
+    response = live_fake.session().post(live_fake.url + VIDEOS, data=form, headers={"Content-Type": media_type}, timeout=30)
+    refused_as_the_client_refuses(response, body, Breakage("too_long", "/prompt"))

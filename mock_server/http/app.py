@@ -16,6 +16,7 @@ from videomock.core.runtime import publish_config
 from videomock.dialects import adapters
 from videomock.http import meta
 from videomock.http.admin import admin
+from videomock.http.bodies import FormRequest
 from videomock.http.errors import ErrorRenderers, register_error_handlers
 from videomock.http.fastpath import PollFastPath
 from videomock.http.fault_header import install_fault_header
@@ -28,7 +29,10 @@ from videomock.store import Store, open_store
 
 class FakeProviderApp(Flask):
     """Flask, answering OPTIONS with a 204 and Allow. Flask's own answer is an empty 200 labelled text/html:
-    a client or a proxy that checks content types sees an HTML page where the API promises JSON or nothing."""
+    a client or a proxy that checks content types sees an HTML page where the API promises JSON or nothing.
+    Its forms are parsed whole (:class:`~videomock.http.bodies.FormRequest`)."""
+
+    request_class = FormRequest
 
     def make_default_options_response(self) -> Response:
         response = super().make_default_options_response()
