@@ -44,6 +44,19 @@ def completed_task(url: str) -> tuple[Load, bytes]:
     raise SystemExit(f"task {task_id} did not complete within 60 s")
 
 
+def completed_video(url: str) -> Load:
+    """The same through the OpenAI Videos dialect: a video created with POST /v1/videos, and its retrieve."""
+    video_id = requests.post(f"{url}/v1/videos", json={"prompt": SUBMIT_BODY["prompt"], "model": SUBMIT_BODY["model"],
+                                                       "seconds": "5", "size": "1280x720"},
+                             headers=AUTH, timeout=30).json()["id"]
+    retrieve = Load(f"/v1/videos/{video_id}", headers=AUTH)
+    deadline = time.monotonic() + 60
+    while requests.get(url + retrieve.path, headers=AUTH, timeout=30).json()["status"] != "completed":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"video {video_id} did not complete within 60 s")
+    return retrieve
+
+
 def submit_tasks(url: str, count: int, *, connections: int = 16) -> None:
     """Exactly ``count`` accepted submissions over ``connections`` keep-alive connections (wrk cannot stop
     after a number of requests)."""
@@ -99,19 +112,28 @@ def measure_load(server: ServerProcess, base_url: str, load: Load, seconds: int,
     """The median round by req/s. Each round opens fresh connections, and how gunicorn's workers split
     them (they race to accept) varies: a round in which one worker took nearly all of them serves at about
     one core's rate. The median is the typical split."""
-    measured = []
+    return measure_loads(server, base_url, [load], seconds, rounds)[0]
+
+
+def measure_loads(server: ServerProcess, base_url: str, loads: list[Load], seconds: int,
+                  rounds: int) -> list[Measured]:
+    """The median round of each load, the loads taking turns round by round so that they share the
+    machine's moods alike (for ratios between them)."""
+    measured: list[list[Measured]] = [[] for _ in loads]
     for _ in range(rounds):
-        cpu_before = server.cpu_seconds()
-        result = run_wrk(base_url, load, seconds=seconds)
-        measured.append(Measured(result, (server.cpu_seconds() - cpu_before) / max(result.requests, 1) * 1e6))
-        print(f"  round: {load.method} {result.requests_per_second:.0f} req/s, p99 {result.p99_ms:.1f} ms, "
-              f"{measured[-1].server_cpu_us_per_request:.0f} cpu us/req", file=sys.stderr)
-    return sorted(measured, key=lambda m: m.wrk.requests_per_second)[len(measured) // 2]
+        for load, results in zip(loads, measured):
+            cpu_before = server.cpu_seconds()
+            result = run_wrk(base_url, load, seconds=seconds)
+            results.append(Measured(result, (server.cpu_seconds() - cpu_before) / max(result.requests, 1) * 1e6))
+            print(f"  round: {load.method} {load.path[:24]} {result.requests_per_second:.0f} req/s, "
+                  f"p99 {result.p99_ms:.1f} ms, {results[-1].server_cpu_us_per_request:.0f} cpu us/req", file=sys.stderr)
+    return [sorted(results, key=lambda m: m.wrk.requests_per_second)[len(results) // 2] for results in measured]
 
 
 @dataclass(frozen=True)
 class Report:
     poll: Measured
+    openai_poll: Measured
     submit: Measured
     tasks: int
     rss_mib: float
@@ -123,7 +145,7 @@ def measure(serving: Serving, seconds: int, rounds: int = 5) -> Report:
         server, url = start_videomock(Path(tmp), *serving.args(Path(tmp)))
         try:
             poll, _ = completed_task(url)
-            poll_result = measure_load(server, url, poll, seconds, rounds)
+            poll_result, openai_result = measure_loads(server, url, [poll, completed_video(url)], seconds, rounds)
             submit_result = measure_load(server, url, SUBMIT, seconds, rounds)
         finally:
             server.stop()
@@ -134,7 +156,7 @@ def measure(serving: Serving, seconds: int, rounds: int = 5) -> Report:
             rss, pss = server.rss_mib(), server.pss_mib()
         finally:
             server.stop()
-    return Report(poll_result, submit_result, RSS_TASKS, rss, pss)
+    return Report(poll_result, openai_result, submit_result, RSS_TASKS, rss, pss)
 
 
 def print_load_average() -> None:
@@ -150,6 +172,8 @@ def print_report(report: Report) -> None:
 
     print(f"{'':8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'failed':>8} {'cpu us/req':>9}")
     print(row("poll", report.poll, TARGETS["poll_rps"]) + f", p99 <= {TARGETS['poll_p99_ms']} ms")
+    print(row("retrieve", report.openai_poll, TARGETS["poll_rps"]) + "  (GET /v1/videos/{id}: "
+          f"{report.openai_poll.wrk.requests_per_second / report.poll.wrk.requests_per_second:.2f}x the poll)")
     print(row("submit", report.submit, TARGETS["submit_rps"]))
     print(f"after {report.tasks} tasks, master and workers: RSS {report.rss_mib:.0f} MiB summed, "
           f"PSS {report.pss_mib:.0f} MiB   target <= {TARGETS['rss_mib']} MiB")

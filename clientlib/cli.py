@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,12 @@ from typing import Any
 import click
 
 from videomock.client.client import VideoClient
-from videomock.client.errors import ContractViolation, VideoClientError
+from videomock.client.errors import APIError, ContractViolation, VideoClientError
 from videomock.client.generation_request import image_data_uri
 from videomock.client.recordings import check_recording
 from videomock.client.task import Task
 from videomock.client.verify import format_report, verify_provider
-from videomock.contracts import default_catalog
+from videomock.contracts import Catalog, CatalogError, default_catalog
 
 BAR_WIDTH = 30
 #: On a non-terminal, a new progress line is printed each time progress crosses one of these steps.
@@ -67,6 +68,38 @@ class ProgressLine:
             click.echo(err=True)
 
 
+def catalog_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Check requests against the models of this videomock config file (its [models] table) instead of "
+             "asking the server; for offline use.")(command)
+
+
+def rules_for(client: VideoClient, config_file: Path | None) -> Catalog:
+    """The model rules to check requests against: the config file's, else the server's own (from its model
+    list), else, for a provider that does not describe its models, the built-in catalog."""
+    if config_file is not None:
+        try:
+            with config_file.open("rb") as fh:
+                models = tomllib.load(fh).get("models", {})
+            return Catalog.load(models)
+        except tomllib.TOMLDecodeError as exc:
+            raise click.BadParameter(f"{config_file} is not valid TOML: {exc}", param_hint="--config") from None
+        except CatalogError as exc:
+            raise click.BadParameter(f"{config_file}: {exc}", param_hint="--config") from None
+    try:
+        catalog = client.server_catalog()
+    except APIError as exc:
+        if exc.status != 404:  # a provider with no model list (Kling's native API) is not an error
+            raise fail(exc) from None
+        catalog = None
+    except CatalogError as exc:
+        raise click.ClickException(f"the server's model list describes an inconsistent catalog: {exc}") from None
+    except VideoClientError as exc:
+        raise fail(exc) from None
+    return catalog if catalog is not None else default_catalog()
+
+
 def check_output_file(path: Path, option: str = "--out") -> None:
     """Refuse an output file whose directory is missing or read-only before any work is done: a job submitted
     to a real provider costs money, and its video would have nowhere to go."""
@@ -107,9 +140,14 @@ def fail(exc: VideoClientError) -> click.ClickException:
 @click.option("--poll-interval", type=float, default=1.0, show_default=True, help="First poll interval (grows to 10 s).")
 @click.option("--idempotency-key", help="Send this Idempotency-Key, which lets a failed submit be retried safely.")
 @click.option("--lenient", is_flag=True, help="Warn instead of failing when a response breaks the contract.")
+@catalog_option
 def generate(base_url: str, api_key: str, model: str, image: Path | None, metadata_json: str | None, out: Path,
-             timeout: float, poll_interval: float, idempotency_key: str | None, lenient: bool, **fields: Any) -> None:
-    """Generate one video: submit, wait (with a progress bar), download to --out."""
+             timeout: float, poll_interval: float, idempotency_key: str | None, lenient: bool,
+             config_file: Path | None, **fields: Any) -> None:
+    """Generate one video: submit, wait (with a progress bar), download to --out.
+
+    The request is checked first against the server's own model rules (its model list's capabilities), or
+    --config's."""
     check_output_file(out)
     body: dict[str, Any] = {"model": model, **{k: v for k, v in fields.items() if v is not None}}
     if image is not None:
@@ -121,6 +159,7 @@ def generate(base_url: str, api_key: str, model: str, image: Path | None, metada
             raise click.BadParameter(f"not JSON: {exc}", param_hint="--metadata") from None
     progress = ProgressLine()
     with VideoClient(base_url, api_key, validate_responses="lenient" if lenient else "strict") as client:
+        client.catalog = rules_for(client, config_file)
         try:
             task = client.generate(body, out=out, timeout=timeout, poll_interval=poll_interval,
                                    idempotency_key=idempotency_key, on_progress=progress.task,
@@ -166,17 +205,21 @@ def validate(files: tuple[Path, ...]) -> None:
 @click.option("--poll-interval", type=float, default=1.0, show_default=True, help="First poll interval (grows to 10 s).")
 @click.option("--duration-tolerance", type=float, default=0.2, show_default=True, help="Allowed video duration error (s).")
 @click.option("--keep-videos", type=click.Path(file_okay=False, path_type=Path), help="Keep the downloaded videos here.")
+@catalog_option
 def verify(base_url: str, api_key: str, models: tuple[str, ...], timeout: float, poll_interval: float,
-           duration_tolerance: float, keep_videos: Path | None) -> None:
+           duration_tolerance: float, keep_videos: Path | None, config_file: Path | None) -> None:
     """Provider verification: run each model once and check every response and the video against the
-    contracts; prints a pass/fail table and exits 1 on any failure. Each model costs one real job."""
-    catalog = default_catalog()
-    unknown = [m for m in models if m not in catalog]
-    if unknown:
-        raise click.BadParameter(f"{', '.join(unknown)} not in the catalog (verify checks against its rules); "
-                                 f"known: {', '.join(catalog)}", param_hint="--model")
+    contracts; prints a pass/fail table and exits 1 on any failure. Each model costs one real job.
+
+    The models and their rules are the server's own (its model list's capabilities), or --config's; for a
+    provider that does not describe its models, the built-in catalog's."""
     with tempfile.TemporaryDirectory(prefix="videomock-verify-") as scratch, \
-            VideoClient(base_url, api_key, catalog=catalog, validate_responses="lenient") as client:
+            VideoClient(base_url, api_key, validate_responses="lenient") as client:
+        catalog = client.catalog = rules_for(client, config_file)
+        unknown = [m for m in models if m not in catalog]
+        if unknown:
+            raise click.BadParameter(f"{', '.join(unknown)} not in the catalog (verify checks against its rules); "
+                                     f"known: {', '.join(catalog)}", param_hint="--model")
         workdir = keep_videos or Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
         rows = verify_provider(client, models or None, workdir=workdir, timeout=timeout, poll_interval=poll_interval,

@@ -126,6 +126,14 @@ class VideoClient:
         self._report("model_list", validate_response("model_list", body), body)
         return list(body.get("data") or []) if isinstance(body, dict) else []
 
+    def server_catalog(self) -> Catalog | None:
+        """The catalog of the server this client talks to, from the capabilities its model list carries
+        (videomock's ``x-videomock`` field), or None for a provider that does not describe its models so.
+        Raises CatalogError for capabilities that do not form a consistent catalog."""
+        entries = [model["x-videomock"] for model in self.list_models()
+                   if isinstance(model, dict) and isinstance(model.get("x-videomock"), dict)]
+        return Catalog.from_entries(entries) if entries else None
+
     def wait(self, task: Task | str, *, timeout: float = 600.0, poll_interval: float = 1.0,
              max_poll_interval: float = 10.0, on_progress: ProgressCallback | None = None) -> Task:
         """Poll until the task finishes; returns it completed, raises TaskFailed or WaitTimeout.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -298,6 +298,21 @@ class Catalog(Mapping[str, ModelSpec]):
         """Every model name a client of ``dialect`` may send, for messages and documents."""
         return [name for spec in self._specs.values()
                 for name in ([spec.id] if by_id else []) + list(spec.names_in(dialect))]
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[Mapping[str, Any]]) -> Catalog:
+        """A catalog of complete entries (the model schema's shape), as a server reports them in its model
+        list's ``x-videomock`` field. Each is checked as a config entry is: it comes from outside."""
+        specs: dict[str, ModelSpec] = {}
+        for raw in entries:
+            if not isinstance(raw, Mapping):
+                raise CatalogError(f"a model entry must be an object, not {type(raw).__name__}", "models")
+            entry = copy.deepcopy(dict(raw))
+            model_id = str(entry.get("id", ""))
+            specs[model_id] = ModelSpec(_checked(entry, from_config=True))
+        if not specs:
+            raise CatalogError("no model entries", "models")
+        return cls(specs)
 
     @classmethod
     def load(cls, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Catalog:

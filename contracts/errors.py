@@ -36,6 +36,9 @@ class ErrorCode:
     routes: frozenset[str] | None
     #: Whether this is the code HTTP itself answers ``status`` with (see :func:`protocol_code`).
     protocol: bool = False
+    #: The gateway profile that answers with this code ("any": the header choosing one), for a code the
+    #: documented API has not; None for the documented API's own.
+    profile: str | None = None
 
     def answers_on(self, route: str) -> bool:
         """Whether a request to ``route`` can get this code."""
@@ -63,7 +66,7 @@ def _table() -> _Table:
         if unknown:
             raise ValueError(f"{ERRORS_FILE}: {code} names unknown routes {unknown}; known: {', '.join(routes)}")
         found = codes[code] = ErrorCode(code, int(entry["status"]), entry["description"], named,
-                                        bool(entry.get("protocol")))
+                                        bool(entry.get("protocol")), entry.get("profile"))
         if found.protocol:
             if found.status in protocol:
                 raise ValueError(f"{ERRORS_FILE}: {code} and {protocol[found.status].code} are both the protocol "
@@ -72,9 +75,17 @@ def _table() -> _Table:
     return _Table(routes, codes, protocol)
 
 
+@cache
 def error_codes() -> Mapping[str, ErrorCode]:
-    """Every code the fake answers with, by code."""
-    return _table().codes
+    """Every code of the documented API, by code (what the OpenAPI document lists); the codes of the other
+    gateway profiles are :func:`profile_error_codes`."""
+    return {code: entry for code, entry in _table().codes.items() if entry.profile is None}
+
+
+@cache
+def profile_error_codes() -> Mapping[str, ErrorCode]:
+    """The codes only another gateway profile answers with (or the header that picks one), by code."""
+    return {code: entry for code, entry in _table().codes.items() if entry.profile is not None}
 
 
 def error_code(code: str) -> ErrorCode:

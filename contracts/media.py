@@ -13,9 +13,11 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import ffmpeg as ffmpeg_cmd
 import imageio_ffmpeg
@@ -80,18 +82,53 @@ def moov_before_mdat(path: Path) -> bool:
     """Walk the top-level MP4 boxes: a browser can start playing before the download ends only if the
     index (moov) comes before the media data (mdat)."""
     with open(path, "rb") as fh:
-        while header := fh.read(8):
-            if len(header) < 8:
-                break
-            size, kind = int.from_bytes(header[:4], "big"), header[4:]
+        for kind, _ in _boxes(fh):
             if kind in (b"moov", b"mdat"):
                 return kind == b"moov"
-            if size == 1:
-                size = int.from_bytes(fh.read(8), "big") - 8
-            elif size == 0:
-                break
-            fh.seek(size - 8, os.SEEK_CUR)
     return False
+
+
+def container_seconds(path: str | os.PathLike[str]) -> float:
+    """The duration the MP4's movie header (moov/mvhd) gives: what a player shows as the file's length, read
+    without decoding anything (a provider that reports a video's length, as Kling does, reports this).
+    Raises MediaError when the file has no movie header."""
+    with open(path, "rb") as fh:
+        for kind, size in _boxes(fh):
+            if kind != b"moov":
+                continue
+            for inner, inner_size in _boxes(fh, size):
+                if inner == b"mvhd" and inner_size >= 32:
+                    box = fh.read(inner_size)
+                    if box[0] == 1:   # version 1: 64-bit times and duration
+                        timescale, duration = int.from_bytes(box[20:24], "big"), int.from_bytes(box[24:32], "big")
+                    else:
+                        timescale, duration = int.from_bytes(box[12:16], "big"), int.from_bytes(box[16:20], "big")
+                    if timescale:
+                        return duration / timescale
+    raise MediaError(f"{Path(path).name} has no MP4 movie header (moov/mvhd) giving its duration")
+
+
+def _boxes(fh: BinaryIO, length: int | None = None) -> Iterator[tuple[bytes, int]]:
+    """The MP4 boxes from ``fh``'s position on (to ``length`` bytes, or the end of the file): each box's type
+    and payload size, with ``fh`` at the payload's start. Whatever of the payload the caller leaves unread is
+    skipped."""
+    end = None if length is None else fh.tell() + length
+    while end is None or fh.tell() + 8 <= end:
+        header = fh.read(8)
+        if len(header) < 8:
+            return
+        size, kind = int.from_bytes(header[:4], "big"), header[4:]
+        if size == 1:
+            size = int.from_bytes(fh.read(8), "big") - 8
+        elif size == 0:   # the box runs to the end of the file: nothing follows it
+            yield kind, (end if end is not None else os.fstat(fh.fileno()).st_size) - fh.tell()
+            return
+        payload = fh.tell()
+        size -= 8
+        if size < 0:
+            return
+        yield kind, size
+        fh.seek(payload + size)
 
 
 # --- running ffmpeg ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ OPERATIONS: Mapping[str, tuple[str, str]] = {
     "poll": ("/v1/video/generations/{task_id}", "get"),
     "download": ("/v1/videos/{task_id}/content", "get"),
     "models": ("/v1/models", "get"),
+    "model": ("/v1/models/{model}", "get"),
     "create": ("/v1/videos", "post"),
     "retrieve": ("/v1/videos/{video_id}", "get"),
     "list": ("/v1/videos", "get"),
@@ -229,6 +230,7 @@ def _openai_operations(catalog: Catalog, schemas: dict[str, Any]) -> dict[str, d
 def openapi_document(catalog: Catalog, *, server_url: str | None = None, version: str = "0.1.0") -> dict[str, Any]:
     """The whole OpenAPI 3.1 document for ``catalog``'s models."""
     schemas: dict[str, Any] = _components("submit_response", "task", "error", "model_list")
+    schemas["Model"] = _component("model_list")["properties"]["data"]["items"]
     mapping = {}
     for model_id, spec in catalog.items():
         name = _model_component_name("GenerationRequest", model_id)
@@ -280,6 +282,16 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None, version
             "summary": "List the video models",
             "responses": {
                 "200": {"description": "The models.", "content": {"application/json": {"schema": _ref("ModelList")}}},
+            },
+        },
+        "model": {
+            "operationId": "getModel",
+            "summary": "One video model, with its capabilities in x-videomock",
+            "parameters": [{"name": "model", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": list(catalog)},
+                            "description": "A model id of the catalog (any other is a 404 unknown_model)."}],
+            "responses": {
+                "200": {"description": "The model.", "content": {"application/json": {"schema": _ref("Model")}}},
             },
         },
         **_openai_operations(catalog, schemas),

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from videomock.contracts.dialects import RequestDialect
 
 from videomock.contracts.catalog import Catalog, ModelSpec
-from videomock.contracts.images import SCHEMA_FORMAT
+from videomock.contracts.images import IMAGE_RULES
 from videomock.contracts.schemas import compiled, unmatched_properties
 
 #: How a dialect's ``x-videomock-rule`` annotations are explained: rule -> (error, body, model) -> violation.
@@ -28,10 +28,11 @@ from videomock.contracts.schemas import compiled, unmatched_properties
 RULE_EXPLAINERS: dict[str, Callable[[ValidationError, Any, ModelSpec], Violation]] = {}
 
 #: Response kinds accepted by :func:`validate_response`, mapped to their schema: the documented dialect's, then
-#: the OpenAI Videos API's (its errors are the shared ``error``).
+#: the OpenAI Videos API's (its errors are the shared ``error``), then Google's.
 RESPONSE_SCHEMAS = {"submit": "submit_response", "task": "task", "error": "error", "model_list": "model_list",
                     "openai_video": "openai_video", "openai_video_list": "openai_video_list",
-                    "openai_video_deleted": "openai_video_deleted"}
+                    "openai_video_deleted": "openai_video_deleted",
+                    "google_operation": "google_operation", "google_error": "google_error"}
 
 
 @dataclass(frozen=True)
@@ -70,20 +71,24 @@ def validate_request(body: Any, catalog: Catalog | None = None) -> list[Violatio
     return violations
 
 
-def validate_dialect_request(dialect: RequestDialect, body: Any,
-                             catalog: Catalog | None = None) -> tuple[ModelSpec | None, list[Violation]]:
-    """The model a create request of ``dialect`` asks for, and every violation of the request, in the
-    dialect's own field names (an empty list means valid)."""
+def validate_dialect_request(dialect: RequestDialect, body: Any, catalog: Catalog | None = None, *,
+                             model: str | None = None) -> tuple[ModelSpec | None, list[Violation]]:
+    """The model a create request of ``dialect`` asks for (``model``, where the dialect names it in the path),
+    and every violation of the request, in the dialect's own field names (an empty list means valid)."""
     catalog = catalog if catalog is not None else default_catalog()
     if not isinstance(body, dict):
         return None, [Violation("", f"the request body must be a JSON object, not {json_type(body)}", "invalid_type")]
-    name, spec = dialect.model_of(body, catalog)
+    name, spec = dialect.model_of(body, catalog, model)
+    field = dialect.model_field
     if spec is None:
         if name is None:
-            return None, [Violation("/model", f"model must be of type string, not {json_type(body.get('model'))}", "invalid_type")]
+            return None, [Violation(f"/{field}", f"{field} must be of type string, not {json_type(body.get(field))}",
+                                    "invalid_type")]
         available = ", ".join(catalog.names_for(dialect.name, by_id=dialect.by_id))
-        return None, [Violation("/model", f"model {name!r} is not supported; available: {available}", "model_not_found")]
-    validator = spec.dialect_validator(dialect.name, dialect.request_schema)
+        given = "" if field in body else " (the default)"
+        return None, [Violation(f"/{field}", f"{field} {name!r}{given} is not supported; available: {available}",
+                                "model_not_found")]
+    validator = spec.dialect_validator(dialect.key, dialect.request_schema)
     if validator.is_valid(body):
         return spec, []
     return spec, _violations(validator.iter_errors(body), body, spec)
@@ -254,9 +259,9 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
     if kind == "format":
         if error.cause is not None:  # the format's own check explains itself (videomock.contracts.images)
             message = str(error.cause)
-            if expected == SCHEMA_FORMAT and name != "image" and message.startswith("image "):
+            if expected in IMAGE_RULES and name != "image" and message.startswith("image "):
                 message = f"{name} {message.removeprefix('image ')}"   # in the dialect's own field name
-            return [Violation(pointer, message, "invalid_image" if expected == SCHEMA_FORMAT else "invalid_value")]
+            return [Violation(pointer, message, "invalid_image" if expected in IMAGE_RULES else "invalid_value")]
         return [Violation(pointer, f"{name} is not a valid {expected}", "invalid_value")]
     if kind == "not":
         return [Violation(pointer, f"{name} is not allowed here", "invalid_value")]

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from videomock.http.app import create_app
     from videomock.pytest_plugin.live import LiveServer
     from videomock.pytest_plugin.provider import FakeProvider
+    from videomock.pytest_plugin.standalone import fake, serve_in_thread
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
@@ -44,6 +45,8 @@ _EXPORTS = {
     "Task": "videomock.client",
     "FakeProvider": "videomock.pytest_plugin.provider",
     "LiveServer": "videomock.pytest_plugin.live",
+    "fake": "videomock.pytest_plugin.standalone",
+    "serve_in_thread": "videomock.pytest_plugin.standalone",
     "Catalog": "videomock.contracts",
     "Violation": "videomock.contracts",
     "default_catalog": "videomock.contracts",
@@ -58,9 +61,26 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "Catalog", "FakeProvider", "GenerationRequest", "LiveServer", "RetryPolicy", "Task", "VideoClient", "VideoInfo",
-    "Violation", "create_app", "default_catalog", "image_data_uris", "invalid_requests", "openapi_document", "probe",
-    "valid_requests", "validate_request", "validate_response",
+    "Catalog",
+    "FakeProvider",
+    "GenerationRequest",
+    "LiveServer",
+    "RetryPolicy",
+    "Task",
+    "VideoClient",
+    "VideoInfo",
+    "Violation",
+    "create_app",
+    "default_catalog",
+    "fake",
+    "image_data_uris",
+    "invalid_requests",
+    "openapi_document",
+    "probe",
+    "serve_in_thread",
+    "valid_requests",
+    "validate_request",
+    "validate_response",
 ]
 
 

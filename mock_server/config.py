@@ -22,7 +22,7 @@ from videomock.contracts.schemas import load_schema
 from videomock.contracts.validation import first_non_finite, json_pointer, param_name, validate_against
 from videomock.core.faults.actions import FaultSpecError
 from videomock.core.faults.rules import compile_rules
-from videomock.core.keys import owner_of
+from videomock.core.keys import fingerprint, is_fingerprint, owner_of
 from videomock.core.outbound import check_hosts, parse_networks
 
 #: Sections that only take effect at start; PUT /__admin/config may not change them.
@@ -64,9 +64,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store", ("server", "store"), str, "Where state lives: memory, or a SQLite file kept across restarts."),
     Setting("workers", ("server", "workers"), int, "Worker processes (0: one per CPU); more than 1 needs a SQLite store."),
     Setting("read-timeout", ("server", "read_timeout"), float, "Seconds a request has to arrive in full (else a JSON 408)."),
+    Setting("cors-origin", ("server", "cors_origins"), str, "Let a browser page on this origin call the fake, e.g. http://localhost:5173, or * for any (repeatable).", multiple=True),
     Setting("threads", ("server", "threads"), int, "Threads per worker process: requests it holds at once (they compute one at a time)."),
     Setting("api-key", ("auth", "api_keys"), str, "Accept only this API key (repeatable). Default: any non-empty key.", multiple=True),
+    Setting("kling-key", ("auth", "kling_keys"), str, "Accept Kling JWTs signed with this key pair, ACCESS:SECRET "
+            "(repeatable). Default: any well-formed, unexpired HS256 token.", multiple=True),
     Setting("admin-token", ("auth", "admin_token"), _maybe_none, "Require this bearer token on /__admin/."),
+    Setting("gateway", ("gateway", "profile"), str, "Gateway profile: documented (the provider doc) or new-api "
+            "(what new-api's code accepts and returns)."),
     Setting("seed", ("seed",), int, "Seed for ids, generated seeds, jitter and fault decisions."),
     Setting("clock", ("clock", "mode"), str, "Clock mode: speed, instant or manual."),
     Setting("speed", ("clock", "speed"), float, "Virtual seconds per real second in speed mode."),
@@ -173,6 +178,7 @@ def check_config(doc: Any) -> dict[str, Any]:
         compile_rules(doc["faults"], max_delay=doc["limits"]["max_delay_seconds"])
     except (CatalogError, FaultSpecError) as exc:
         raise ConfigError(f"invalid configuration: {exc}", exc.param) from None
+    key_pairs(doc["auth"]["kling_keys"])
     image_fetch = doc["video"]["image_fetch"]
     for key, check in (("allow_hosts", check_hosts), ("allow_private_networks", parse_networks)):
         try:
@@ -183,10 +189,64 @@ def check_config(doc: Any) -> dict[str, Any]:
     return without_secrets(doc)
 
 
+def key_pairs(entries: list[str]) -> dict[str, str]:
+    """``auth.kling_keys`` as access key -> secret key. Raises ConfigError naming the entry at fault; no message
+    shows an entry, which holds a secret."""
+    pairs: dict[str, str] = {}
+    for n, entry in enumerate(entries):
+        param = f"auth.kling_keys.{n}"
+        access, colon, secret = entry.partition(":")
+        if not (access and colon and secret):
+            raise ConfigError(f"invalid configuration: {param} is not ACCESS_KEY:SECRET_KEY (an access key, a colon "
+                              "and its secret key; the value is not shown, as it holds a secret)", param)
+        if access in pairs:
+            raise ConfigError(f"invalid configuration: {param}: access key {access!r} is given twice", param)
+        if is_fingerprint(secret):
+            raise ConfigError(f"invalid configuration: {param}: the secret key of access key {access!r} is a "
+                              "fingerprint (key_...), as GET /__admin/config shows it; give the secret key itself",
+                              param)
+        pairs[access] = secret
+    return pairs
+
+
+def shown(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config as routes return it: each Kling secret key, which the config keeps to check signatures, shown
+    as its fingerprint (as the API keys are kept)."""
+    document = copy.deepcopy(dict(config))
+    document["auth"]["kling_keys"] = [f"{access}:{fingerprint(secret)}"
+                                      for access, secret in key_pairs(config["auth"]["kling_keys"]).items()]
+    return document
+
+
+def keeping_secrets(document: Mapping[str, Any], current: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``document`` (a config, or changes to it) with each Kling key pair shown as :func:`shown` shows it
+    replaced by the pair it stands for in ``current``, so a document read from ``GET /__admin/config`` can be
+    sent back unchanged. Raises ConfigError for a fingerprint that stands for no secret key held here."""
+    auth = document.get("auth")
+    if not isinstance(auth, Mapping) or not isinstance(auth.get("kling_keys"), list):
+        return document
+    entries = auth["kling_keys"]
+    held = key_pairs(current["auth"]["kling_keys"])
+    kept = []
+    for n, entry in enumerate(entries):
+        access, _, secret = entry.partition(":") if isinstance(entry, str) else ("", "", "")
+        if is_fingerprint(secret):
+            if access not in held or fingerprint(held[access]) != secret:
+                param = f"auth.kling_keys.{n}"
+                raise ConfigError(f"invalid configuration: {param}: the secret key of access key {access!r} is given "
+                                  "as a fingerprint that stands for no secret key this server holds for it; give "
+                                  "the secret key itself", param)
+            entry = f"{access}:{held[access]}"
+        kept.append(entry)
+    return {**document, "auth": {**auth, "kling_keys": kept}}
+
+
 def without_secrets(doc: dict[str, Any]) -> dict[str, Any]:
     """The config with every API key and the admin token replaced by its fingerprint (a fingerprint stays as
     it is), so that what the store keeps and the admin API returns reveals no secret, and a document read
-    from ``GET /__admin/config`` can be sent back unchanged."""
+    from ``GET /__admin/config`` can be sent back unchanged. Kling's secret keys stay: a signature can only be
+    checked with the secret itself, so the store keeps them (it is readable by its owner only) and routes show
+    them as :func:`shown` does."""
     auth = doc["auth"]
     auth["api_keys"] = list(dict.fromkeys(owner_of(key) for key in auth["api_keys"]))
     if auth["admin_token"] is not None:
@@ -194,6 +254,8 @@ def without_secrets(doc: dict[str, Any]) -> dict[str, Any]:
     for rule in doc["faults"]:
         if "key" in rule:
             rule["key"] = owner_of(rule["key"])
+    gateway = doc["gateway"]
+    gateway["keys"] = {owner_of(key): profile for key, profile in gateway["keys"].items()}
     return doc
 
 

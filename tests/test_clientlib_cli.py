@@ -198,10 +198,14 @@ def test_verify_passes_against_the_fake(instant: str) -> None:
     assert [line for line in result.stderr.splitlines()] == [f"verifying {m} ..." for m in CATALOG]
 
 
-def test_verify_fails_when_the_providers_model_no_longer_matches_the_catalog(video_library: VideoLibrary) -> None:
+def test_verify_fails_when_the_providers_model_no_longer_matches_the_catalog(video_library: VideoLibrary,
+                                                                             tmp_path: Path) -> None:
+    """--config gives the rules to hold the provider to (here the built-in ones), whatever it says of itself."""
     drifted = {"models": {"kling-v2-1-master": {"fps": [30], "defaults": {"fps": 30}}}}
+    (tmp_path / "expected.toml").write_text("")
     with serve_fake({"clock": {"mode": "instant"}, **drifted}, video_library) as (url, _):
-        result = run("verify", "--base-url", url, "--api-key", "k", "--model", "kling-v2-1-master", "--model", "veo_3_1")
+        result = run("verify", "--base-url", url, "--api-key", "k", "--model", "kling-v2-1-master", "--model", "veo_3_1",
+                     "--config", str(tmp_path / "expected.toml"))
     assert result.exit_code == 1
     rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith(("kling", "veo"))}
     assert rows == {"kling-v2-1-master": ["FAIL", "-", "-", "-", "-", "FAIL"], "veo_3_1": ["ok"] * 5 + ["PASS"]}
@@ -231,6 +235,57 @@ def test_verify_fails_on_a_wrong_body_and_a_wrong_video(video_library: VideoLibr
     assert "veo_3_1 poll: task response (documented dialect) breaks the contract: format is required" in result.stdout
     assert "veo_3_1 video: video width is 640, asked for 1280; video height is 360, asked for 720" in result.stdout
     assert "1 of 2 passed" in result.stdout
+
+
+CUSTOM_CATALOG = {"models": {"veo_3_1": {"fps": [24, 30]}, "kling-v2-5-turbo": {"disabled": True}}}
+
+
+@pytest.fixture(scope="module")
+def custom(video_library: VideoLibrary) -> Iterator[str]:
+    with serve_fake({"clock": {"mode": "instant"}, **CUSTOM_CATALOG}, video_library) as (url, _):
+        yield url
+
+
+def test_generate_follows_the_rules_of_the_server_it_talks_to(custom: str, tmp_path: Path) -> None:
+    result = run("generate", "--base-url", custom, "--api-key", "k", "--model", "veo_3_1", "--prompt", "a fox",
+                 "--fps", "30", "--out", str(tmp_path / "fox.mp4"))
+    assert result.exit_code == 0, result.output
+    assert probe(tmp_path / "fox.mp4").fps == 30
+    refused = run("generate", "--base-url", custom, "--api-key", "k", "--model", "veo_3_1", "--prompt", "a fox",
+                  "--fps", "25", "--out", str(tmp_path / "fox.mp4"))
+    assert refused.exit_code == 1 and "/fps: fps 25 is not supported by veo_3_1; allowed: 24, 30" in refused.stderr
+
+
+def test_generate_takes_the_rules_from_a_config_file_offline(custom: str, tmp_path: Path) -> None:
+    (tmp_path / "videomock.toml").write_text('[models.veo_3_1]\nfps = [24, 60]\n')
+    result = run("generate", "--base-url", custom, "--api-key", "k", "--model", "veo_3_1", "--prompt", "a fox",
+                 "--fps", "30", "--out", str(tmp_path / "fox.mp4"), "--config", str(tmp_path / "videomock.toml"))
+    assert result.exit_code == 1 and "allowed: 24, 60" in result.stderr
+    assert not (tmp_path / "fox.mp4").exists()
+    (tmp_path / "bad.toml").write_text('[models.veo_3_1]\nfps = "fast"\n')
+    bad = run("generate", "--base-url", custom, "--api-key", "k", "--model", "veo_3_1", "--prompt", "a fox",
+              "--out", str(tmp_path / "fox.mp4"), "--config", str(tmp_path / "bad.toml"))
+    assert bad.exit_code == 2 and "models.veo_3_1: fps: 'fast' is not of type 'array'" in bad.stderr
+
+
+def test_verify_runs_the_models_the_server_offers_by_its_rules(custom: str) -> None:
+    result = run("verify", "--base-url", custom, "--api-key", "k")
+    assert result.exit_code == 0, result.output
+    verified = [line.split()[0] for line in result.stdout.splitlines() if line.split()[-1:] == ["PASS"]]
+    assert "kling-v2-5-turbo" not in verified and "veo_3_1" in verified
+    disabled = run("verify", "--base-url", custom, "--api-key", "k", "--model", "kling-v2-5-turbo")
+    assert disabled.exit_code == 2 and "kling-v2-5-turbo not in the catalog" in disabled.stderr
+
+
+def test_generate_refuses_a_server_whose_capabilities_contradict_themselves(tmp_path: Path) -> None:
+    entry = {**CATALOG["veo_3_1"].entry, "defaults": {**CATALOG["veo_3_1"].defaults, "fps": 99}}
+    with ScriptedServer() as server:
+        server.on("GET", "/v1/models", reply(200, {"object": "list", "data": [
+            {"id": "veo_3_1", "object": "model", "created": 0, "owned_by": "google", "x-videomock": entry}]}))
+        result = run("generate", "--base-url", server.url, "--api-key", "k", "--model", "veo_3_1", "--prompt", "x",
+                     "--out", str(tmp_path / "x.mp4"))
+    assert result.exit_code == 1
+    assert "the server's model list describes an inconsistent catalog: models.veo_3_1: default fps 99" in result.stderr
 
 
 def test_verify_refuses_a_model_it_has_no_rules_for(instant: str) -> None:

@@ -117,7 +117,7 @@ def test_each_operation_documents_the_error_statuses_of_exactly_the_codes_its_ro
 BODY = {"model": "veo_3_1", "prompt": "conformance", "duration": 4}
 #: What the openai SDK sends for ``videos.create(prompt=...)``: a multipart form, even without a file.
 SDK_FORM = {"prompt": (None, "conformance")}
-FAULT_ROUTES = ("submit", "poll", "download", "models", "create", "retrieve", "list", "delete", "remix", "cdn")
+FAULT_ROUTES = ("submit", "poll", "download", "models", "model", "create", "retrieve", "list", "delete", "remix", "cdn")
 
 
 @dataclass(frozen=True)
@@ -298,6 +298,8 @@ class Scene:
             return self.submit(headers=headers, key=key)
         if route == "models":
             return self.call("GET", "/v1/models", headers=headers, key=key)
+        if route == "model":
+            return self.call("GET", "/v1/models/veo_3_1", headers=headers, key=key)
         if route == "poll":
             return self.call("GET", f"/v1/video/generations/{self.task()}", headers=headers, key=key)
         if route == "create":
@@ -596,6 +598,8 @@ PROVOCATIONS: list[Provocation] = [
     Provocation("poll", 200, _failed_task, "failed"),
     Provocation("poll", 200, _signed_url_poll, "signed-url"),
     Provocation("models", 200, lambda s: s.call("GET", "/v1/models")),
+    Provocation("model", 200, lambda s: s.to("model")),
+    Provocation("model", "unknown_model", lambda s: s.call("GET", "/v1/models/veo_9")),
     Provocation("download", 200, lambda s: s.to("download")),
     Provocation("download", 206, _on_video("download", lambda s, t: {"Range": "bytes=0-99"})),
     Provocation("download", 304, _on_video("download", _etag)),
@@ -702,6 +706,7 @@ PROVOCATIONS: list[Provocation] = [
     Provocation("admin", "invalid_value", lambda s: s.call("POST", "/__admin/clock/advance", key=False, json={"seconds": -1})),
     Provocation("admin", "invalid_config", lambda s: s.call("PATCH", "/__admin/config", key=False,
                                                             json={"clock": {"mode": "warp"}})),
+    Provocation("admin", "fault_rule_not_found", lambda s: s.call("DELETE", "/__admin/faults/no-such-rule", key=False)),
     # tasks, limits and idempotency
     Provocation("poll", "task_not_found", lambda s: s.call("GET", "/v1/video/generations/task_nope")),
     Provocation("download", "task_not_found", lambda s: s.call("GET", "/v1/videos/task_nope/content")),

@@ -91,3 +91,39 @@ def test_a_user_project_with_its_own_fixtures_and_contracts_packages(tmp_path: P
                             env=environment, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout
+
+
+def test_a_fresh_user_project_runs_the_how_to_tests_from_the_installed_wheel(wheel: zipfile.ZipFile,
+                                                                                tmp_path: Path) -> None:
+    """The how-to tests (openai in-process sync and async, responses beside the fake, both fixtures in one
+    test, an overridden videomock_config, videomock.fake() from unittest) in a project of their own: its own
+    venv with the wheel installed into it, under ``pytest -n 2``. The venv borrows this one's third-party
+    packages through a .pth line (no network), which does not activate this checkout's editable install."""
+    import sysconfig
+
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=TIMEOUT_SECONDS)
+    python = env / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", str(site),
+                    str(wheel.filename)], check=True, capture_output=True, timeout=TIMEOUT_SECONDS)
+    (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    project = tmp_path / "project"
+    tests = project / "tests"
+    tests.mkdir(parents=True)
+    for example in (ROOT / "tests" / "examples").glob("test_*.py"):
+        (tests / example.name).write_text(example.read_text())
+    (tests / "test_installed.py").write_text(textwrap.dedent(f"""
+        import videomock
+
+        def test_videomock_is_the_installed_wheel():
+            assert videomock.__file__.startswith({str(site)!r})
+    """))
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    result = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "tests"],
+                            cwd=project, env=environment, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    expected = sum(path.read_text().count("\ndef test_") + path.read_text().count("\n    def test_")
+                   for path in tests.glob("test_*.py"))
+    assert f"{expected} passed" in result.stdout, result.stdout[-2000:]

@@ -8,6 +8,7 @@ anything the provider would refuse; the HTTP layer only parses, authenticates an
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -18,17 +19,18 @@ from typing import Any
 from videomock.config import STARTUP_ONLY, ConfigError, check_config, merge_config
 from videomock.contracts.catalog import Catalog, ModelSpec
 from videomock.contracts.images import ImageError, parse_image
+from videomock.contracts.media import MediaError, container_seconds
 from videomock.contracts.validation import Violation, validate_request
 from videomock.core import links, rng
 from videomock.core.clock import Clock
 from videomock.core.errors import APIError, provider_error
 from videomock.core.exchange import Exchange
 from videomock.core.faults.decision import FAILURE_REASONS, JobShape, job_shape, record
-from videomock.core.faults.rules import Firing, RequestFacts, Rule, compile_rules, fire
+from videomock.core.faults.rules import Firing, RequestFacts, Rule, compile_rules, fire, fired_counter
 from videomock.core.idempotency import Claim, IdempotencyKeys, Replay
 from videomock.core.journal import capped, journal_entry
 from videomock.core.limits import charge, check_in_flight, task_cost
-from videomock.core.tasks import Origin, Plan, Task, TaskState, is_due, is_running, observe
+from videomock.core.tasks import Origin, Plan, Task, TaskState, is_due, is_running, observe, output_seed
 from videomock.media.images import fetch_image
 from videomock.media.library import MissingImage, VideoLibrary
 from videomock.media.render import RenderError, VideoSpec
@@ -44,6 +46,8 @@ MANUAL_POLL_AFTER_SECONDS = 0.1
 
 #: Task error code reported when the placeholder video could not be rendered.
 RENDER_FAILED_CODE = 5010
+#: Video lengths kept in memory (a few floats each) before the table starts again.
+VIDEO_SECONDS_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ class VideoBackend:
         self.videos = videos
         self.idempotency = IdempotencyKeys(store)
         self._catalog_cache: tuple[object, Catalog] | None = None
+        #: Each video's length by its cache key: the same key is the same file, whoever renders it.
+        self._video_seconds: dict[str, float] = {}
         self._rules_cache: tuple[object, list[Rule]] | None = None
         if store.get_state("config") is None:
             store.set_state("config", dict(config))
@@ -114,6 +120,23 @@ class VideoBackend:
     @property
     def seed(self) -> int:
         return int(self.config["seed"])
+
+    def fault_rules(self) -> list[dict[str, Any]]:
+        """The configured fault rules as configured, each with its id and how often it matched and fired
+        since the last reset (for ``GET /__admin/faults``)."""
+        return [{**raw, "id": rule.id, "matched": self.store.counter(rule.counter),
+                 "fired": self.store.counter(fired_counter(rule.counter))}
+                for raw, rule in zip(self.config["faults"], self.rules, strict=True)]
+
+    def remove_fault_rule(self, rule_id: str) -> dict[str, Any]:
+        """Remove one rule by id (404 when there is none); the others keep their counts."""
+        rules = self.rules
+        if not any(rule.id == rule_id for rule in rules):
+            known = ", ".join(rule.id for rule in rules) or "none"
+            raise provider_error("fault_rule_not_found", f"No fault rule {rule_id!r}; the rules are: {known}.",
+                                 param="id")
+        kept = [raw for raw, rule in zip(self.config["faults"], rules, strict=True) if rule.id != rule_id]
+        return self.update_config({"faults": kept})
 
     def configure(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """Replace the runtime configuration. Startup-only sections may be omitted but not changed.
@@ -172,23 +195,25 @@ class VideoBackend:
                 exchange: Exchange, origin: Origin) -> Task:
         now = self.clock.now()
         limits = self.config["limits"]
+        outputs = params["n"]
         check_in_flight(limits, self.store, owner, now)
-        charge(limits, self.store, owner, task_cost(spec, params["duration"]))
+        charge(limits, self.store, owner, task_cost(spec, params["duration"]) * outputs)
         shape = job_shape(exchange.applied)
-        plan = self._plan(shape)
+        plan = self._plan(shape, outputs)
 
         def build(seq: int) -> Task:
             resolved = params if "seed" in params else {**params, "seed": rng.derive(self.seed, "video-seed", seq) % 2**32}
             queue, render = self._timeline(spec, seq, shape)
-            video_key = self.video_spec(spec.id, resolved, image_bytes).cache_key()
-            return Task(
+            first, *more = (self.video_spec(spec.id, resolved, image_bytes, output).cache_key() for output in range(outputs))
+            task = Task(
                 id=origin.ids.make(self.seed, seq), seq=seq, owner=owner, model=spec.id,
                 params=resolved, created_at=now, created_wall=self.clock.real_now(), queue_seconds=queue,
-                render_seconds=render, video_key=video_key,
-                plan=plan, rendered=self.videos.has(video_key),  # a cached video needs no render, nor a later write
+                render_seconds=render, video_key=first, extra_video_keys=tuple(more), plan=plan,
                 dialect=origin.dialect, model_name=origin.model_name if origin.model_name != spec.id else None,
-                remixed_from=origin.remixed_from,
+                remixed_from=origin.remixed_from, dialect_data=origin.dialect_data,
             )
+            # Cached videos need no render, nor a later write.
+            return replace(task, rendered=all(self.videos.has(key) for key in task.video_keys))
 
         task = self.store.create_task(build)
         if not task.rendered and task.queue_seconds == 0 and is_running(task, now):
@@ -213,9 +238,10 @@ class VideoBackend:
         return self._view(task)
 
     def video_file(self, owner: str | None, task_id: str, exchange: Exchange | None = None, *,
-                   variant: str = "video") -> Path:
-        """The completed task's MP4, or its thumbnail or spritesheet (made again if evicted). 400 before
-        completion. ``owner`` None means the caller proved access another way (a signed CDN link)."""
+                   variant: str = "video", output: int = 0) -> Path:
+        """The completed task's MP4 (its ``output``-th, for a request of several), or its thumbnail or
+        spritesheet (made again if evicted). 400 before completion. ``owner`` None means the caller proved
+        access another way (a signed CDN link)."""
         task = self.store.get_task(task_id) if owner is None else self._owned(owner, task_id)
         if task is None:
             raise provider_error("task_not_found", f"No task {task_id!r}.", param="task_id")
@@ -225,14 +251,42 @@ class VideoBackend:
         if view.state.status != "completed":
             raise provider_error("video_not_ready", f"Task {task_id} is {view.state.status}; its video can be downloaded "
                                  "once it is completed.", param="task_id")
+        return self.rendered_file(view, output, variant)
+
+    def rendered_file(self, view: TaskView, output: int = 0, variant: str = "video") -> Path:
+        """A completed task's video ``output`` (or a variant of it), made again if evicted; no faults apply
+        (the request it answers has had its own). A dialect that puts the video in a poll's answer reads it
+        here."""
+        task_id = view.task.id
+        keys = view.task.video_keys
+        if not 0 <= output < len(keys):
+            raise provider_error("task_not_found", f"Task {task_id} has {len(keys)} video(s); there is no video "
+                                 f"{output}.", param="task_id")
         try:
-            return self.videos.ensure_variant(view.task.video_key, variant, lambda: self._spec_for(view.task))
+            return self.videos.ensure_variant(keys[output], variant, lambda: self._spec_for(view.task, output))
         except MissingImage as exc:
             raise provider_error("video_expired", f"Task {task_id}'s video was evicted from the cache and cannot be "
                                  f"rendered again: {exc}.", param="task_id") from None
         except RenderError as exc:
             log.error("re-render of %s failed: %s", task_id, exc)
             raise provider_error("render_failed", "The video could not be re-rendered; see the server log.") from None
+
+    def video_seconds(self, task: Task) -> float:
+        """How long a completed task's video is, as its file says (what a provider that reports the length
+        reports: Kling's "5.042"), read from the MP4's header once per video. A video evicted from the cache
+        is rendered again; one that cannot be (its image is gone too) is reported at its requested duration,
+        and its download says why it is gone."""
+        seconds = self._video_seconds.get(task.video_key)
+        if seconds is None:
+            try:
+                seconds = container_seconds(self.videos.ensure(task.video_key, lambda: self._spec_for(task, 0)))
+            except (MediaError, OSError) as exc:
+                log.warning("the length of task %s's video is its requested duration: %s", task.id, exc)
+                return float(task.params["duration"])
+            if len(self._video_seconds) >= VIDEO_SECONDS_KEPT:
+                self._video_seconds.clear()
+            self._video_seconds[task.video_key] = seconds
+        return seconds
 
     def remix(self, owner: str, task_id: str, prompt: str, exchange: Exchange | None = None, *,
               origin: Origin = DOCUMENTED) -> Task:
@@ -286,6 +340,14 @@ class VideoBackend:
     def list_models(self, owner: str, exchange: Exchange | None = None) -> Catalog:
         self._apply_faults(RequestFacts("models", owner), exchange if exchange is not None else Exchange())
         return self.catalog
+
+    def model(self, owner: str, model_id: str, exchange: Exchange | None = None) -> ModelSpec:
+        """One model of the catalog, by its id (faults for the ``models`` endpoint apply)."""
+        catalog = self.list_models(owner, exchange)
+        if model_id not in catalog:
+            raise provider_error("unknown_model", f"The model {model_id!r} does not exist; available: "
+                                 f"{', '.join(catalog)}.", param="model")
+        return catalog[model_id]
 
     def view(self, task: Task) -> TaskView:
         """A task's state now (rendering its video first if it is due), as a poll sees it."""
@@ -373,17 +435,27 @@ class VideoBackend:
         self._apply_faults(RequestFacts(endpoint, owner), exchange)
 
     def _apply_faults(self, facts: RequestFacts, exchange: Exchange) -> None:
-        """Fire the header's directives and the matching rules; an HTTP error fault is raised here."""
+        """Fire the header's directives and the matching rules; an HTTP error fault is raised here. The
+        exchange learns the request's model for the journal here too: every operation passes through."""
+        exchange.endpoint = exchange.endpoint or facts.endpoint
+        exchange.model = exchange.model or facts.model
         firings = [Firing("header", action) for action in exchange.header]
-        firings += fire(self.rules, facts, seed=self.seed, next_match=self.store.next_id)
+        fired = fire(self.rules, facts, seed=self.seed, next_match=self.store.next_id)
+        for firing in fired:
+            if firing.counter is not None:
+                self.store.increment(fired_counter(firing.counter), 1)
+        firings += fired
         error = record(exchange, firings, self.seed, facts.endpoint, max_delay=self.config["limits"]["max_delay_seconds"])
         if error is not None:
             retry_after = error.retry_after_header
             raise APIError(error.status, error.error_message, code=error.error_code,
                            headers={"Retry-After": retry_after} if retry_after else None,
-                           param="prompt" if error.status == 400 else None)
+                           param="prompt" if error.status == 400 else None, injected=True)
 
-    def _plan(self, shape: JobShape) -> Plan:
+    def _plan(self, shape: JobShape, outputs: int) -> Plan:
+        if shape.filter_reason is not None and shape.outcome == "complete":
+            code, _ = FAILURE_REASONS["content_policy"]
+            return Plan(filtered=min(shape.filtered or outputs, outputs), code=code, message=shape.filter_reason)
         if shape.outcome != "fail":
             return Plan(outcome=shape.outcome, at_progress=shape.at_progress)
         code, message = FAILURE_REASONS[shape.reason or "upstream_error"]
@@ -438,27 +510,33 @@ class VideoBackend:
         return image.data, params
 
     @staticmethod
-    def video_spec(model: str, params: Mapping[str, Any], image: bytes | None) -> VideoSpec:
+    def video_spec(model: str, params: Mapping[str, Any], image: bytes | None, output: int = 0) -> VideoSpec:
+        """What to render for output ``output`` of a request (each output has a seed of its own)."""
         ref = params.get("image") or {}
         return VideoSpec(
             model=model, prompt=params.get("prompt", ""), width=params["width"], height=params["height"],
-            fps=params["fps"], duration=params["duration"], seed=params["seed"],
+            fps=params["fps"], duration=params["duration"], seed=output_seed(params["seed"], output),
             image=image, image_url=ref.get("url") if image is None else None,
         )
 
-    def _spec_for(self, task: Task) -> VideoSpec:
-        """What to render for ``task``, its input image read from the media cache (MissingImage if gone)."""
+    def _spec_for(self, task: Task, output: int) -> VideoSpec:
+        """What to render for ``task``'s output ``output``, its input image read from the media cache
+        (MissingImage if gone)."""
         ref = task.params.get("image") or {}
         image = self.videos.image(ref["sha256"]) if "sha256" in ref else None
-        return self.video_spec(task.model, task.params, image)
+        return self.video_spec(task.model, task.params, image, output)
+
+    def _all_cached(self, task: Task) -> bool:
+        return all(self.videos.has(key) for key in task.video_keys)
 
     def _render_if_cached(self, task: Task) -> Task:
-        if self.videos.has(task.video_key):
+        if self._all_cached(task):
             return self._record_rendered(task)
         return task
 
     def _start_render(self, task: Task) -> None:
-        if self.videos.has(task.video_key):
+        """Render the task's missing videos in the background; it is rendered once the last one exists."""
+        if self._all_cached(task):
             self._record_rendered(task)
             return
 
@@ -466,16 +544,19 @@ class VideoBackend:
             if future.cancelled():  # the server is shutting down; the task renders when next observed
                 return
             error = future.exception()
-            if error is None:
-                self._record_rendered(task)
-            else:
+            if error is not None:
                 self._record_failure(task, error)
+            elif self._all_cached(task):
+                self._record_rendered(task)
 
-        self.videos.start(task.video_key, lambda: self._spec_for(task), done)
+        for output, key in enumerate(task.video_keys):
+            if not self.videos.has(key):
+                self.videos.start(key, functools.partial(self._spec_for, task, output), done)
 
     def _render_now(self, task: Task) -> Task:
         try:
-            self.videos.ensure(task.video_key, lambda: self._spec_for(task))
+            for output, key in enumerate(task.video_keys):
+                self.videos.ensure(key, functools.partial(self._spec_for, task, output))
         except RenderError as exc:
             return self._record_failure(task, exc)
         return self._record_rendered(task)

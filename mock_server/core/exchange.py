@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 class Exchange:
     started: float = field(default_factory=time.perf_counter)
     owner: str | None = None              # the API key's fingerprint, once authenticated
+    endpoint: str | None = None           # what fault rules call the route: submit, poll, download, ...
+    model: str | None = None              # the catalog model the request concerns, once known
     task_id: str | None = None
     body: Any = None                      # the parsed JSON request body, when there was one
     response: Any = None                  # the JSON document answered, when a view produced one

@@ -23,6 +23,10 @@ class Plan:
     - ``fail``: fails with ``reason`` once progress reaches ``at_progress``;
     - ``stuck``: stays queued for ever;
     - ``stall``: progress stops at ``at_progress`` for ever.
+
+    ``filtered``: a safety filter withholds the last ``filtered`` of the task's videos (the Google APIs report
+    them in ``raiMediaFilteredCount``, with ``message`` as the reason). When that is all of them, the task
+    fails with ``code`` and ``message`` at its end, as a content-policy failure would.
     """
 
     outcome: str = "complete"
@@ -30,6 +34,7 @@ class Plan:
     reason: str | None = None
     code: int | str | None = None
     message: str | None = None
+    filtered: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Origin:
     ids: IdFormat = field(default_factory=IdFormat)
     model_name: str | None = None
     remixed_from: str | None = None
+    dialect_data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ class Task:
     created_at: float              # virtual unix seconds
     queue_seconds: float
     render_seconds: float
-    video_key: str                 # cache key of the placeholder video
+    video_key: str                 # cache key of the placeholder video (the first one, for a request of several)
     plan: Plan = field(default_factory=Plan)
     rendered: bool = False         # the video file has been produced at least once
     failure: dict[str, Any] | None = None   # set when rendering failed: {"code", "message", "at"}
@@ -76,6 +82,23 @@ class Task:
     dialect: str = "documented"
     model_name: str | None = None
     remixed_from: str | None = None
+    #: What the dialect must remember to answer for the task later and the canonical request has no field
+    #: for (a Google operation's resource path, a storageUri).
+    dialect_data: dict[str, Any] | None = None
+    #: Cache keys of the videos after the first, for a request of several (``n``): each is a distinct video.
+    extra_video_keys: tuple[str, ...] = ()
+
+    @property
+    def outputs(self) -> int:
+        """How many videos the request asked for."""
+        return 1 + len(self.extra_video_keys)
+
+    @property
+    def video_keys(self) -> tuple[str, ...]:
+        """Cache keys of the videos the task delivers, in output order: those a safety filter withholds (the
+        last ones) are left out."""
+        keys = (self.video_key, *self.extra_video_keys)
+        return keys[: max(0, len(keys) - self.plan.filtered)]
 
     @property
     def reported_model(self) -> str:
@@ -106,14 +129,16 @@ class Task:
             "created_at": self.created_at, "queue_seconds": self.queue_seconds, "render_seconds": self.render_seconds,
             "video_key": self.video_key, "rendered": self.rendered, "failure": self.failure,
             "created_wall": self.created_wall, "dialect": self.dialect, "model_name": self.model_name,
-            "remixed_from": self.remixed_from,
+            "remixed_from": self.remixed_from, "dialect_data": self.dialect_data,
+            "extra_video_keys": list(self.extra_video_keys),
             "plan": {"outcome": plan.outcome, "at_progress": plan.at_progress, "reason": plan.reason,
-                     "code": plan.code, "message": plan.message},
+                     "code": plan.code, "message": plan.message, "filtered": plan.filtered},
         }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Task:
-        return cls(**{**record, "plan": Plan(**record["plan"])})
+        return cls(**{**record, "plan": Plan(**record["plan"]),
+                      "extra_video_keys": tuple(record.get("extra_video_keys", ()))})
 
 
 @dataclass(frozen=True)
@@ -122,6 +147,8 @@ class TaskState:
     progress: int
     completed_at: float | None = None
     error: dict[str, Any] | None = None
+    #: Videos a safety filter withheld from the finished task (it failed if that was all of them).
+    withheld: int = 0
 
     @property
     def finished(self) -> bool:
@@ -154,7 +181,9 @@ def observe(task: Task, now: float) -> TaskState:
         return TaskState("in_progress", min(progress, plan.at_progress))
     if progress < 100 or not task.rendered:
         return TaskState("in_progress", min(progress, 99))
-    return TaskState("completed", 100, task.finishes_at)
+    if plan.filtered >= task.outputs:
+        return TaskState("failed", 100, task.finishes_at, _error(asdict(plan)), task.outputs)
+    return TaskState("completed", 100, task.finishes_at, withheld=plan.filtered)
 
 
 def finished_by_timeline(task: Task, now: float) -> bool:
@@ -179,6 +208,12 @@ def is_due(task: Task, now: float) -> bool:
 def is_running(task: Task, now: float) -> bool:
     """Past the queue and headed for a video: the moment rendering starts."""
     return task.plan.outcome in ("complete", "stall") and task.failure is None and now >= task.started_at
+
+
+def output_seed(seed: int, output: int) -> int:
+    """The seed output ``output`` of a task is rendered with: the task's own for the first, one derived from
+    it for each other, so a request for several videos gets distinct ones, and the same request the same ones."""
+    return seed if output == 0 else rng.derive(seed, "output", output) % 2**32
 
 
 def _error(source: dict[str, Any]) -> dict[str, Any]:

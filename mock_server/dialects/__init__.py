@@ -27,7 +27,8 @@ class Adapter:
     fault_endpoints: Mapping[str, str]
     #: The dialect's plain poll, for the WSGI fast path (None: it has none).
     fast_poll: FastPoll | None = None
-    #: How the dialect's errors look: (error) -> the JSON body (None: the documented OpenAI shape).
+    #: How the dialect's errors look: (error) -> the JSON body, or (body, status) for a dialect that answers a
+    #: condition with another status than the error table's (None: the documented OpenAI shape).
     render_error: Callable[[APIError], Any] | None = None
     #: Paths the dialect owns even where no route of its matches (an unknown one answers in its error shape).
     prefixes: tuple[str, ...] = ()
@@ -35,7 +36,10 @@ class Adapter:
 
 def adapters() -> tuple[Adapter, ...]:
     """Every dialect the app serves, in the order their routes are registered."""
-    from videomock.dialects import documented, openai
+    from videomock.dialects import documented, gateway, gemini, google, kling, openai, vertex
 
-    return (Adapter(documented.provider, documented.FAULT_ENDPOINTS, documented.FAST_POLL),
-            Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL))
+    return (Adapter(documented.provider, documented.FAULT_ENDPOINTS, documented.FAST_POLL, gateway.render_error),
+            Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL, gateway.render_error),
+            Adapter(vertex.vertex, vertex.FAULT_ENDPOINTS, render_error=google.render_error, prefixes=vertex.PREFIXES),
+            Adapter(gemini.gemini, gemini.FAULT_ENDPOINTS, render_error=google.render_error, prefixes=gemini.PREFIXES),
+            Adapter(kling.kling, kling.FAULT_ENDPOINTS, render_error=kling.render_error, prefixes=kling.ERROR_PREFIXES))

@@ -3,6 +3,10 @@
 An adapter over the core: it parses, authenticates and renders; behaviour is the backend's. Each request
 carries an :class:`~videomock.core.exchange.Exchange` in its WSGI environ: the backend records fault
 decisions on it, the journal and the transport layer act on them.
+
+The generations routes answer in the request's gateway profile (:mod:`videomock.dialects.gateway`): this
+module's :data:`PROFILE` is the documented one; the others read and render through their own, around the
+same backend calls.
 """
 
 from __future__ import annotations
@@ -15,15 +19,18 @@ from flask import Blueprint, Response, request, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
 from videomock.contracts.openapi import RANGE_PATTERN
-from videomock.core.backend import TaskView, VideoBackend
-from videomock.core.errors import provider_error
+from videomock.core.backend import DOCUMENTED, TaskView, VideoBackend
+from videomock.core.errors import APIError, provider_error
+from videomock.dialects import gateway
 from videomock.http.bodies import parse_json_body
 from videomock.http.context import backend, caller, exchange, public_base
+from videomock.http.errors import api_error_body
 from videomock.http.fastpath import FastPoll
 from videomock.http.urls import base_url
 from videomock.media.variants import VARIANTS
 
 provider = Blueprint("provider", __name__)
+provider.before_request(gateway.check_header)
 
 #: Flask endpoint -> the endpoint names fault rules use.
 FAULT_ENDPOINTS = {
@@ -60,18 +67,37 @@ def task_body(view: TaskView, url: str) -> dict[str, Any]:
 
 
 def _fast_render(view: TaskView, environ: dict[str, Any], backend: VideoBackend) -> tuple[Any, list[tuple[str, str]]]:
-    base = base_url(environ, backend.config["server"]["public_url"])
-    return task_body(view, video_url(base, view.task.id)), []
+    config = backend.config
+    base = base_url(environ, config["server"]["public_url"])
+    return gateway.named(environ, config).task(view, task_body(view, video_url(base, view.task.id)), backend), []
 
 
-#: The poll, for the WSGI fast path: the same body as the view's.
-FAST_POLL = FastPoll(re.compile(r"/v1/video/generations/([^/]+)/?"), _fast_render)
+#: The poll, for the WSGI fast path: the same body as the view's, in the request's profile.
+FAST_POLL = FastPoll(re.compile(r"/v1/video/generations/([^/]+)/?"), _fast_render, gateway.readable)
+
+#: The documented gateway profile: the documented body read as it is (the backend validates it), answers
+#: and errors in the documented shapes.
+PROFILE = gateway.Profile(
+    name="documented",
+    read=lambda body, catalog: (body, DOCUMENTED),
+    submitted=lambda task: {"task_id": task.id, "status": "queued"},
+    task=lambda view, body, backend: body,
+    lookup_error=lambda error: error,
+    video=lambda body, view, link: body,
+    error=lambda error, endpoint: api_error_body(error),
+)
 
 
 # --- links ------------------------------------------------------------------------------------------------------
 
 def _signed_query(task_id: str, ttl: float) -> str:
     return backend().signed_query(task_id, ttl)
+
+
+def cdn_url(task_id: str, ttl: float) -> str:
+    """A link to the task's video that needs no API key and works for ``ttl`` virtual seconds: where a redirect
+    fault sends a download, and where a dialect whose provider serves videos from a CDN (Kling) links them."""
+    return f"{public_base()}/cdn/videos/{task_id}.mp4?{_signed_query(task_id, ttl)}"
 
 
 def poll_url(task_id: str, link_ttl: float | None) -> str:
@@ -87,9 +113,11 @@ def submit() -> Any:
     owner = caller()
     ex = exchange()
     ex.body = parse_json_body(request)
-    task = backend().submit(owner, ex.body, ex, idempotency_key=request.headers.get("Idempotency-Key"))
+    profile, b = gateway.current(), backend()
+    body, origin = profile.read(ex.body, b.catalog)
+    task = b.submit(owner, body, ex, idempotency_key=request.headers.get("Idempotency-Key"), origin=origin)
     ex.task_id = task.id
-    ex.response = {"task_id": task.id, "status": "queued"}
+    ex.response = profile.submitted(task)
     return ex.response
 
 
@@ -98,7 +126,12 @@ def poll(task_id: str) -> Any:
     owner = caller()
     ex = exchange()
     ex.task_id = task_id
-    ex.response = task_body(backend().get(owner, task_id, ex), poll_url(task_id, ex.expire_ttl))
+    profile, b = gateway.current(), backend()
+    try:
+        view = b.get(owner, task_id, ex)
+    except APIError as error:
+        raise profile.lookup_error(error) from None
+    ex.response = profile.task(view, task_body(view, poll_url(task_id, ex.expire_ttl)), b)
     return ex.response
 
 
@@ -115,9 +148,8 @@ def download(task_id: str) -> BaseResponse:
                              param="variant")
     path = backend().video_file(owner, task_id, ex, variant=variant)
     if ex.redirect is not None and variant == "video":
-        target = f"{public_base()}/cdn/videos/{task_id}.mp4?{_signed_query(task_id, ex.redirect.ttl)}"
-        return _redirect(target, ex.redirect.status)
-    return _send_video(path, task_id, variant)
+        return _redirect(cdn_url(task_id, ex.redirect.ttl), ex.redirect.status)
+    return send_video(path, task_id, variant)
 
 
 def _redirect(target: str, status: int) -> Response:
@@ -133,7 +165,7 @@ def cdn_download(task_id: str) -> Response:
     """Where redirect faults send downloads: no API key, but a valid unexpired signature."""
     exchange().task_id = task_id
     _check_link(task_id)
-    return _send_video(backend().video_file(None, task_id, exchange()), task_id)
+    return send_video(backend().video_file(None, task_id, exchange()), task_id)
 
 
 def _check_link(task_id: str) -> None:
@@ -153,7 +185,7 @@ def _check_if_match(etag: str) -> None:
     del request.environ["HTTP_IF_MATCH"]
 
 
-def _send_video(path: Path, task_id: str, variant: str = "video") -> Response:
+def send_video(path: Path, task_id: str, variant: str = "video") -> Response:
     """The video, honouring conditional and single-range requests. A request for several ranges gets the whole
     file (RFC 9110 14.2 lets a server ignore Range): werkzeug serves one range only and answers 416 to more,
     which a client reads as "the file is not that long"."""

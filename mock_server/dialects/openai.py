@@ -5,7 +5,9 @@ An adapter over the core like the documented dialect: its routes, its request (m
 by the dialect's contract in :mod:`videomock.contracts.dialects.openai` and mapped onto the canonical
 request), its video object, ``video_`` ids, and ``openai-poll-after-ms``, which follows the virtual clock so
 the SDK's ``poll()`` never sleeps in instant mode. Errors are in the OpenAI shape the documented dialect
-shares. The download (``/v1/videos/{id}/content``, with ``variant``) is the documented dialect's route.
+shares; the request's gateway profile (:mod:`videomock.dialects.gateway`) has the last word on that shape and
+on the video object (new-api's carries the download link in ``metadata.url``). The download
+(``/v1/videos/{id}/content``, with ``variant``) is the documented dialect's route.
 """
 
 from __future__ import annotations
@@ -21,11 +23,15 @@ from videomock.contracts.validation import validate_against, validate_dialect_re
 from videomock.core.backend import TaskView, VideoBackend, bad_request
 from videomock.core.errors import provider_error
 from videomock.core.tasks import IdFormat, Origin, Task
+from videomock.dialects import gateway
+from videomock.dialects.documented import video_url
 from videomock.http.bodies import FORM_TYPES, UploadedFile, parse_form_body, parse_json_body
-from videomock.http.context import backend, caller, exchange
+from videomock.http.context import backend, caller, exchange, public_base
 from videomock.http.fastpath import FastPoll
+from videomock.http.urls import base_url
 
 videos = Blueprint("openai_videos", __name__)
+videos.before_request(gateway.check_header)
 
 #: Flask endpoint -> the endpoint names fault rules use.
 FAULT_ENDPOINTS = {
@@ -85,16 +91,23 @@ def _poll_after_header(view: TaskView, backend: VideoBackend) -> list[tuple[str,
     return [("openai-poll-after-ms", str(round(backend.poll_after(view) * 1000)))]
 
 
+def _profiled(view: TaskView, profile: gateway.Profile, base: str) -> dict[str, Any]:
+    """The video object as the request's gateway profile answers it."""
+    return profile.video(video_object(view), view, video_url(base, view.task.id))
+
+
 def _fast_render(view: TaskView, environ: dict[str, Any], backend: VideoBackend) -> tuple[Any, list[tuple[str, str]]]:
-    return video_object(view), _poll_after_header(view, backend)
+    config = backend.config
+    body = _profiled(view, gateway.named(environ, config), base_url(environ, config["server"]["public_url"]))
+    return body, _poll_after_header(view, backend)
 
 
 #: The retrieve, for the WSGI fast path: the same body and headers as the view's.
-FAST_POLL = FastPoll(re.compile(r"/v1/videos/([^/]+)/?"), _fast_render)
+FAST_POLL = FastPoll(re.compile(r"/v1/videos/([^/]+)/?"), _fast_render, gateway.readable)
 
 
 def _answer(view: TaskView) -> Response:
-    body = video_object(view)
+    body = _profiled(view, gateway.current(), public_base())
     exchange().response = body
     response = jsonify(body)
     response.headers.extend(_poll_after_header(view, backend()))
@@ -166,7 +179,8 @@ def list_videos() -> Response:
                              param=unknown[0])
     b.apply_faults_for("list", owner, exchange())
     views, more = b.page(owner, after=request.args.get("after"), limit=limit, newest_first=order == "desc")
-    data = [video_object(view) for view in views]
+    profile, base = gateway.current(), public_base()
+    data = [_profiled(view, profile, base) for view in views]
     body = {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
             "last_id": data[-1]["id"] if data else None, "has_more": more}
     exchange().response = body

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from videomock.config import ConfigError
+from videomock.config import ConfigError, keeping_secrets, shown
 from videomock.core.backend import TaskView
 from videomock.core.clock import ClockError
 from videomock.core.errors import provider_error
@@ -91,19 +91,21 @@ def _configured(apply: Any, body: Any) -> dict[str, Any]:
 
 @admin.get("/config")
 def get_config() -> Any:
-    return dict(backend().config)
+    return shown(backend().config)
 
 
 @admin.put("/config")
 def put_config() -> Any:
     """Replace the runtime configuration (startup-only sections may be omitted, not changed)."""
-    return _configured(backend().configure, _object_body())
+    b = backend()
+    return shown(_configured(lambda body: b.configure(keeping_secrets(body, b.config)), _object_body()))
 
 
 @admin.patch("/config")
 def patch_config() -> Any:
     """Merge into the runtime configuration: tables merge, lists and values replace."""
-    return _configured(backend().update_config, _object_body())
+    b = backend()
+    return shown(_configured(lambda body: b.update_config(keeping_secrets(body, b.config)), _object_body()))
 
 
 @admin.post("/faults")
@@ -115,9 +117,22 @@ def add_faults() -> Any:
     return {"faults": _configured(b.update_config, {"faults": [*b.config["faults"], *rules]})["faults"]}
 
 
+@admin.get("/faults")
+def list_faults() -> Any:
+    """The rules, each with its id and how often it matched and fired since the last reset."""
+    return {"faults": backend().fault_rules()}
+
+
 @admin.delete("/faults")
 def clear_faults() -> Any:
     return {"faults": _configured(backend().update_config, {"faults": []})["faults"]}
+
+
+@admin.delete("/faults/<rule_id>")
+def remove_fault(rule_id: str) -> Any:
+    """Remove one rule; the answer is the rules left, with their counts."""
+    backend().remove_fault_rule(rule_id)
+    return {"faults": backend().fault_rules()}
 
 
 @admin.post("/reset")

@@ -17,6 +17,7 @@ from videomock.dialects import adapters
 from videomock.http import meta
 from videomock.http.admin import admin
 from videomock.http.bodies import FormRequest
+from videomock.http.cors import CrossOrigin
 from videomock.http.errors import ErrorRenderers, register_error_handlers
 from videomock.http.fastpath import PollFastPath
 from videomock.http.fault_header import install_fault_header
@@ -39,6 +40,14 @@ class FakeProviderApp(Flask):
         response.status_code = 204
         del response.headers["Content-Type"]
         return response
+
+
+def video_library(cfg: Mapping[str, Any]) -> VideoLibrary:
+    """The video cache a (checked) config describes; the caller closes it."""
+    video_cfg = cfg["video"]
+    return VideoLibrary(Path(video_cfg["cache_dir"]) if video_cfg["cache_dir"] else default_cache_dir(),
+                        max_bytes=video_cfg["cache_max_bytes"], image_max_bytes=video_cfg["image_cache_max_bytes"],
+                        ffmpeg=video_cfg["ffmpeg"], render_timeout=video_cfg["render_timeout"])
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None = None,
@@ -64,13 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     # Werkzeug would answer "//" in a path with a 308 whose body is HTML; an unknown route is a JSON 404 here.
     app.url_map.merge_slashes = False
     if videos is None:
-        video_cfg = cfg["video"]
-        videos = VideoLibrary(
-            Path(video_cfg["cache_dir"]) if video_cfg["cache_dir"] else default_cache_dir(),
-            max_bytes=video_cfg["cache_max_bytes"], image_max_bytes=video_cfg["image_cache_max_bytes"],
-            ffmpeg=video_cfg["ffmpeg"],
-            render_timeout=video_cfg["render_timeout"],
-        )
+        videos = video_library(cfg)
     if store is None:
         store = open_store(cfg["server"]["store"])
         publish_config(store, cfg, real_time=real_time)
@@ -87,7 +90,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     app.register_blueprint(meta.meta)
     app.register_blueprint(admin)
     install_journal(app)
-    # Outermost first: plain polls, then transport faults, then the per-request Exchange, then Flask.
+    # Outermost first: CORS when asked for, plain polls, then transport faults, then the per-request Exchange, then Flask.
     # The fast path serialises exactly as Flask's JSON responses do (compact, with a trailing newline), with
     # one encoder built here: json.dumps with options builds a new one per call.
     encoder = json.JSONEncoder(ensure_ascii=app.json.ensure_ascii, sort_keys=app.json.sort_keys,  # type: ignore[attr-defined]
@@ -95,4 +98,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     fast = [adapter.fast_poll for adapter in dialects if adapter.fast_poll is not None]
     app.wsgi_app = PollFastPath(TransportFaults(open_exchanges(app.wsgi_app)), backend,  # type: ignore[method-assign]
                                 encoder.encode, fast)
+    if cfg["server"]["cors_origins"]:
+        app.wsgi_app = CrossOrigin(app.wsgi_app, cfg["server"]["cors_origins"])  # type: ignore[method-assign]
     return app

@@ -45,6 +45,11 @@ def error_body(status: int, message: str, *, param: str | None = None, code: str
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
+def api_error_body(error: APIError) -> dict[str, Any]:
+    """``error`` in the documented shape, which a dialect or profile without a shape of its own answers in."""
+    return error_body(error.status, error.message, param=error.param, code=error.code, type=error.type)
+
+
 def error_response(error: APIError) -> Response:
     """``error`` in the shape of the dialect the request belongs to (by its route, or for a path no route
     serves by the dialect that owns the path's prefix; else the documented shape), with its status and
@@ -57,10 +62,10 @@ def error_response(error: APIError) -> Response:
 
     renderers: ErrorRenderers = current_app.extensions.get("videomock.error_renderers", ErrorRenderers())
     render = renderers.for_request(request.blueprint, request.path)
-    body = render(error) if render is not None else error_body(error.status, error.message, param=error.param,
-                                                              code=error.code, type=error.type)
+    rendered = render(error) if render is not None else api_error_body(error)
+    body, status = rendered if isinstance(rendered, tuple) else (rendered, error.status)
     resp = jsonify(body)
-    resp.status_code = error.status
+    resp.status_code = status
     resp.headers.update(error.headers)
     return resp
 

@@ -70,7 +70,7 @@ class PollFastPath:
         view = backend.plain_view(owner, task_id)
         if view is None:
             return None
-        exchange = Exchange(owner=owner, task_id=task_id)
+        exchange = Exchange(owner=owner, task_id=task_id, endpoint="poll", model=view.task.model)
         exchange.response, headers = route.render(view, environ, backend)
         body = (self.dumps(exchange.response) + "\n").encode()
         backend.journal("GET", path, environ.get("QUERY_STRING", ""), 200, exchange, None,

@@ -24,6 +24,7 @@ def install_fault_header(app: Flask, endpoints: Mapping[str, str]) -> None:
         endpoint = endpoints.get(request.endpoint or "")
         if endpoint is None:
             return
+        exchange().endpoint = endpoint
         header = request.headers.get(HEADER)
         if header is not None:
             try:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+from urllib.parse import unquote_plus
 
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from videomock.core.exchange import Exchange
 from videomock.core.journal import BODY_TEXT_LIMIT, elide_images
+from videomock.core.keys import fingerprint
 from videomock.http.middleware import exchange_in
+
+#: A query parameter that carries an API key (Google's APIs take one as ?key=); journaled as its fingerprint.
+_KEY_PARAMETER = re.compile(r"(?<![^&])key=([^&]*)")
+
+
+def _query(environ: dict[str, Any]) -> str:
+    """The query string, with an API key in it replaced by the key's fingerprint: the journal keeps no secret."""
+    return _KEY_PARAMETER.sub(lambda m: f"key={fingerprint(unquote_plus(m[1]))}", environ.get("QUERY_STRING", ""))
 
 
 def _request_body(req: Request, exchange: Exchange) -> Any:
@@ -45,7 +56,7 @@ def install_journal(app: Flask) -> None:
         if exchange is None or req.path.startswith("/__admin"):
             return response
         current_app.extensions["videomock"].journal(
-            req.environ["REQUEST_METHOD"], req.path, req.environ.get("QUERY_STRING", ""), response.status_code,
+            req.environ["REQUEST_METHOD"], req.path, _query(req.environ), response.status_code,
             exchange, _request_body(req, exchange), _response_body(response, exchange),
             request_bytes=req.content_length or 0 if "chunked" not in req.headers.get("Transfer-Encoding", "") else None,
             response_bytes=response.content_length)

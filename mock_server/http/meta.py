@@ -6,24 +6,38 @@ from typing import Any
 
 from flask import Blueprint
 
+from videomock.contracts.catalog import ModelSpec
 from videomock.contracts.openapi import openapi_document
 from videomock.http.context import backend, caller, exchange, public_base
 
 meta = Blueprint("meta", __name__)
 
 #: Flask endpoint -> the endpoint names fault rules use.
-FAULT_ENDPOINTS = {"meta.list_models": "models"}
+FAULT_ENDPOINTS = {"meta.list_models": "models", "meta.get_model": "models"}
+
+#: The model object's extension field: the model's whole catalog entry (the model schema's shape), so that a
+#: client (``videomock generate``, ``verify``) can check requests against the rules of the server it talks to.
+CAPABILITIES_FIELD = "x-videomock"
 
 #: A fixed `created` for /v1/models; the catalog has no dates and a changing value would break determinism.
 CATALOG_CREATED = 1_735_689_600
 
 
+def model_object(spec: ModelSpec) -> dict[str, Any]:
+    """A model in the OpenAI model shape, with its capabilities in the extension field."""
+    return {"id": spec.id, "object": "model", "created": CATALOG_CREATED, "owned_by": spec.vendor,
+            CAPABILITIES_FIELD: dict(spec.entry)}
+
+
 @meta.get("/v1/models")
 def list_models() -> Any:
     catalog = backend().list_models(caller(), exchange())
-    data = [{"id": model_id, "object": "model", "created": CATALOG_CREATED, "owned_by": spec.vendor}
-            for model_id, spec in catalog.items()]
-    return {"object": "list", "data": data}
+    return {"object": "list", "data": [model_object(spec) for spec in catalog.values()]}
+
+
+@meta.get("/v1/models/<model_id>")
+def get_model(model_id: str) -> Any:
+    return model_object(backend().model(caller(), model_id, exchange()))
 
 
 @meta.get("/openapi.json")

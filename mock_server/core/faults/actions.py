@@ -118,7 +118,17 @@ class Duration(Action):
     queue_seconds: float | None = None
 
 
-JobAction = FailTask | Stuck | Stall | Slow | Duration
+@dataclass(frozen=True)
+class FilterOutputs(Action):
+    """A safety filter withholds videos once they are made: ``count`` of the task's (None: all of them)."""
+
+    type: ClassVar[str] = "filter_outputs"
+    endpoints: ClassVar[frozenset[str]] = _SUBMIT
+    reason: str
+    count: int | None = None
+
+
+JobAction = FailTask | Stuck | Stall | Slow | Duration | FilterOutputs
 
 
 # --- answering with an error --------------------------------------------------------------------------------
@@ -250,7 +260,7 @@ class Redirect(Action):
 
 
 ACTIONS: Mapping[str, type[Action]] = {cls.type: cls for cls in (
-    FailTask, Stuck, Stall, Slow, Duration, HttpError, Delay, Reset, Empty, TruncatedJson, MalformedJson, Dribble,
+    FailTask, Stuck, Stall, Slow, Duration, FilterOutputs, HttpError, Delay, Reset, Empty, TruncatedJson, MalformedJson, Dribble,
     TruncatedDownload, ExpireUrl, Redirect,
 )}
 

@@ -20,6 +20,7 @@ from videomock.core.faults.actions import (
     Empty,
     ExpireUrl,
     FailTask,
+    FilterOutputs,
     HttpError,
     MalformedJson,
     Redirect,
@@ -82,16 +83,21 @@ class JobShape:
     slow: float = 1.0
     total_seconds: float | None = None
     queue_seconds: float | None = None
+    #: A safety filter's reason, when one withholds videos, and how many it withholds (None: all).
+    filter_reason: str | None = None
+    filtered: int | None = None
 
 
 def job_shape(firings: Iterable[Firing]) -> JobShape:
-    """Merge every job action that fired. The first outcome-changing action (fail, stuck, stall) wins. Slow
-    factors multiply, up to the largest one factor may be: rules and the header together must not make a
-    timeline longer than one of them can (nor, multiplied often enough, infinite)."""
+    """Merge every job action that fired. The first outcome-changing action (fail, stuck, stall) wins, and so
+    does the first safety filter (a filter only acts on a job that completes). Slow factors multiply, up to
+    the largest one factor may be: rules and the header together must not make a timeline longer than one of
+    them can (nor, multiplied often enough, infinite)."""
     outcome: JobShape | None = None
     slow = 1.0
     total: float | None = None
     queue: float | None = None
+    screen: FilterOutputs | None = None
     for firing in firings:
         action = firing.action
         if isinstance(action, FailTask) and outcome is None:
@@ -104,8 +110,11 @@ def job_shape(firings: Iterable[Firing]) -> JobShape:
             slow = min(slow * action.factor, schema_maximum(action.type, "factor"))
         elif isinstance(action, Duration):
             total, queue = action.seconds, action.queue_seconds
+        elif isinstance(action, FilterOutputs) and screen is None:
+            screen = action
     base = outcome or JobShape()
-    return JobShape(base.outcome, base.at_progress, base.reason, base.message, slow, total, queue)
+    return JobShape(base.outcome, base.at_progress, base.reason, base.message, slow, total, queue,
+                    screen.reason if screen else None, screen.count if screen else None)
 
 
 # --- what happens on the wire ---------------------------------------------------------------------------------

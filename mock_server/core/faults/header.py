@@ -20,7 +20,8 @@ HEADER_GRAMMAR = (
     f"{HEADER}: directive[; directive...], each name or name=value. Per request: status=429 "
     "[retry-after=S] [code=C] [message=M], delay=S or delay=MIN-MAX (at most limits.max_delay_seconds), reset, empty, malformed, truncate[=FRACTION], "
     "dribble[=BYTES[/SECONDS]], expire=TTL, redirect[=30X]. Per job (submit only): fail=REASON[@PROGRESS] "
-    "(content_policy, upstream_error, timeout), stuck, stall=PROGRESS, slow=FACTOR, duration=SECONDS [queue=SECONDS]."
+    "(content_policy, upstream_error, timeout), stuck, stall=PROGRESS, slow=FACTOR, duration=SECONDS [queue=SECONDS], "
+    "filter[=COUNT] (a safety filter withholds COUNT of the job's videos, default all)."
 )
 
 
@@ -105,6 +106,9 @@ def _actions_from(d: dict[str, str | None], endpoint: str, max_delay: float) -> 
         if "queue" in d:
             action["queue_seconds"] = _number("queue", need("queue"))
         actions.append(action)
+    if "filter" in d:
+        count = take("filter")
+        actions.append({"type": "filter_outputs", **({"count": _integer("filter", count)} if count else {})})
     if "delay" in d:
         text = need("delay")
         low, dash, high = text.partition("-")

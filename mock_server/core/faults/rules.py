@@ -68,9 +68,16 @@ class Firing:
     rule: str
     action: Action
     match: int | None = None
+    #: The rule's match counter (None for the header), which names its count of firings too.
+    counter: str | None = None
 
     def journal(self) -> dict[str, Any]:
         return {"rule": self.rule, "match": self.match, **self.action.journal()}
+
+
+def fired_counter(counter: str) -> str:
+    """The store counter of how often the rule with match counter ``counter`` fired."""
+    return f"{counter}:fired"
 
 
 def compile_rules(rules: Sequence[Mapping[str, Any]], *, max_delay: float) -> list[Rule]:
@@ -118,5 +125,5 @@ def fire(rules: Iterable[Rule], facts: RequestFacts, *, seed: int, next_match: C
             continue
         if rule.probability is not None and rng.unit(seed, "fault", rule.counter, n) >= rule.probability:
             continue
-        fired.append(Firing(rule.id, rule.action, n))
+        fired.append(Firing(rule.id, rule.action, n, rule.counter))
     return fired

@@ -1,0 +1,100 @@
+"""The Gemini API dialect of Google Veo (``generativelanguage.googleapis.com``), as raw HTTP clients and the SDKs
+other than google-genai's Python one call it (which sends generate_videos to Vertex AI only).
+
+- ``POST /v1beta/models/{m}:predictLongRunning``: the request of :mod:`videomock.contracts.dialects.google`
+  (without Vertex AI's own parameters), answered ``{"name": "models/{m}/operations/{id}"}``.
+- ``GET /v1beta/{name}``: the operation (the message schema ``google_operation``). Done, its
+  ``response.generateVideoResponse.generatedSamples[].video.uri`` links each video.
+- ``GET /v1beta/files/{file}:download?alt=media``: the MP4 (Range and conditional requests as the documented
+  download). A file id is the operation id and the video's number, so it is lowercase alphanumeric as
+  google-genai's ``files.download`` expects (which takes https links only).
+
+Auth is ``x-goog-api-key`` (or ``?key=``), as :mod:`videomock.dialects.google` reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from videomock.contracts.dialects import google as contract
+from videomock.core.backend import TaskView
+from videomock.core.errors import APIError, provider_error
+from videomock.core.tasks import Task
+from videomock.dialects import google
+from videomock.dialects.documented import send_video
+from videomock.http.context import backend, exchange, public_base
+
+gemini = Blueprint("gemini", __name__)
+
+#: Flask endpoint -> the endpoint names fault rules use.
+FAULT_ENDPOINTS = {"gemini.submit": "submit", "gemini.poll": "poll", "gemini.download": "download"}
+#: Paths of this API, where a path no route serves answers in Google's error shape.
+PREFIXES = ("/v1beta/",)
+RESPONSE_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse"
+
+
+def operation_name(task: Task) -> str:
+    return f"models/{task.reported_model}/operations/{task.id}"
+
+
+def file_id(task: Task, output: int) -> str:
+    return f"{task.id}{output}"
+
+
+def operation_body(view: TaskView) -> dict[str, Any]:
+    """The operation as ``GET /v1beta/{name}`` answers it. The filter's count is shown only when it withheld
+    any video, as the Gemini API leaves it out."""
+    body: dict[str, Any] = {"name": operation_name(view.task)}
+    finished = google.finish(view)
+    if finished is None:
+        return body
+    body.update(finished)
+    if "error" not in finished:
+        base = public_base()
+        samples = [{"video": {"uri": f"{base}/v1beta/files/{file_id(view.task, output)}:download?alt=media"}}
+                   for output in range(len(view.task.video_keys))]
+        result = {**({"generatedSamples": samples} if samples else {}),
+                  **(google.withheld(view) if view.state.withheld else {})}
+        body["response"] = {"@type": RESPONSE_TYPE, "generateVideoResponse": result}
+    return body
+
+
+def _answer(body: Mapping[str, Any]) -> Response:
+    exchange().response = body
+    return jsonify(body)
+
+
+@gemini.post("/v1beta/models/<model>:predictLongRunning")
+def submit(model: str) -> Response:
+    task = google.create(contract.GEMINI_DIALECT, model, f"models/{model}")
+    return _answer({"name": operation_name(task)})
+
+
+@gemini.get("/v1beta/models/<model>/operations/<operation_id>")
+def poll(model: str, operation_id: str) -> Response:
+    owner = google.caller()
+    exchange().task_id = operation_id
+    name = f"models/{model}/operations/{operation_id}"
+    return _answer(operation_body(google.operation(owner, contract.GEMINI, name, operation_id, operation_name)))
+
+
+@gemini.get("/v1beta/files/<file>:download")
+def download(file: str) -> Response:
+    owner = google.caller()
+    if request.args.get("alt") != "media":
+        raise provider_error("invalid_value", f"alt must be media to download the file's bytes, not {request.args.get('alt')!r}.",
+                             param="alt")
+    task_id, number = file[:google.IDS.length], file[google.IDS.length:]
+    exchange().task_id = task_id
+    if not (number.isascii() and number.isdecimal()):
+        raise google.not_found(f"File files/{file}")
+    try:
+        path = backend().video_file(owner, task_id, exchange(), output=int(number))
+    except APIError as error:
+        if error.code != "task_not_found":
+            raise
+        raise google.not_found(f"File files/{file}") from None
+    return send_video(path, file)

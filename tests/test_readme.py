@@ -1,0 +1,45 @@
+"""The README's pytest section is run, not only read: each of its Python snippets is a test file in a fresh
+pytest session (pytester), as a user pasting it would have it, and its how-to table lists exactly the files
+of tests/examples."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = "## Testing with pytest"
+
+
+def pytest_section() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(SECTION + "\n")
+    end = text.find("\n## ", start + len(SECTION))
+    return text[start:end if end != -1 else len(text)]
+
+
+def snippets() -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```$", pytest_section(), flags=re.S | re.M)
+
+
+def test_the_section_has_snippets_for_each_way_in() -> None:
+    joined = "\n".join(snippets())
+    for needle in ("(videomock)", "httpx_client()", "def videomock_config", "videomock.fake(", "serve_in_thread("):
+        assert needle in joined
+
+
+def test_every_snippet_passes_as_a_test_file(pytester: pytest.Pytester) -> None:
+    found = snippets()
+    pytester.makepyfile(**{f"test_readme_{n}": code for n, code in enumerate(found)})
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
+    tests = sum(len(re.findall(r"^\s*def test_", code, flags=re.M)) for code in found)
+    result.assert_outcomes(passed=tests)
+
+
+def test_the_how_to_table_lists_every_example_file() -> None:
+    listed = set(re.findall(r"^\| `(test_\w+\.py)` \|", pytest_section(), flags=re.M))
+    assert listed == {path.name for path in (ROOT / "tests" / "examples").glob("test_*.py")}
