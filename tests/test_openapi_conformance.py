@@ -707,6 +707,10 @@ PROVOCATIONS: list[Provocation] = [
     Provocation("admin", "invalid_config", lambda s: s.call("PATCH", "/__admin/config", key=False,
                                                             json={"clock": {"mode": "warp"}})),
     Provocation("admin", "fault_rule_not_found", lambda s: s.call("DELETE", "/__admin/faults/no-such-rule", key=False)),
+    Provocation("admin", "webhook_delivery_not_found",
+                lambda s: s.call("POST", "/__admin/webhooks/deliveries/dlv_nope/redeliver", key=False)),
+    Provocation("admin", "webhook_endpoint_not_found",
+                lambda s: s.call("DELETE", "/__admin/webhooks/endpoints/no-such-endpoint", key=False)),
     # tasks, limits and idempotency
     Provocation("poll", "task_not_found", lambda s: s.call("GET", "/v1/video/generations/task_nope")),
     Provocation("download", "task_not_found", lambda s: s.call("GET", "/v1/videos/task_nope/content")),

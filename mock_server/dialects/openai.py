@@ -24,6 +24,7 @@ from videomock.core.backend import TaskView, VideoBackend, bad_request
 from videomock.core.errors import provider_error
 from videomock.core.tasks import IdFormat, Origin, Task
 from videomock.dialects import gateway
+from videomock.dialects.callbacks import OPENAI_EVENTS
 from videomock.dialects.documented import video_url
 from videomock.http.bodies import FORM_TYPES, UploadedFile, parse_form_body, parse_json_body
 from videomock.http.context import backend, caller, exchange, public_base
@@ -135,7 +136,8 @@ def create_body() -> dict[str, Any]:
 
 def _origin(body: dict[str, Any], spec_id: str) -> Origin:
     name = body.get("model", contract.DEFAULT_MODEL)
-    return Origin(dialect=contract.NAME, ids=IDS, model_name=name if name != spec_id else None)
+    return Origin(dialect=contract.NAME, ids=IDS, model_name=name if name != spec_id else None,
+                  endpoint_shape=OPENAI_EVENTS.name, base_url=public_base())
 
 
 def _owned_view(task_id: str) -> TaskView:
@@ -217,6 +219,7 @@ def remix(video_id: str) -> Response:
     if violations:
         raise bad_request(violations)
     b = backend()
-    task: Task = b.remix(owner, video_id, body["prompt"], exchange(), origin=Origin(dialect=contract.NAME, ids=IDS))
+    origin = Origin(dialect=contract.NAME, ids=IDS, endpoint_shape=OPENAI_EVENTS.name, base_url=public_base())
+    task: Task = b.remix(owner, video_id, body["prompt"], exchange(), origin=origin)
     exchange().task_id = task.id
     return _answer(b.view(task))

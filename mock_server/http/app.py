@@ -14,7 +14,7 @@ from videomock.config import check_config, default_cache_dir
 from videomock.core.backend import VideoBackend
 from videomock.core.runtime import publish_config
 from videomock.dialects import adapters
-from videomock.http import meta
+from videomock.http import meta, webhook_admin
 from videomock.http.admin import admin
 from videomock.http.bodies import FormRequest
 from videomock.http.cors import CrossOrigin
@@ -84,11 +84,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
                                **{name: kind for adapter in dialects for name, kind in adapter.fault_endpoints.items()}})
     for adapter in dialects:
         app.register_blueprint(adapter.blueprint)
+        for shape in adapter.webhook_shapes(backend):
+            backend.webhooks.register(shape)
     app.extensions["videomock.error_renderers"] = ErrorRenderers(
         {a.blueprint.name: a.render_error for a in dialects if a.render_error is not None},
         tuple((prefix, a.render_error) for a in dialects if a.render_error is not None for prefix in a.prefixes))
     app.register_blueprint(meta.meta)
     app.register_blueprint(admin)
+    app.register_blueprint(webhook_admin.admin)
     install_journal(app)
     # Outermost first: CORS when asked for, plain polls, then transport faults, then the per-request Exchange, then Flask.
     # The fast path serialises exactly as Flask's JSON responses do (compact, with a trailing newline), with
