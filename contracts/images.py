@@ -31,7 +31,7 @@ MAX_ASPECT = 2.5
 #: Far above any real input (8K is 33 MP), far below what would exhaust memory once decoded.
 MAX_PIXELS = 50_000_000
 
-_ALLOWED = "PNG, JPEG or WebP"
+_FORMAT_NAMES = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP"}
 _DATA_URI = re.compile(r"data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*),(?P<data>.*)", re.DOTALL | re.IGNORECASE)
 _URL_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 _DATA_URI_TYPES = ("image/png", "image/jpeg", "image/jpg", "image/webp")
@@ -47,6 +47,37 @@ class ImageError(ValueError):
 
 
 @dataclass(frozen=True)
+class ImageRules:
+    """What one API takes as an image, besides an http(s) URL: the formats it decodes, and whether an inline
+    image may be a data URI or must be raw base64. Each set of rules is a JSON Schema ``format`` of its own, so
+    a dialect's schema says which rules a field follows, and every message names what that API allows (a
+    Kling user told "use PNG, JPEG or WebP" would send a WebP and be refused again)."""
+
+    schema_format: str
+    formats: tuple[str, ...]
+    data_uris: bool
+
+    @property
+    def allowed(self) -> str:
+        """The formats as a message names them: "PNG, JPEG or WebP"."""
+        *others, last = [_FORMAT_NAMES[f] for f in self.formats]
+        return f"{', '.join(others)} or {last}" if others else last
+
+    @property
+    def inline(self) -> str:
+        return "a data URI or raw base64" if self.data_uris else "raw base64 (with no data: prefix)"
+
+
+#: The contract's rules (the documented and OpenAI dialects): PNG, JPEG or WebP, as a data URI or raw base64.
+CONTRACT_IMAGES = ImageRules(SCHEMA_FORMAT, FORMATS, data_uris=True)
+#: Kling's: .jpg/.jpeg/.png only, inline as the Base64 string itself ("do not add any prefix such as
+#: data:image/png;base64,", Kling's API reference).
+RAW_JPEG_PNG = ImageRules("image-reference-raw-jpeg-png", ("JPEG", "PNG"), data_uris=False)
+#: Every set of rules, by its schema format.
+IMAGE_RULES = {rules.schema_format: rules for rules in (CONTRACT_IMAGES, RAW_JPEG_PNG)}
+
+
+@dataclass(frozen=True)
 class ImageInput:
     data: bytes | None
     url: str | None
@@ -55,22 +86,26 @@ class ImageInput:
     height: int | None
 
 
-def parse_image(value: str, *, max_bytes: int = MAX_BYTES) -> ImageInput:
-    """A ``data:image/...;base64,`` URI, raw base64 (standard or URL-safe), or an http(s) URL, which is
-    returned unfetched. Inline images must fully decode as PNG, JPEG or WebP, be at most ``max_bytes``
-    decoded, at most MAX_PIXELS, each side >= 300 px, aspect ratio within 1:2.5 .. 2.5:1. Anything else
-    raises ImageError saying what is wrong and what is allowed."""
+def parse_image(value: str, *, max_bytes: int = MAX_BYTES, rules: ImageRules = CONTRACT_IMAGES) -> ImageInput:
+    """A ``data:image/...;base64,`` URI (where ``rules`` take one), raw base64 (standard or URL-safe), or an
+    http(s) URL, which is returned unfetched. Inline images must fully decode in one of the rules' formats
+    (by default PNG, JPEG or WebP), be at most ``max_bytes`` decoded, at most MAX_PIXELS, each side >= 300 px,
+    aspect ratio within 1:2.5 .. 2.5:1. Anything else raises ImageError saying what is wrong and what is
+    allowed."""
     if not isinstance(value, str) or not value.strip():
-        raise ImageError(f"image is empty; give a data URI, raw base64 of a {_ALLOWED} image, or an http(s) URL")
+        raise ImageError(f"image is empty; give {rules.inline} of a {rules.allowed} image, or an http(s) URL")
     text = value.strip()
     if _URL_SCHEME.match(text):
         return ImageInput(data=None, url=check_url(text), format=None, width=None, height=None)
     if text[:5].lower() == "data:":
-        return inspect_image_bytes(_decode_data_uri(text, max_bytes), max_bytes)
-    return inspect_image_bytes(_decode_base64(text, max_bytes), max_bytes)
+        if not rules.data_uris:
+            raise ImageError("image is a data URI; send the Base64 string itself, without the data:...;base64, "
+                             "prefix, or an http(s) URL")
+        return inspect_image_bytes(_decode_data_uri(text, max_bytes), max_bytes, rules)
+    return inspect_image_bytes(_decode_base64(text, max_bytes, rules), max_bytes, rules)
 
 
-def inspect_image_bytes(data: bytes, max_bytes: int) -> ImageInput:
+def inspect_image_bytes(data: bytes, max_bytes: int, rules: ImageRules = CONTRACT_IMAGES) -> ImageInput:
     """Validate decoded bytes: size, format, dimensions and aspect ratio from the header, then a full decode."""
     if len(data) > max_bytes:
         raise ImageError(too_big(len(data), max_bytes))
@@ -81,9 +116,9 @@ def inspect_image_bytes(data: bytes, max_bytes: int) -> ImageInput:
     except Image.DecompressionBombError:
         raise ImageError(f"image is too large in pixels; at most {MAX_PIXELS // 1_000_000} megapixels allowed") from None
     except (OSError, ValueError, SyntaxError):
-        raise ImageError(f"image data is not a {_ALLOWED} image") from None
-    if kind not in FORMATS:
-        raise ImageError(f"image format {kind} is not supported; use {_ALLOWED}")
+        raise ImageError(f"image data is not a {rules.allowed} image") from None
+    if kind not in rules.formats:
+        raise ImageError(f"image format {kind} is not supported; use {rules.allowed}")
     _check_dimensions(width, height)
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -138,10 +173,10 @@ def _decode_data_uri(text: str, max_bytes: int) -> bytes:
                          "image/webp")
     if "base64" not in (param.strip().lower() for param in match["params"].split(";")):
         raise ImageError("image data URI must be base64-encoded (data:image/png;base64,...)")
-    return _decode_base64(match["data"], max_bytes)
+    return _decode_base64(match["data"], max_bytes, CONTRACT_IMAGES)
 
 
-def _decode_base64(text: str, max_bytes: int) -> bytes:
+def _decode_base64(text: str, max_bytes: int, rules: ImageRules) -> bytes:
     """Standard or URL-safe alphabet, padding optional, line breaks ignored; the size is checked from the
     length before decoding so an oversized upload is refused without allocating it twice."""
     compact = re.sub(r"\s+", "", text).translate(str.maketrans("-_", "+/")).rstrip("=")
@@ -151,8 +186,8 @@ def _decode_base64(text: str, max_bytes: int) -> bytes:
     try:
         return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise ImageError("image is neither an http(s) URL nor valid base64 (a data URI or raw base64 of a "
-                         f"{_ALLOWED} image)") from None
+        raise ImageError(f"image is neither an http(s) URL nor valid base64 ({rules.inline} of a {rules.allowed} "
+                         "image)") from None
 
 
 def too_big(size: int, max_bytes: int, *, at_least: bool = False) -> str:

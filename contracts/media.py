@@ -14,17 +14,20 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import ffmpeg as ffmpeg_cmd
 import imageio_ffmpeg
 
 #: An ffmpeg run that takes longer than this is stuck, not slow.
 FFMPEG_TIMEOUT_SECONDS = 300.0
+#: What a completed video's download serves, by ``variant`` (the OpenAI Videos API's names), and as what: the
+#: MP4, its middle frame and a grid of its frames.
+VARIANT_MEDIA_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 
 
 class MediaError(Exception):
@@ -136,38 +139,70 @@ def read_luma(path: str | os.PathLike[str], frame: int = 0, *, ffmpeg: str | Non
     return Luma(width, height, data[header.end():header.end() + width * height])
 
 
-def top_level_boxes(path: Path) -> list[tuple[bytes, int, int]]:
-    """The MP4's top-level boxes as (type, offset, size), up to the end of the file or the first box that
-    runs past it (a truncated file's last box)."""
-    boxes = []
-    size_on_disk = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        offset = 0
-        while len(header := fh.read(8)) == 8:
-            size, kind = int.from_bytes(header[:4], "big"), header[4:]
-            if size == 1:
-                size = int.from_bytes(fh.read(8), "big")
-            elif size == 0:
-                size = size_on_disk - offset
-            if size < 8:
-                break
-            boxes.append((kind, offset, size))
-            offset += size
-            fh.seek(offset)
-    return boxes
-
-
 def moov_before_mdat(path: Path) -> bool:
-    """A browser can start playing before the download ends only if the index (moov) comes before the media
-    data (mdat)."""
-    kinds = [kind for kind, _, _ in top_level_boxes(path) if kind in (b"moov", b"mdat")]
-    return kinds[:1] == [b"moov"]
+    """Walk the top-level MP4 boxes: a browser can start playing before the download ends only if the
+    index (moov) comes before the media data (mdat)."""
+    with open(path, "rb") as fh:
+        for kind, _ in _boxes(fh):
+            if kind in (b"moov", b"mdat"):
+                return kind == b"moov"
+    return False
+
+
+def top_level_boxes(path: str | os.PathLike[str]) -> list[tuple[bytes, int, int]]:
+    """The MP4's top-level boxes as (type, payload offset, payload size), as far as the file goes (a cut
+    file's last box runs past its end)."""
+    with open(path, "rb") as fh:
+        return [(kind, fh.tell(), size) for kind, size in _boxes(fh)]
+
+
+def container_seconds(path: str | os.PathLike[str]) -> float:
+    """The duration the MP4's movie header (moov/mvhd) gives: what a player shows as the file's length, read
+    without decoding anything (a provider that reports a video's length, as Kling does, reports this).
+    Raises MediaError when the file has no movie header."""
+    with open(path, "rb") as fh:
+        for kind, size in _boxes(fh):
+            if kind != b"moov":
+                continue
+            for inner, inner_size in _boxes(fh, size):
+                if inner == b"mvhd" and inner_size >= 32:
+                    box = fh.read(inner_size)
+                    if box[0] == 1:   # version 1: 64-bit times and duration
+                        timescale, duration = int.from_bytes(box[20:24], "big"), int.from_bytes(box[24:32], "big")
+                    else:
+                        timescale, duration = int.from_bytes(box[12:16], "big"), int.from_bytes(box[16:20], "big")
+                    if timescale:
+                        return duration / timescale
+    raise MediaError(f"{Path(path).name} has no MP4 movie header (moov/mvhd) giving its duration")
+
+
+def _boxes(fh: BinaryIO, length: int | None = None) -> Iterator[tuple[bytes, int]]:
+    """The MP4 boxes from ``fh``'s position on (to ``length`` bytes, or the end of the file): each box's type
+    and payload size, with ``fh`` at the payload's start. Whatever of the payload the caller leaves unread is
+    skipped."""
+    end = None if length is None else fh.tell() + length
+    while end is None or fh.tell() + 8 <= end:
+        header = fh.read(8)
+        if len(header) < 8:
+            return
+        size, kind = int.from_bytes(header[:4], "big"), header[4:]
+        if size == 1:
+            size = int.from_bytes(fh.read(8), "big") - 8
+        elif size == 0:   # the box runs to the end of the file: nothing follows it
+            yield kind, (end if end is not None else os.fstat(fh.fileno()).st_size) - fh.tell()
+            return
+        payload = fh.tell()
+        size -= 8
+        if size < 0:
+            return
+        yield kind, size
+        fh.seek(payload + size)
 
 
 # --- what is wrong with a delivered file -------------------------------------------------------------------------
 
 #: What the contract says a video download is served as.
-VIDEO_MEDIA_TYPE = "video/mp4"
+VIDEO_MEDIA_TYPE = VARIANT_MEDIA_TYPES["video"]
 
 
 @dataclass(frozen=True)

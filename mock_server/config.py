@@ -22,8 +22,9 @@ from videomock.contracts.schemas import load_schema
 from videomock.contracts.validation import first_non_finite, json_pointer, param_name, validate_against
 from videomock.core.faults.actions import FaultSpecError
 from videomock.core.faults.rules import compile_rules
-from videomock.core.keys import owner_of
-from videomock.core.outbound import check_hosts, parse_networks
+from videomock.core.keys import fingerprint, is_fingerprint, owner_of
+from videomock.core.outbound import Refused, check_hosts, check_url, parse_networks
+from videomock.core.webhooks.schedule import delivery_policy
 
 #: Sections that only take effect at start; PUT /__admin/config may not change them.
 STARTUP_ONLY = ("server", "video")
@@ -67,6 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cors-origin", ("server", "cors_origins"), str, "Let a browser page on this origin call the fake, e.g. http://localhost:5173, or * for any (repeatable).", multiple=True),
     Setting("threads", ("server", "threads"), int, "Threads per worker process: requests it holds at once (they compute one at a time)."),
     Setting("api-key", ("auth", "api_keys"), str, "Accept only this API key (repeatable). Default: any non-empty key.", multiple=True),
+    Setting("kling-key", ("auth", "kling_keys"), str, "Accept Kling JWTs signed with this key pair, ACCESS:SECRET "
+            "(repeatable). Default: any well-formed, unexpired HS256 token.", multiple=True),
     Setting("admin-token", ("auth", "admin_token"), _maybe_none, "Require this bearer token on /__admin/."),
     Setting("gateway", ("gateway", "profile"), str, "Gateway profile: documented (the provider doc) or new-api "
             "(what new-api's code accepts and returns)."),
@@ -176,20 +179,99 @@ def check_config(doc: Any) -> dict[str, Any]:
         compile_rules(doc["faults"], max_delay=doc["limits"]["max_delay_seconds"])
     except (CatalogError, FaultSpecError) as exc:
         raise ConfigError(f"invalid configuration: {exc}", exc.param) from None
-    image_fetch = doc["video"]["image_fetch"]
+    key_pairs(doc["auth"]["kling_keys"])
+    _check_allow_lists(doc["video"]["image_fetch"], "video.image_fetch")
+    _check_allow_lists(doc["webhooks"], "webhooks")
+    _check_endpoints(doc["webhooks"])
+    return without_secrets(doc)
+
+
+def _check_allow_lists(section: Mapping[str, Any], setting: str) -> None:
+    """The hosts and networks an outbound policy allows must be ones a URL can name and networks at all."""
     for key, check in (("allow_hosts", check_hosts), ("allow_private_networks", parse_networks)):
         try:
-            check(image_fetch[key])
+            check(section[key])
         except ValueError as exc:
-            param = f"video.image_fetch.{key}"
+            param = f"{setting}.{key}"
             raise ConfigError(f"invalid configuration: {param}: {exc}", param) from None
-    return without_secrets(doc)
+
+
+def _check_endpoints(webhooks: Mapping[str, Any]) -> None:
+    """Each endpoint's URL must be one deliveries may go to, and no two endpoints may share a name (the
+    admin API and the delivery records name them)."""
+    policy = delivery_policy(webhooks)
+    seen: set[str] = set()
+    for index, endpoint in enumerate(webhooks["endpoints"]):
+        try:
+            check_url(endpoint["url"], policy)
+        except Refused as exc:
+            param = f"webhooks.endpoints.{index}.url"
+            raise ConfigError(f"invalid configuration: {param}: {exc}", param) from None
+        name = endpoint.get("name") or f"endpoint-{index + 1}"
+        if name in seen:
+            param = f"webhooks.endpoints.{index}.name"
+            raise ConfigError(f"invalid configuration: {param}: another endpoint is named {name!r} already", param)
+        seen.add(name)
+
+
+def key_pairs(entries: list[str]) -> dict[str, str]:
+    """``auth.kling_keys`` as access key -> secret key. Raises ConfigError naming the entry at fault; no message
+    shows an entry, which holds a secret."""
+    pairs: dict[str, str] = {}
+    for n, entry in enumerate(entries):
+        param = f"auth.kling_keys.{n}"
+        access, colon, secret = entry.partition(":")
+        if not (access and colon and secret):
+            raise ConfigError(f"invalid configuration: {param} is not ACCESS_KEY:SECRET_KEY (an access key, a colon "
+                              "and its secret key; the value is not shown, as it holds a secret)", param)
+        if access in pairs:
+            raise ConfigError(f"invalid configuration: {param}: access key {access!r} is given twice", param)
+        if is_fingerprint(secret):
+            raise ConfigError(f"invalid configuration: {param}: the secret key of access key {access!r} is a "
+                              "fingerprint (key_...), as GET /__admin/config shows it; give the secret key itself",
+                              param)
+        pairs[access] = secret
+    return pairs
+
+
+def shown(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config as routes return it: each Kling secret key, which the config keeps to check signatures, shown
+    as its fingerprint (as the API keys are kept)."""
+    document = copy.deepcopy(dict(config))
+    document["auth"]["kling_keys"] = [f"{access}:{fingerprint(secret)}"
+                                      for access, secret in key_pairs(config["auth"]["kling_keys"]).items()]
+    return document
+
+
+def keeping_secrets(document: Mapping[str, Any], current: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``document`` (a config, or changes to it) with each Kling key pair shown as :func:`shown` shows it
+    replaced by the pair it stands for in ``current``, so a document read from ``GET /__admin/config`` can be
+    sent back unchanged. Raises ConfigError for a fingerprint that stands for no secret key held here."""
+    auth = document.get("auth")
+    if not isinstance(auth, Mapping) or not isinstance(auth.get("kling_keys"), list):
+        return document
+    entries = auth["kling_keys"]
+    held = key_pairs(current["auth"]["kling_keys"])
+    kept = []
+    for n, entry in enumerate(entries):
+        access, _, secret = entry.partition(":") if isinstance(entry, str) else ("", "", "")
+        if is_fingerprint(secret):
+            if access not in held or fingerprint(held[access]) != secret:
+                param = f"auth.kling_keys.{n}"
+                raise ConfigError(f"invalid configuration: {param}: the secret key of access key {access!r} is given "
+                                  "as a fingerprint that stands for no secret key this server holds for it; give "
+                                  "the secret key itself", param)
+            entry = f"{access}:{held[access]}"
+        kept.append(entry)
+    return {**document, "auth": {**auth, "kling_keys": kept}}
 
 
 def without_secrets(doc: dict[str, Any]) -> dict[str, Any]:
     """The config with every API key and the admin token replaced by its fingerprint (a fingerprint stays as
     it is), so that what the store keeps and the admin API returns reveals no secret, and a document read
-    from ``GET /__admin/config`` can be sent back unchanged."""
+    from ``GET /__admin/config`` can be sent back unchanged. Kling's secret keys stay: a signature can only be
+    checked with the secret itself, so the store keeps them (it is readable by its owner only) and routes show
+    them as :func:`shown` does."""
     auth = doc["auth"]
     auth["api_keys"] = list(dict.fromkeys(owner_of(key) for key in auth["api_keys"]))
     if auth["admin_token"] is not None:

@@ -73,9 +73,11 @@ def test_mock_httpx_routes_clients_the_code_under_test_builds(videomock: FakePro
     videomock.assert_requested(endpoint="submit", count=1)
 
 
-def test_without_mock_httpx_an_own_client_does_not_reach_the_in_process_fake(videomock: FakeProvider) -> None:
-    with httpx.Client() as own, pytest.raises(httpx.ConnectError):
+def test_without_mock_httpx_an_own_client_is_told_how_to_reach_the_in_process_fake(videomock: FakeProvider) -> None:
+    with httpx.Client() as own, pytest.raises(httpx.ConnectError, match="videomock.httpx_client()") as caught:
         submit_with(own, videomock)
+    assert "mock_httpx=True" in str(caught.value) and "videomock_server" in str(caught.value)
+    assert videomock.requests == []
 
 
 def test_a_fake_inside_a_test_that_uses_the_fixture_wins_while_it_runs(videomock: FakeProvider) -> None:

@@ -1,19 +1,20 @@
 """The new-api gateway profile over real HTTP: chosen by the X-Videomock-Gateway header, by the key
 (gateway.keys) or for the whole server (--gateway); new-api's lenient request; its answers and errors against
-their schemas (contracts/schemas/newapi_*); one task through both route families; and the thin client
-running a whole generation against it. The documented profile's own behaviour is the rest of the suite's."""
+their schemas (contracts/schemas/newapi_*), and against the real gateway's recordings
+(tests/data/recordings/new_api_*.json); one task through both route families; and the thin client running a
+whole generation against it. The documented profile's own behaviour is the rest of the suite's."""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.clientlib_support import VirtualTime
+from tests.clientlib_support import RECORDINGS, VirtualTime, load_recording
 from tests.conftest import Fake
 from tests.serve_process import serve
 from videomock.client import ContractWarning, NotFound, VideoClient
@@ -145,16 +146,15 @@ def test_a_task_polled_through_its_life_as_new_apis_task_dto(fake: Fake) -> None
     task_id = submitted(fake)
     queued = dto(fake, task_id)
     assert (queued["status"], queued["progress"], queued["start_time"], queued["finish_time"]) == ("SUBMITTED", "10%", 0, 0)
-    assert "result_url" not in queued and queued["fail_reason"] == "" and queued["action"] == "textGenerate"
-    assert queued["submit_time"] == queued["created_at"] > 0 and queued["data"]["task_id"] == task_id
+    assert (queued["result_url"], queued["fail_reason"]) == ("", "") and queued["submit_time"] > 0
     fake.backend.advance(10)
     running = dto(fake, task_id)
     assert (running["status"], running["progress"]) == ("IN_PROGRESS", "30%")
-    assert running["start_time"] > running["submit_time"] and running["finish_time"] == 0
+    assert running["start_time"] > running["submit_time"] and running["finish_time"] == 0 and running["result_url"] == ""
     fake.backend.advance(3600)
     done = dto(fake, task_id)
     assert (done["status"], done["progress"]) == ("SUCCESS", "100%")
-    assert done["finish_time"] > done["start_time"] == running["start_time"] and done["updated_at"] == done["finish_time"]
+    assert done["finish_time"] > done["start_time"] == running["start_time"] and done["fail_reason"] == ""
     video = call(fake, "GET", done["result_url"].removeprefix(fake.url))
     assert video.status_code == 200 and video.content[4:8] == b"ftyp"
 
@@ -163,8 +163,23 @@ def test_a_failed_task_reports_failure_its_reason_and_its_end(fake: Fake) -> Non
     task_id = submitted(fake, headers={"X-Videomock-Fault": "fail=content_policy@40"})
     fake.backend.advance(3600)
     failed = dto(fake, task_id)
-    assert (failed["status"], failed["progress"]) == ("FAILURE", "100%") and "result_url" not in failed
+    assert failed["status"] == "FAILURE" and failed["result_url"] == ""
     assert failed["fail_reason"] and failed["finish_time"] >= failed["start_time"] > 0
+
+
+@pytest.mark.parametrize(("fault", "progress", "started"), [
+    ("fail=content_policy@40", "30%", True),   # failed while IN_PROGRESS, which new-api shows at 30%
+    ("fail=content_policy@99", "30%", True),
+    ("fail=content_policy@0", "10%", False),   # failed as it would have started: it was SUBMITTED
+    ("filter", "30%", True),                   # a safety filter withholding the video fails the task at its end
+])
+def test_a_failed_task_keeps_the_progress_it_had_when_it_failed(fake: Fake, fault: str, progress: str,
+                                                                started: bool) -> None:
+    task_id = submitted(fake, headers={"X-Videomock-Fault": fault})
+    fake.backend.advance(3600)
+    failed = dto(fake, task_id)
+    assert (failed["status"], failed["progress"]) == ("FAILURE", progress)
+    assert (failed["start_time"] > 0) is started and failed["finish_time"] >= failed["start_time"]
 
 
 def test_the_fast_path_answers_a_poll_exactly_as_the_full_path_does(fake: Fake) -> None:
@@ -193,28 +208,33 @@ def test_the_same_task_is_readable_through_both_route_families(fake: Fake) -> No
 
 # --- what it reads -------------------------------------------------------------------------------------------
 
+def params_of(fake: Fake, task_id: str) -> dict[str, Any]:
+    """The canonical request a task was made with (the admin API's view of it)."""
+    tasks = requests.get(f"{fake.url}/__admin/tasks", timeout=10).json()["tasks"]
+    params: dict[str, Any] = next(t for t in tasks if t["task_id"] == task_id)["params"]
+    return params
+
+
 def test_a_size_the_model_does_not_offer_is_dropped_for_the_models_default(fake: Fake) -> None:
     body = {**BODY, "width": 640, "height": 480, "fps": 60, "seed": 7, "n": 3, "response_format": "b64", "user": "u1"}
     assert submit(fake, body, profile=None).status_code == 400   # the documented profile refuses it
-    metadata = dto(fake, submitted(fake, body))["data"]["metadata"]
-    assert (metadata["width"], metadata["height"], metadata["fps"], metadata["duration"]) == (1280, 720, 30, 5)
-    assert metadata["seed"] != 7
+    params = params_of(fake, submitted(fake, body))
+    assert (params["width"], params["height"], params["fps"], params["duration"]) == (1280, 720, 30, 5)
+    assert params["seed"] != 7
 
 
 def test_new_apis_own_fields_reach_the_task(fake: Fake) -> None:
     body = {**BODY, "size": "720x1280", "duration": "10", "mode": "std", "images": ["https://example.com/a.png"],
             "metadata": '{"negative_prompt": "blur", "watermark": true}'}
-    task_id = submitted(fake, body)
-    (task,) = requests.get(f"{fake.url}/__admin/tasks", timeout=10).json()["tasks"]
-    params = task["params"]
+    params = params_of(fake, submitted(fake, body))
     assert (params["width"], params["height"], params["duration"]) == (720, 1280, 10)
     assert params["metadata"] == {"negative_prompt": "blur", "mode": "std"}   # a field the model lacks is dropped
-    assert params["image"]["url"] == "https://example.com/a.png" and dto(fake, task_id)["action"] == "generate"
+    assert params["image"]["url"] == "https://example.com/a.png"
 
 
 def test_seconds_count_when_duration_reads_as_none(fake: Fake) -> None:
     task_id = submitted(fake, {**BODY, "duration": 10.5, "seconds": "10", "metadata": ["not", "an", "object"]})
-    assert dto(fake, task_id)["data"]["metadata"]["duration"] == 10
+    assert params_of(fake, task_id)["duration"] == 10
 
 
 @pytest.mark.parametrize("prompt", ["", "   ", None])
@@ -255,15 +275,26 @@ def test_an_unknown_task_is_a_400_task_not_exist(fake: Fake) -> None:
     gateway_error(call(fake, "GET", "/v1/videos/task_nope"), 404, "task_not_found")   # the OpenAI dialect's route
 
 
-def test_out_of_quota_is_a_403_insufficient_user_quota(fake: Fake) -> None:
+def test_out_of_quota_is_a_403_insufficient_user_quota_in_the_openai_shape(fake: Fake) -> None:
     fake.backend.update_config({"limits": {"credits": 5}})
     submitted(fake)   # 5 s of kling at one credit a second
-    assert "Insufficient quota" in task_error(submit(fake), 403, "insufficient_user_quota")
+    error = gateway_error(submit(fake), 403, "insufficient_user_quota")
+    assert "Insufficient quota" in error["message"] and error["param"] == ""   # Go's string: never null
+
+
+def test_the_gateways_limits_and_injected_failures_are_in_the_openai_shape(fake: Fake) -> None:
+    fake.backend.update_config({"limits": {"max_in_flight": 1}})
+    task_id = submitted(fake)
+    too_many = submit(fake)
+    assert gateway_error(too_many, 429, "concurrency_limit_exceeded")["param"] == "" and too_many.headers["Retry-After"]
+    for status, code in ((503, "service_unavailable"), (502, "bad_gateway"), (500, "internal_error")):
+        gateway_error(submit(fake, headers={"X-Videomock-Fault": f"status={status}"}), status, code)
+        gateway_error(poll(fake, task_id, headers={"X-Videomock-Fault": f"status={status}"}), status, code)
 
 
 def test_faults_and_idempotency_work_as_in_the_documented_profile(fake: Fake) -> None:
     limited = submit(fake, headers={"X-Videomock-Fault": "status=429; retry-after=3"})
-    task_error(limited, 429, "rate_limit_exceeded")
+    gateway_error(limited, 429, "rate_limit_exceeded")
     assert limited.headers["Retry-After"] == "3"
     first = submitted(fake, headers={"Idempotency-Key": "k1"})
     assert submitted(fake, headers={"Idempotency-Key": "k1"}) == first and len(fake.backend.store.tasks()) == 1
@@ -305,3 +336,88 @@ def test_the_client_hears_of_new_apis_unknown_task_with_only_the_dialect_notice(
         client.get("task_nope")
     assert (caught.value.status, caught.value.code) == (400, "task_not_exist")
     assert list(caught.value.violations) == [dialect_violation("new-api")]
+
+
+# --- the real gateway's recordings ------------------------------------------------------------------------------
+
+#: A way to bring the fake into one recorded situation: its answer there.
+Situation = Callable[[Fake], requests.Response]
+
+
+def _submit_answer(fake: Fake) -> requests.Response:
+    return submit(fake)
+
+
+def _polled_after(seconds: float, **kwargs: Any) -> Situation:
+    """A poll of a fresh task ``seconds`` of virtual time after its submit."""
+    def situation(fake: Fake) -> requests.Response:
+        task_id = submitted(fake, **kwargs)
+        fake.backend.advance(seconds)
+        return poll(fake, task_id)
+    return situation
+
+
+def _unknown_task(fake: Fake) -> requests.Response:
+    return poll(fake, "task_nope")
+
+
+def _out_of_quota(fake: Fake) -> requests.Response:
+    fake.backend.update_config({"limits": {"credits": 5}})
+    submitted(fake)   # 5 s of kling at one credit a second: nothing is left
+    return submit(fake)
+
+
+#: What differs from one task to the next: its id and its times.
+_TASK_VARIES = frozenset({"/data/task_id", "/data/submit_time", "/data/start_time", "/data/finish_time"})
+
+#: Each recording of the real gateway (tests/data/recordings/new_api_*.json): how to bring the fake there,
+#: and where its answer's values may differ from the recording's (everywhere else they must be the same).
+SITUATIONS: dict[str, tuple[Situation, frozenset[str]]] = {
+    "new_api_submit.json": (_submit_answer, frozenset({"/id", "/task_id", "/created_at"})),
+    # The profile's queued task is SUBMITTED at new-api's stepped 10%, its running one at 30% (Kling's
+    # adaptor reports no progress): the recordings caught a NOT_START task and one at 50%.
+    "new_api_task_not_start.json": (_polled_after(0), _TASK_VARIES | {"/data/status", "/data/progress"}),
+    "new_api_task_in_progress.json": (_polled_after(10), _TASK_VARIES | {"/data/progress"}),
+    "new_api_task_success.json": (_polled_after(3600), _TASK_VARIES | {"/data/result_url"}),
+    "new_api_task_failure.json": (_polled_after(3600, headers={"X-Videomock-Fault": "fail=content_policy@30"}),
+                                  _TASK_VARIES | {"/data/fail_reason"}),
+    "new_api_task_not_exist.json": (_unknown_task, frozenset()),
+    "new_api_quota.json": (_out_of_quota, frozenset({"/error/message"})),
+}
+
+
+def json_shape(value: Any) -> Any:
+    """A JSON value with every scalar replaced by its JSON type: objects keep their keys, arrays their items."""
+    if isinstance(value, dict):
+        return {key: json_shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_shape(item) for item in value]
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "boolean"
+    return {int: "integer", float: "number", str: "string"}[type(value)]
+
+
+def json_leaves(value: Any, pointer: str = "") -> dict[str, Any]:
+    """Every scalar of a JSON value, by its JSON pointer."""
+    if isinstance(value, dict):
+        return {p: v for key, item in value.items() for p, v in json_leaves(item, f"{pointer}/{key}").items()}
+    if isinstance(value, list):
+        return {p: v for i, item in enumerate(value) for p, v in json_leaves(item, f"{pointer}/{i}").items()}
+    return {pointer: value}
+
+
+def test_every_recording_of_the_real_gateway_has_a_situation() -> None:
+    assert {path.name for path in RECORDINGS.glob("new_api_*.json")} == set(SITUATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(SITUATIONS))
+def test_the_fake_answers_as_the_real_gateway_was_recorded(fake: Fake, name: str) -> None:
+    """The same status, the same keys at every level and the same JSON type for each value as the recording;
+    the same values too, but for ids, times, links and messages (and the profile's stepped progress)."""
+    recording = load_recording(name)
+    situation, varies = SITUATIONS[name]
+    answer = situation(fake)
+    assert answer.status_code == recording["status"], answer.text
+    assert json_shape(answer.json()) == json_shape(recording["response"]), answer.text
+    same = {p: v for p, v in json_leaves(recording["response"]).items() if p not in varies}
+    assert {p: v for p, v in json_leaves(answer.json()).items() if p in same} == same

@@ -31,11 +31,31 @@ class RequestDialect:
     default_model: str | None = None
     #: Whether clients of this dialect may name a model by its catalog id (besides the catalog's ``names``).
     by_id: bool = True
+    #: The field that names the model (Kling's is ``model_name``).
+    model_field: str = "model"
+    #: Which of the dialect's create requests this is, when it has several (Kling's text2video and image2video
+    #: take different bodies); the catalog's ``names`` are the dialect's, whichever request names the model.
+    operation: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What tells this request's schema apart from the dialect's other ones."""
+        return self.name if self.operation is None else f"{self.name}:{self.operation}"
 
     def model_of(self, body: Any, catalog: Catalog, named: str | None = None) -> tuple[str | None, ModelSpec | None]:
         """The model name a body gives (or the default; or ``named``, for a dialect that names the model in
         the path) and the catalog's model of that name, if any."""
-        name = named if named is not None else body.get("model", self.default_model) if isinstance(body, dict) else None
+        name = named if named is not None else body.get(self.model_field, self.default_model) if isinstance(body, dict) else None
         if not isinstance(name, str):
             return None, None
         return name, catalog.named(name, self.name, by_id=self.by_id)
+
+    def selecting_schema(self, spec: ModelSpec, catalog: Catalog) -> dict[str, Any]:
+        """The model's request as the bodies that ask for it: ``model`` is required, but for the default model,
+        whose bodies may name none. So no body fits two models' schemas, and a oneOf of every model's is the
+        dialect's whole request (the OpenAPI document's), and a body drawn for a model is that model's."""
+        schema = self.request_schema(spec)
+        default = self.model_of({}, catalog)[1]
+        if (default is None or default.id != spec.id) and "model" not in schema["required"]:
+            schema["required"] = [*schema["required"], "model"]
+        return schema

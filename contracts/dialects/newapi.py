@@ -33,28 +33,60 @@ NAME = "new-api"
 #: The annotation on every part of the request schema: its violations are the relay's ``invalid_request``.
 REQUEST_RULE = "new_api_request"
 
-#: The fake's task statuses as new-api's TaskDto reports them (model/task.go), with the progress its poller
-#: sets for each (relay/channel/task/taskcommon): an upstream adaptor that reports no progress of its own
-#: (Kling's) leaves a running task at 30% until it finishes.
-TASK_STATUSES: Mapping[str, tuple[str, str]] = {
-    "queued": ("SUBMITTED", "10%"),
-    "in_progress": ("IN_PROGRESS", "30%"),
-    "completed": ("SUCCESS", "100%"),
-    "failed": ("FAILURE", "100%"),
+#: The fake's task statuses as new-api reports them (model/task.go).
+TASK_STATUSES: Mapping[str, str] = {
+    "queued": "SUBMITTED", "in_progress": "IN_PROGRESS", "completed": "SUCCESS", "failed": "FAILURE",
 }
-#: new-api's ``platform`` of a video task: its channel type, as a string, by the catalog's vendor.
-PLATFORMS: Mapping[str, str] = {"kling": "50", "google": "24", "openai": "55"}
-#: new-api's task actions: an image-to-video task and a text-to-video one.
-ACTION_IMAGE, ACTION_TEXT = "generate", "textGenerate"
+#: The progress new-api's poller records with each status it sets (relay/channel/task/taskcommon), a stepped
+#: scale: an upstream adaptor that reports no progress of its own (Kling's) leaves a running task at 30% until
+#: it finishes. A failure sets none: the task keeps the progress it had (see :func:`task_status`).
+STEPPED_PROGRESS: Mapping[str, str] = {"SUBMITTED": "10%", "IN_PROGRESS": "30%", "SUCCESS": "100%"}
 
-#: Errors new-api answers before its task relay runs (TokenAuth, Distribute: the key, the body's JSON, the
-#: model), in the OpenAI shape with ``type: "new_api_error"``, and so do the fake's own control headers (it
-#: reads them as early); every other error of its task routes is the relay's TaskError,
-#: ``{"code", "message", "data": null}``.
-MIDDLEWARE_CODES = frozenset({
-    "missing_api_key", "invalid_api_key", "invalid_json", "unsupported_content_type", "unsupported_charset",
-    "malformed_body", "request_too_large", "invalid_type", "model_not_found", "invalid_fault_header",
-    "invalid_gateway_header",
+
+def ran_before_failing(progress: int) -> bool:
+    """Whether a task the core reports failed at ``progress`` (0..100) had been running when it failed.
+
+    The core records a failure at the progress where it happened: a fail fault "at 60%" at 60, a render
+    failure below 100, a safety filter withholding every video at 100 (the end). Each of those above 0 came
+    while the task ran. One at 0 (a fail fault "at 0%") came the moment the task would have started: new-api
+    never saw it running."""
+    return progress > 0
+
+
+def task_status(status: str, progress: int) -> tuple[str, str]:
+    """new-api's status and progress for a task the core reports as ``status`` at ``progress``.
+
+    A failed task keeps the progress new-api last recorded for it, as the real gateway answers (a FAILURE at
+    "30%", tests/data/recordings/new_api_task_failure.json), not "100%": on the stepped scale, "30%" for a
+    task that failed while IN_PROGRESS, "10%" for one that failed before it ran, still SUBMITTED
+    (:func:`ran_before_failing`)."""
+    name = TASK_STATUSES[status]
+    if name == "FAILURE":
+        return name, STEPPED_PROGRESS["IN_PROGRESS" if ran_before_failing(progress) else "SUBMITTED"]
+    return name, STEPPED_PROGRESS[name]
+
+
+#: The errors new-api answers in its task relay's TaskError shape, ``{"code", "message", "data": null}``, on
+#: its task routes (POST and GET /v1/video/generations); every other error is in the OpenAI shape,
+#: ``{"error": {"message", "type": "new_api_error", "param", "code"}}`` (see :data:`ERROR_TYPE`).
+#:
+#: The recordings and what-real-gateways-return.md section 2 decide. The wrapper is what they show for
+#: the task relay's own verdicts: on the task (an unknown id is a 400 ``task_not_exist``,
+#: new_api_task_not_exist.json) and on the submit's content (an empty or blank prompt, a field new-api
+#: reads with the wrong type: 400 ``invalid_request``), to which the fake adds the codes of what the upstream
+#: refuses in a submit new-api passed on (a duration or size the model does not offer, a prompt too long,
+#: an image it cannot take). "Gateway-side errors use the OpenAI shape", the doc says: the gateway's own
+#: checks around the relay are in it, and the recording of one confirms it (out of quota,
+#: new_api_quota.json: 403 ``insufficient_user_quota``). So are: the key (401), the body's JSON and its
+#: type, its size, the model (the middleware's, before the relay runs); its limits (429 on too many tasks
+#: in flight or requests; 503 when no upstream channel serves the model, the doc's other gateway-side
+#: case); injected upstream failures (502, 504, a 400 content-policy refusal) and the fake's own errors
+#: (500, its control headers, Idempotency-Key), which no recording shows in the wrapper. (new-api's source,
+#: of another version, answers the quota error as a TaskError ``quota_not_enough``; the recording wins.)
+TASK_ERROR_CODES = frozenset({
+    "task_not_exist", "invalid_request",
+    "missing_required_parameter", "unknown_parameter", "unsupported_value", "string_above_max_length",
+    "string_below_min_length", "value_out_of_range", "invalid_value", "invalid_image", "unsupported_mode",
 })
 ERROR_TYPE = "new_api_error"
 

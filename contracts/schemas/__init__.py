@@ -12,21 +12,22 @@ when config is loaded, what these validators would refuse or could not run.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import jsonschema_rs
 
-from videomock.contracts.images import SCHEMA_FORMAT, ImageError, parse_image
+from videomock.contracts.images import IMAGE_RULES, ImageError, ImageRules, parse_image
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 #: Message schemas by short name; the file is ``<name>.schema.json`` next to this module.
-MESSAGE_SCHEMAS = ("generation_request", "submit_response", "task", "error", "model_list", "google_error",
-                   "google_operation", "vertex_fetch_operation")
+MESSAGE_SCHEMAS = ("generation_request", "submit_response", "task", "error", "model_list",
+                   "openai_video", "openai_video_list", "openai_video_deleted", "openai_remix_request",
+                   "google_error", "google_operation", "vertex_fetch_operation")
 
 #: The one dialect a schema may name in ``$schema``: any other would be a document to retrieve.
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -56,16 +57,24 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def _is_image_reference(value: Any) -> bool:
-    """Formats constrain strings only; a wrong type is the ``type`` keyword's to report."""
-    return not isinstance(value, str) or parse_image(value) is not None
+def _image_check(rules: ImageRules) -> Callable[[Any], bool]:
+    """The check of one image format. Formats constrain strings only; a wrong type is the ``type`` keyword's
+    to report."""
+    return lambda value: not isinstance(value, str) or parse_image(value, rules=rules) is not None
 
 
-def _image_reference_ok(value: str) -> bool:
-    try:
-        return _is_image_reference(value)
-    except ImageError:
-        return False
+def _quiet(check: Callable[[Any], bool]) -> Callable[[str], bool]:
+    def ok(value: str) -> bool:
+        try:
+            return check(value)
+        except ImageError:
+            return False
+    return ok
+
+
+#: Each image format's check, by format name (the images' rules: :data:`videomock.contracts.images.IMAGE_RULES`).
+_IMAGE_CHECKS = {name: _image_check(rules) for name, rules in IMAGE_RULES.items()}
+_FAST_FORMATS = {name: _quiet(check) for name, check in _IMAGE_CHECKS.items()}
 
 
 @cache
@@ -75,7 +84,8 @@ def format_checker() -> FormatChecker:
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
-    checker.checks(SCHEMA_FORMAT, raises=ImageError)(_is_image_reference)
+    for name, check in _IMAGE_CHECKS.items():
+        checker.checks(name, raises=ImageError)(check)
     return checker
 
 
@@ -106,7 +116,7 @@ def unmatched_properties(instance: Mapping[str, Any], schema: Mapping[str, Any])
 
 
 def _fast_validator(schema: dict[str, Any] | bool) -> jsonschema_rs.Validator:
-    return jsonschema_rs.validator_for(schema, formats={SCHEMA_FORMAT: _image_reference_ok}, validate_formats=True,
+    return jsonschema_rs.validator_for(schema, formats=_FAST_FORMATS, validate_formats=True,
                                        pattern_options=LINEAR_REGEX, retriever=never_retrieve)
 
 
@@ -149,7 +159,26 @@ class CompiledSchema:
 @cache
 def compiled(name: str) -> CompiledSchema:
     """The validator for a shipped schema file, compiled once per process."""
-    return CompiledSchema(load_schema(name), check=False)
+    return CompiledSchema(bundled(name), check=False)
+
+
+@cache
+def bundled(name: str) -> dict[str, Any]:
+    """The schema ``<name>.schema.json`` with every message schema it refers to by ``$id`` (a list's items,
+    say) embedded in its ``$defs``, as JSON Schema bundles resources: so a message is written once, and
+    a validator of one that refers to another still retrieves nothing. Shared: do not mutate the result."""
+    by_id = {load_schema(other)["$id"]: other for other in MESSAGE_SCHEMAS}
+    schema = dict(load_schema(name))
+    embedded: dict[str, Any] = {}
+    pending = [schema]
+    while pending:
+        for _, target in (ref for node in _schema_objects(pending.pop()) for ref in _references(node)):
+            if target in by_id and target not in embedded and target != schema.get("$id"):
+                embedded[target] = load_schema(by_id[target])
+                pending.append(embedded[target])
+    if embedded:
+        schema["$defs"] = {**schema.get("$defs", {}), **embedded}
+    return schema
 
 
 def check_schema(schema: Any) -> None:

@@ -19,7 +19,7 @@ class APIError(Exception):
     """An error the provider would return. Raised anywhere in request handling."""
 
     def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 type: str | None = None, headers: Mapping[str, str] | None = None) -> None:
+                 type: str | None = None, headers: Mapping[str, str] | None = None, injected: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -27,6 +27,9 @@ class APIError(Exception):
         self.code = code
         self.type = type
         self.headers = dict(headers or {})
+        #: Raised by an injected http_error fault: the status is the one its rule asked for, which a dialect
+        #: that answers the same condition with another status than the table's must still keep.
+        self.injected = injected
 
 
 def provider_error(code: str, message: str, *, param: str | None = None,

@@ -62,9 +62,10 @@ def error_response(error: APIError) -> Response:
 
     renderers: ErrorRenderers = current_app.extensions.get("videomock.error_renderers", ErrorRenderers())
     render = renderers.for_request(request.blueprint, request.path)
-    body = render(error) if render is not None else api_error_body(error)
+    rendered = render(error) if render is not None else api_error_body(error)
+    body, status = rendered if isinstance(rendered, tuple) else (rendered, error.status)
     resp = jsonify(body)
-    resp.status_code = error.status
+    resp.status_code = status
     resp.headers.update(error.headers)
     return resp
 

@@ -91,7 +91,7 @@ class Damage:
         if self.kind == "zero_bytes":
             video.write_bytes(b"")
         elif self.kind == "no_moov":
-            moov = next(offset for kind, offset, _ in top_level_boxes(video) if kind == b"moov")
+            moov = next(payload for kind, payload, _ in top_level_boxes(video) if kind == b"moov") - 8   # its header
             with open(video, "r+b") as fh:
                 fh.truncate(min(moov, int(os.path.getsize(video) * float(self.value))))
         elif self.kind == "wrong_codec":

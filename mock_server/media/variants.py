@@ -17,16 +17,13 @@ from pathlib import Path
 from PIL import Image
 
 from videomock.contracts.marks import DARK, LIGHT, SPRITE_COLUMNS, SPRITE_ROWS, SPRITE_WIDTH, sprite_frames
-from videomock.contracts.media import TimeLimit, ffmpeg_executable, probe, run_ffmpeg
+from videomock.contracts.media import VARIANT_MEDIA_TYPES, TimeLimit, ffmpeg_executable, probe, run_ffmpeg
 from videomock.media.errors import RenderError
 from videomock.media.marks import FrameMarks
 
-#: Variant -> (file suffix, media type). ``video`` is the MP4 itself.
-VARIANTS = {
-    "video": (".mp4", "video/mp4"),
-    "thumbnail": (".thumbnail.webp", "image/webp"),
-    "spritesheet": (".spritesheet.jpg", "image/jpeg"),
-}
+_SUFFIXES = {"video": ".mp4", "thumbnail": ".thumbnail.webp", "spritesheet": ".spritesheet.jpg"}
+#: Variant -> (file suffix in the cache, media type). ``video`` is the MP4 itself.
+VARIANTS = {variant: (_SUFFIXES[variant], media_type) for variant, media_type in VARIANT_MEDIA_TYPES.items()}
 _SPRITE_QUALITY = 85
 
 

@@ -314,7 +314,10 @@ class GunicornServer(BaseApplication):
         from videomock.http.app import create_app  # the master never loads Flask and the app: only workers do
 
         store = self.config["server"]["store"]
-        return readable_bodies(create_app(self.config, store=None if store == MEMORY else SqliteStore(store)))
+        app = create_app(self.config, store=None if store == MEMORY else SqliteStore(store))
+        # Every worker runs a sender, so that one takes over the deliveries when the one sending dies.
+        app.extensions["videomock"].webhooks.start()
+        return readable_bodies(app)
 
     def _announce_once(self, worker: BaseWorker) -> None:
         """Runs in each worker once its app is loaded and its socket listens: the server is ready when the
