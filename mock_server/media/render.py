@@ -40,7 +40,9 @@ and has no fallback, so the bundled font (``assets/fonts/VideomockSans-Regular.t
 ``tools/build_fonts.py``) is one merge of Noto fonts covering Latin, Greek, Cyrillic, Arabic, Hebrew, the
 CJK characters of the national standards, symbols and monochrome emoji; it is passed explicitly, so
 machines without fontconfig render the same glyphs. A character it lacks shows as its box; it never fails
-a job.
+a job. Each drawtext loads its font, and loading that one (13.6 MB) costs ~12 ms of CPU a time, so the
+texts that are ASCII, the timer and a model id (catalog ids are), are drawn with the small monospaced
+``VideomockMono-Regular.ttf`` instead.
 
 Determinism: single-threaded x264 and filters, ``+bitexact`` muxing and AAC, no metadata, and the x264
 version SEI is dropped, so one VideoSpec gives byte-identical files on a machine.
@@ -78,7 +80,7 @@ from videomock.media.audio import AUDIO_FILE, soundtrack
 from videomock.media.damage import Damage
 from videomock.media.errors import RenderError
 from videomock.media.h264 import START_CODE, SequenceParams, nal_units
-from videomock.media.marks import FrameMarks
+from videomock.media.marks import MONO_FONT, FrameMarks
 
 __all__ = ["FONT_FILE", "RenderError", "VideoSpec", "render"]
 
@@ -341,6 +343,8 @@ class _Layout:
     total: str
     #: Pixels kept clear under the timer's box: its margin, or the counter's patch and a gap.
     below_timer: int
+    #: The title's font: the small monospaced one for an ASCII model id (as catalog ids are), else the full one.
+    title_font: Path
 
     @classmethod
     def for_spec(cls, spec: VideoSpec, body: Sequence[tuple[str, int]]) -> _Layout:
@@ -353,11 +357,16 @@ class _Layout:
         info = " \u00b7 ".join((f"seed {spec.seed}", f"{spec.width}x{spec.height}", f"{spec.fps} fps",
                                 f"{spec.file_duration} s", kind))
         details = [line for text, max_lines in ((info, 2), *body) for line in _wrap(text, body_size, room, max_lines)]
+        title = _clean(spec.model) or "(no model)"
+        title_font = MONO_FONT if title.isascii() else FONT_FILE
         return cls(
-            margin=margin, border=border, title_size=title_size, body_size=body_size, timer_size=round(84 * unit),
-            title=_wrap(_clean(spec.model) or "(no model)", title_size, room, 1)[0], details=tuple(details),
+            margin=margin, border=border, title_size=title_size, body_size=body_size,
+            # The timer's 15 monospaced characters (0.6 em each) fit between the margins of a portrait frame too.
+            timer_size=min(round(84 * unit), (spec.width - 2 * margin) * 10 // 95),
+            title=_wrap(title, title_size, room, 1, title_font)[0], details=tuple(details),
             total=_clock(spec.file_duration),
             below_timer=max(margin, spec.height - mark_geometry(spec.width, spec.height).y + 2 * border),
+            title_font=title_font,
         )
 
     def write_files(self, work: Path) -> None:
@@ -370,19 +379,20 @@ class _Layout:
         The timer is the only expanded text, and its format string is ours."""
         details_y = self.margin + round(self.title_size * 1.5)
         stream = _drawtext(stream, self.title_size, self.margin, self.margin, textfile="title.txt",
-                           expansion="none", boxborderw=self.border)
+                           expansion="none", boxborderw=self.border, fontfile=str(self.title_font))
         stream = _drawtext(stream, self.body_size, self.margin, details_y, textfile="details.txt", expansion="none",
                            boxborderw=self.border, line_spacing=round(self.body_size * 0.35))
         timer = f"t=%{{eif:trunc(({seconds})/60):d:2}}:%{{eif:mod({seconds},60):d:2}} / {self.total}"
         return _drawtext(stream, self.timer_size, "(w-tw)/2", f"h-th-{self.below_timer}", text=timer,
-                         boxborderw=self.border)
+                         boxborderw=self.border, fontfile=str(MONO_FONT))
 
 
 def _drawtext(stream: ffmpeg_cmd.nodes.FilterableStream, size: int, x: int | str, y: int | str,
               **text: str | int) -> ffmpeg_cmd.nodes.FilterableStream:
-    """White text on a translucent box, legible on any seed colour and on any image."""
-    return stream.filter("drawtext", fontfile=str(FONT_FILE), fontsize=size, fontcolor="white", x=x, y=y,
-                         box=1, boxcolor="black@0.45", **text)
+    """White text on a translucent box, legible on any seed colour and on any image; in the full font unless
+    ``fontfile`` says otherwise."""
+    return stream.filter("drawtext", **{"fontfile": str(FONT_FILE), **text}, fontsize=size, fontcolor="white", x=x,
+                         y=y, box=1, boxcolor="black@0.45")
 
 
 def _clock(seconds: int) -> str:
@@ -402,16 +412,16 @@ _font_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.FreeTypeFont:
+def _font(size: int, path: Path) -> ImageFont.FreeTypeFont:
     """Pillow only measures text here (ffmpeg draws it); the basic layout keeps widths machine-independent."""
-    return ImageFont.truetype(str(FONT_FILE), size, layout_engine=ImageFont.Layout.BASIC)
+    return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
 
 
-def _wrap(text: str, size: int, room: int, max_lines: int) -> list[str]:
+def _wrap(text: str, size: int, room: int, max_lines: int, font_file: Path = FONT_FILE) -> list[str]:
     """Greedy word wrap to ``room`` pixels, breaking inside words too long for a line (URLs, CJK), and
     ending with an ellipsis when the text does not fit in ``max_lines``."""
     with _font_lock:
-        font = _font(size)
+        font = _font(size, font_file)
 
         def fits(candidate: str) -> bool:
             return font.getlength(candidate) <= room
