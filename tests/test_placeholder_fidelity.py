@@ -26,6 +26,7 @@ from videomock.contracts.marks import (
 )
 from videomock.contracts.media import ffmpeg_executable, probe, read_luma
 from videomock.contracts.soundtrack import SAMPLE_RATE, TICK_FACTOR, TICK_SECONDS, tone_frequency
+from videomock.media.fonts import FULL_FONT, LATIN_FONT, font_for
 from videomock.media.render import VideoSpec, render
 from videomock.pytest_plugin.provider import FakeProvider
 
@@ -134,8 +135,9 @@ def test_ffprobe_sees_the_streams_and_their_durations(tmp_path: Path) -> None:
 
 # --- every script -------------------------------------------------------------------------------------------
 
-#: A character no font has (unassigned since Unicode 1.1): it draws as the font's box, the tofu.
-MISSING = "\u0378"
+#: A character no font has, by the font a text is drawn with (the Latin one for Latin, Greek and Cyrillic): it
+#: draws as that font's box, the tofu. U+0378 is unassigned; U+F0000 is private use.
+MISSING = {LATIN_FONT: "\u0378", FULL_FONT: "\U000f0000"}
 SCRIPTS = {
     "chinese": "一只猫在月球上散步",
     "japanese": "ねこ",
@@ -156,19 +158,27 @@ def prompt_frame(tmp_path: Path, prompt: str) -> bytes:
     return read_luma(out).data
 
 
-def test_a_missing_glyph_draws_a_box(tmp_path: Path) -> None:
+@pytest.mark.parametrize("missing", MISSING.values(), ids=["latin", "full"])
+def test_a_missing_glyph_draws_a_box(tmp_path: Path, missing: str) -> None:
     """The comparison below means something: tofu is drawn (one box differs from two)."""
-    assert prompt_frame(tmp_path, MISSING) != prompt_frame(tmp_path, MISSING * 2)
+    assert prompt_frame(tmp_path, missing) != prompt_frame(tmp_path, missing * 2)
 
 
 @pytest.mark.parametrize("text", SCRIPTS.values(), ids=SCRIPTS.keys())
 def test_no_character_of_a_prompt_draws_as_tofu(tmp_path: Path, text: str) -> None:
-    """Each character alone is drawn differently from the box a missing glyph gives; a single one drawn as
-    tofu would make its frame identical to the missing glyph's."""
-    tofu = prompt_frame(tmp_path, MISSING)
-    assert prompt_frame(tmp_path, text) != prompt_frame(tmp_path, MISSING * len(text))
+    """Each character alone is drawn differently from the box a missing glyph gives in the same font; a single
+    one drawn as tofu would make its frame identical to the missing glyph's."""
+    missing = MISSING[font_for(text)]
+    assert all(font_for(character) == font_for(text) for character in text)
+    tofu = prompt_frame(tmp_path, missing)
+    assert prompt_frame(tmp_path, text) != prompt_frame(tmp_path, missing * len(text))
     drawn_as_tofu = [character for character in text if prompt_frame(tmp_path, character) == tofu]
     assert drawn_as_tofu == []
+
+
+def test_latin_greek_and_cyrillic_take_the_small_font_and_everything_else_the_full_one() -> None:
+    assert [font_for(text) for text in ("Привет, Γάτα! “ok” 3 €", "猫", "a 🐱", "שלום")] == \
+        [LATIN_FONT, FULL_FONT, FULL_FONT, FULL_FONT]
 
 
 def test_arabic_is_shaped(tmp_path: Path) -> None:

@@ -8,9 +8,12 @@ people type), the monochrome Noto Emoji and Noto Sans Symbols 1 and 2 (dingbats,
 glyphs, so CJK could not come whole; its cubic (CFF) outlines are converted to TrueType's quadratic ones,
 and hinting is dropped everywhere (FreeType's auto-hinter is deterministic, and instructions of five fonts
 cannot be merged). The frame counter's digits come from a monospaced subset, ``VideomockMono-Regular.ttf``,
-so every digit stays in its cell.
+so every digit stays in its cell. ``VideomockSans-Latin.ttf`` is the merged font cut to the code points of
+``videomock.media.fonts.LATIN_RANGES``: drawtext loads a font per text, and a Latin prompt need not pay for
+loading the CJK glyphs (``python tools/build_fonts.py --latin-only`` remakes it from the merged font alone).
 
-The output is checked in: building it needs fontTools (``pip install fonttools``), which the package does not.
+The output is checked in: building it needs fontTools (``pip install fonttools``), which the package does not,
+and videomock itself (run it with the project's ``.venv/bin/python``).
 The sources, all under the SIL Open Font License 1.1 (their notices are gathered into ``OFL.txt``):
 
     apt-get download fonts-noto-core fonts-noto-cjk fonts-noto-mono   # Debian 12: 20201225-1, 1:20220127+repack1-1
@@ -40,8 +43,10 @@ from fontTools.ttLib.scaleUpem import scale_upem
 from fontTools.ttLib.tables import otTables
 from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
 
+from videomock.media.fonts import FULL_FONT, LATIN_FONT, LATIN_RANGES
+
 ASSETS = Path(__file__).resolve().parents[1] / "mock_server" / "media" / "assets" / "fonts"
-FAMILY, MONO_FAMILY = "Videomock Sans", "Videomock Mono"
+FAMILY, MONO_FAMILY, LATIN_FAMILY = "Videomock Sans", "Videomock Mono", "Videomock Sans Latin"
 UNITS_PER_EM = 1000
 #: Tables no renderer of ours reads; vertical metrics and the CJK baseline table would not survive the merge.
 DROPPED = ["DSIG", "vhea", "vmtx", "VORG", "BASE", "STAT", "gasp", "FFTM", "MATH", "kern"]
@@ -243,12 +248,20 @@ def merged(parts: dict[str, TTFont]) -> TTFont:
     return unicode_cmaps(font)
 
 
+def latin(merged: Path, out: Path) -> None:
+    """The merged font's Latin, Greek and Cyrillic, with their layout features, under a name of its own."""
+    font = subsetted(TTFont(merged), {code for first, last in LATIN_RANGES for code in range(first, last + 1)})
+    font.recalcTimestamp = False
+    named(font, LATIN_FAMILY, "Videomock Sans (Latin, Greek and Cyrillic)").save(out, reorderTables=True)
+
+
 def build(sources: Path, out: Path) -> None:
     fonts = load(sources)
     out.mkdir(parents=True, exist_ok=True)
     notices = ("Noto Sans, Noto Sans Arabic, Noto Sans Hebrew, Noto Sans CJK SC (subset), Noto Emoji, "
                "Noto Sans Symbols, Noto Sans Symbols 2")
-    named(merged(prepared(fonts)), FAMILY, notices).save(out / "VideomockSans-Regular.ttf", reorderTables=True)
+    named(merged(prepared(fonts)), FAMILY, notices).save(out / FULL_FONT.name, reorderTables=True)
+    latin(out / FULL_FONT.name, out / LATIN_FONT.name)
     mono = subsetted(fonts["mono"], set(range(0x20, 0x7F)))
     mono["head"].modified = mono["head"].created
     mono.recalcTimestamp = False
@@ -257,10 +270,16 @@ def build(sources: Path, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sources", type=Path, help="the folder the Debian and npm packages were unpacked into")
+    parser.add_argument("sources", type=Path, nargs="?", help="the folder the Debian and npm packages were unpacked into")
     parser.add_argument("--out", type=Path, default=ASSETS)
+    parser.add_argument("--latin-only", action="store_true", help="remake only the Latin font, from the merged one")
     arguments = parser.parse_args()
-    build(arguments.sources, arguments.out)
+    if arguments.latin_only:
+        latin(arguments.out / FULL_FONT.name, arguments.out / LATIN_FONT.name)
+    elif arguments.sources is None:
+        parser.error("give the sources folder, or --latin-only")
+    else:
+        build(arguments.sources, arguments.out)
 
 
 if __name__ == "__main__":

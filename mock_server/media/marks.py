@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import functools
 import threading
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 from videomock.contracts.marks import DARK, LIGHT, MACROBLOCK, STRIP_CELLS, label, mark_geometry, strip_bits
+from videomock.media.fonts import MONO_FONT
 from videomock.media.h264 import Macroblock
 
-MONO_FONT = Path(__file__).resolve().parent / "assets" / "fonts" / "VideomockMono-Regular.ttf"
 #: Text size and baseline in a cell row, at scale 1 (Noto Sans Mono's advance is 0.6 em: 13 px fits 8).
 _FONT_SIZE, _BASELINE = 13, 12
 #: The chroma of a grey macroblock: the patch is black and white.

@@ -36,13 +36,10 @@ The filter graph therefore only ever contains our own numbers, colours and file 
 prompt stays literal. This was chosen over drawing an overlay with Pillow because ffmpeg's statically
 linked HarfBuzz/FriBiDi shape Arabic and order RTL text the same on every machine (Pillow's layout depends on
 a system libraqm), and because no pixels have to be piped between processes. drawtext draws with one font
-and has no fallback, so the bundled font (``assets/fonts/VideomockSans-Regular.ttf``, made by
-``tools/build_fonts.py``) is one merge of Noto fonts covering Latin, Greek, Cyrillic, Arabic, Hebrew, the
-CJK characters of the national standards, symbols and monochrome emoji; it is passed explicitly, so
-machines without fontconfig render the same glyphs. A character it lacks shows as its box; it never fails
-a job. Each drawtext loads its font, and loading that one (13.6 MB) costs ~12 ms of CPU a time, so the
-texts that are ASCII, the timer and a model id (catalog ids are), are drawn with the small monospaced
-``VideomockMono-Regular.ttf`` instead.
+and has no fallback, so the bundled font is one merge of Noto fonts covering Latin, Greek, Cyrillic, Arabic,
+Hebrew, the CJK characters of the national standards, symbols and monochrome emoji, and each text is drawn
+with the smallest bundled font that has it (:mod:`videomock.media.fonts`: loading the big one costs ~10 ms
+a drawtext). A character no font has shows as its box; it never fails a job.
 
 Determinism: single-threaded x264 and filters, ``+bitexact`` muxing and AAC, no metadata, and the x264
 version SEI is dropped, so one VideoSpec gives byte-identical files on a machine.
@@ -79,14 +76,14 @@ from videomock.core.hashing import content_hash
 from videomock.media.audio import AUDIO_FILE, soundtrack
 from videomock.media.damage import Damage
 from videomock.media.errors import RenderError
+from videomock.media.fonts import MONO_FONT, font_for
 from videomock.media.h264 import START_CODE, SequenceParams, nal_units
-from videomock.media.marks import MONO_FONT, FrameMarks
+from videomock.media.marks import FrameMarks
 
-__all__ = ["FONT_FILE", "RenderError", "VideoSpec", "render"]
+__all__ = ["RenderError", "VideoSpec", "render"]
 
 RENDERER_VERSION = "2"
 
-FONT_FILE = Path(__file__).resolve().parent / "assets" / "fonts" / "VideomockSans-Regular.ttf"
 
 
 _PAN_FRACTION = 0.06           # the image-to-video canvas is this much larger than the frame, per side
@@ -343,8 +340,9 @@ class _Layout:
     total: str
     #: Pixels kept clear under the timer's box: its margin, or the counter's patch and a gap.
     below_timer: int
-    #: The title's font: the small monospaced one for an ASCII model id (as catalog ids are), else the full one.
+    #: The title's font (monospaced for an ASCII model id, as catalog ids are) and the details'.
     title_font: Path
+    details_font: Path
 
     @classmethod
     def for_spec(cls, spec: VideoSpec, body: Sequence[tuple[str, int]]) -> _Layout:
@@ -356,9 +354,11 @@ class _Layout:
         kind = "text-to-video" if spec.image is None and spec.image_url is None else "image-to-video"
         info = " \u00b7 ".join((f"seed {spec.seed}", f"{spec.width}x{spec.height}", f"{spec.fps} fps",
                                 f"{spec.file_duration} s", kind))
-        details = [line for text, max_lines in ((info, 2), *body) for line in _wrap(text, body_size, room, max_lines)]
+        texts = ((info, 2), *body)
+        details_font = font_for("".join(text for text, _ in texts))
+        details = [line for text, max_lines in texts for line in _wrap(text, body_size, room, max_lines, details_font)]
         title = _clean(spec.model) or "(no model)"
-        title_font = MONO_FONT if title.isascii() else FONT_FILE
+        title_font = MONO_FONT if title.isascii() else font_for(title)
         return cls(
             margin=margin, border=border, title_size=title_size, body_size=body_size,
             # The timer's 15 monospaced characters (0.6 em each) fit between the margins of a portrait frame too.
@@ -366,7 +366,7 @@ class _Layout:
             title=_wrap(title, title_size, room, 1, title_font)[0], details=tuple(details),
             total=_clock(spec.file_duration),
             below_timer=max(margin, spec.height - mark_geometry(spec.width, spec.height).y + 2 * border),
-            title_font=title_font,
+            title_font=title_font, details_font=details_font,
         )
 
     def write_files(self, work: Path) -> None:
@@ -378,21 +378,20 @@ class _Layout:
         """Labels on top of ``stream``; ``seconds`` is the expression of the elapsed whole seconds at picture n.
         The timer is the only expanded text, and its format string is ours."""
         details_y = self.margin + round(self.title_size * 1.5)
-        stream = _drawtext(stream, self.title_size, self.margin, self.margin, textfile="title.txt",
-                           expansion="none", boxborderw=self.border, fontfile=str(self.title_font))
-        stream = _drawtext(stream, self.body_size, self.margin, details_y, textfile="details.txt", expansion="none",
-                           boxborderw=self.border, line_spacing=round(self.body_size * 0.35))
+        stream = _drawtext(stream, self.title_font, self.title_size, self.margin, self.margin, textfile="title.txt",
+                           expansion="none", boxborderw=self.border)
+        stream = _drawtext(stream, self.details_font, self.body_size, self.margin, details_y, textfile="details.txt",
+                           expansion="none", boxborderw=self.border, line_spacing=round(self.body_size * 0.35))
         timer = f"t=%{{eif:trunc(({seconds})/60):d:2}}:%{{eif:mod({seconds},60):d:2}} / {self.total}"
-        return _drawtext(stream, self.timer_size, "(w-tw)/2", f"h-th-{self.below_timer}", text=timer,
-                         boxborderw=self.border, fontfile=str(MONO_FONT))
+        return _drawtext(stream, MONO_FONT, self.timer_size, "(w-tw)/2", f"h-th-{self.below_timer}", text=timer,
+                         boxborderw=self.border)
 
 
-def _drawtext(stream: ffmpeg_cmd.nodes.FilterableStream, size: int, x: int | str, y: int | str,
+def _drawtext(stream: ffmpeg_cmd.nodes.FilterableStream, font: Path, size: int, x: int | str, y: int | str,
               **text: str | int) -> ffmpeg_cmd.nodes.FilterableStream:
-    """White text on a translucent box, legible on any seed colour and on any image; in the full font unless
-    ``fontfile`` says otherwise."""
-    return stream.filter("drawtext", **{"fontfile": str(FONT_FILE), **text}, fontsize=size, fontcolor="white", x=x,
-                         y=y, box=1, boxcolor="black@0.45")
+    """White text on a translucent box, legible on any seed colour and on any image."""
+    return stream.filter("drawtext", fontfile=str(font), fontsize=size, fontcolor="white", x=x, y=y, box=1,
+                         boxcolor="black@0.45", **text)
 
 
 def _clock(seconds: int) -> str:
@@ -417,7 +416,7 @@ def _font(size: int, path: Path) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
 
 
-def _wrap(text: str, size: int, room: int, max_lines: int, font_file: Path = FONT_FILE) -> list[str]:
+def _wrap(text: str, size: int, room: int, max_lines: int, font_file: Path) -> list[str]:
     """Greedy word wrap to ``room`` pixels, breaking inside words too long for a line (URLs, CJK), and
     ending with an ellipsis when the text does not fit in ``max_lines``."""
     with _font_lock:
