@@ -20,13 +20,12 @@ from videomock.media.errors import RenderError
 START_CODE = b"\x00\x00\x00\x01"
 #: mb_type of I_PCM in a P slice (the intra types follow P's five).
 _P_SLICE_I_PCM = 5 + 25
-#: Bytes of one 8-bit 4:2:0 macroblock in I_PCM: 16x16 luma, then 8x8 Cb and 8x8 Cr.
-PCM_BYTES = 256 + 2 * 64
 
 
 @dataclass(frozen=True)
 class Macroblock:
-    """An I_PCM macroblock: its address (raster order) and its PCM_BYTES samples."""
+    """An I_PCM macroblock: its address (raster order) and its 384 samples (8-bit 4:2:0: 16x16 luma, then 8x8
+    Cb and 8x8 Cr)."""
 
     address: int
     samples: bytes
