@@ -31,6 +31,7 @@ from videomock.core.errors import provider_error
 from videomock.http.admin import check_admin_access, task_summary
 from videomock.http.context import backend
 from videomock.http.files import send_video
+from videomock.store import Store
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/__admin")
 
@@ -96,21 +97,21 @@ def config_schema() -> Any:
     return load_schema("config")
 
 
-def _signature(task_id: str, expires: int) -> str:
-    """Signed for the dashboard's routes alone: a link to the same task's video from a CDN route is not."""
-    return links.sign(links.signing_key(backend().store), f"dashboard:{task_id}", expires)
+def link_signature(store: Store, task_id: str, expires: int) -> str:
+    """Signed for the dashboard's routes alone: a CDN link to the same task's video does not open them."""
+    return links.sign(links.signing_key(store), f"dashboard:{task_id}", expires)
 
 
 def _media_links(task_id: str) -> dict[str, str]:
     expires = (int(time.time()) // LINK_PERIOD_SECONDS + 2) * LINK_PERIOD_SECONDS
-    query = f"expires={expires}&signature={_signature(task_id, expires)}"
+    query = f"expires={expires}&signature={link_signature(backend().store, task_id, expires)}"
     return {variant: f"{request.script_root}/__admin/tasks/{task_id}/{variant}?{query}" for variant in MEDIA}
 
 
 def _check_link(task_id: str, expires: str, signature: str) -> None:
     if not (expires.isascii() and expires.isdecimal() and len(expires) <= 12):
         raise provider_error("invalid_signature", "This dashboard link is not valid: it has no expiry.")
-    if not hmac.compare_digest(_signature(task_id, int(expires)), signature):
+    if not hmac.compare_digest(link_signature(backend().store, task_id, int(expires)), signature):
         raise provider_error("invalid_signature", "This dashboard link is not valid: its signature does not match.")
     if time.time() > int(expires):
         raise provider_error("url_expired", "This dashboard link has expired; open the task again for a fresh one.")
