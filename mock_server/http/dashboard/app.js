@@ -159,7 +159,7 @@ function setOptions(select, values) {
 function taskRow(task) {
   const cells = TASK_COLUMNS.map((label) => el("td", { "data-label": label }));
   cells[0].className = "id";
-  cells[0].append(el("a", { href: `#task/${encodeURIComponent(task.task_id)}`, text: task.task_id }));
+  cells[0].append(el("a", { href: `#task/${encodeURIComponent(task.task_id)}`, text: task.task_id, title: task.task_id }));
   cells[2].className = "id";
   cells[4].append(badge(task.status));
   cells[5].append(el("progress", { max: "100", value: "0", "aria-label": `progress of ${task.task_id}` }), " ",
