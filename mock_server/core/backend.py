@@ -276,8 +276,8 @@ class VideoBackend:
         try:
             return self.videos.ensure_variant(keys[output], variant, lambda: self._spec_for(view.task, output))
         except MissingImage as exc:
-            raise APIError(410, f"Task {task_id}'s video was evicted from the cache and cannot be rendered again: {exc}.",
-                           param="task_id", code="video_expired") from None
+            raise provider_error("video_expired", f"Task {task_id}'s video was evicted from the cache and cannot be "
+                                 f"rendered again: {exc}.", param="task_id") from None
         except RenderError as exc:
             log.error("re-render of %s failed: %s", task_id, exc)
             raise provider_error("render_failed", "The video could not be re-rendered; see the server log.") from None
@@ -302,7 +302,8 @@ class VideoBackend:
     def remix(self, owner: str, task_id: str, prompt: str, exchange: Exchange | None = None, *,
               origin: Origin = DOCUMENTED) -> Task:
         """A new task that renders a completed task's request again with another prompt (the OpenAI API's
-        remix). Faults and limits apply to it as to any submit."""
+        remix). Faults and limits apply to it as to any submit. ``prompt`` is one the dialect's contract
+        accepts (a non-empty string); how long it may be is the source model's rule, checked here."""
         exchange = exchange if exchange is not None else Exchange()
         source = self._view(self._owned(owner, task_id))
         if source.state.status != "completed":
@@ -312,16 +313,16 @@ class VideoBackend:
         if spec is None:
             raise provider_error("model_not_found", f"Task {task_id}'s model {source.task.model!r} is no longer offered.",
                                  param="video_id")
-        if not isinstance(prompt, str) or not prompt or len(prompt) > spec.prompt_max_length:
-            raise provider_error("invalid_value", f"prompt must be 1 to {spec.prompt_max_length} characters.",
-                                 param="prompt")
+        if len(prompt) > spec.prompt_max_length:
+            raise provider_error("string_above_max_length", f"prompt is too long ({len(prompt)} characters); at most "
+                                 f"{spec.prompt_max_length} allowed by {spec.id}", param="prompt")
         self._apply_faults(RequestFacts("submit", owner, spec.id, prompt), exchange)
         ref = source.task.params.get("image") or {}
         try:
             image = self.videos.image(ref["sha256"]) if "sha256" in ref else None
         except MissingImage as exc:
-            raise APIError(410, f"Task {task_id}'s input image is no longer in the media cache: {exc}.",
-                           param="video_id", code="video_expired") from None
+            raise provider_error("video_expired", f"Task {task_id}'s input image is no longer in the media cache: {exc}.",
+                                 param="video_id") from None
         params = {**source.task.params, "prompt": prompt}
         return self._create(owner, spec, params, image, exchange,
                             replace(origin, model_name=source.task.model_name, remixed_from=task_id))
