@@ -254,7 +254,7 @@ async function loadTask(taskId, clock) {
     el("li", { class: clock.now >= at ? "now" : null, text: `${label} at ${when(at)} (${note})` })),
   el("li", { text: `Now ${when(clock.now)}` }));
   setText($("#task-plan"), json(task.plan));
-  const submit = requests.find((entry) => entry.method === "POST");
+  const submit = requests.find((entry) => entry.endpoint === "submit");
   setText($("#task-request"), json(submit ? { "as sent": submit.request_body, "with defaults": task.params } : task.params));
   const applied = requests.flatMap((entry) => (entry.fault || []).map((fault) => [entry, fault]));
   $("#task-faults").replaceChildren(...(applied.length ? applied.map(([entry, fault]) =>
