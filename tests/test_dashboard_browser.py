@@ -95,7 +95,7 @@ def submit(fake: Fake, headers: dict[str, str] | None = None) -> requests.Respon
 
 @pytest.fixture
 def dashboard(server: Fake, browser: Any, screenshots: Path) -> Iterator[Dashboard]:
-    server.backend.update_config({"clock": {"mode": "manual"}, "faults": []})
+    server.backend.update_config({"clock": {"mode": "manual"}, "faults": [], "webhooks": {"endpoints": []}})
     server.backend.reset()
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     board = Dashboard(context.new_page(), server, screenshots)
@@ -109,11 +109,15 @@ def dashboard(server: Fake, browser: Any, screenshots: Path) -> Iterator[Dashboa
     assert unexpected == [], unexpected
 
 
-def test_a_submitted_task_appears_and_completes_without_a_reload_and_its_video_plays(dashboard: Dashboard) -> None:
+def test_a_submitted_task_appears_and_completes_without_a_reload_and_its_page_shows_all_of_it(
+        dashboard: Dashboard) -> None:
+    """Its video plays, its thumbnail loads, its webhook delivery (to the fake's own sink) and the fault its submit
+    asked for are listed."""
     page = dashboard.page
     page.evaluate("() => { window.notReloaded = true; }")
-    dashboard.fake.backend.update_config({"clock": {"mode": "speed", "speed": 100}})
-    task_id = submit(dashboard.fake).json()["task_id"]
+    sink = {"name": "sink", "url": f"{dashboard.fake.url}/__admin/webhook-sink/dashboard"}
+    dashboard.fake.backend.update_config({"clock": {"mode": "speed", "speed": 10}, "webhooks": {"endpoints": [sink]}})
+    task_id = submit(dashboard.fake, {"X-Videomock-Fault": "duration=10"}).json()["task_id"]
     row = dashboard.task_row(task_id)
     sync_api.expect(row.locator(".status")).to_have_text("completed")
     sync_api.expect(row.locator("progress")).to_have_attribute("value", "100")
@@ -131,6 +135,9 @@ def test_a_submitted_task_appears_and_completes_without_a_reload_and_its_video_p
                        " return img.complete && img.naturalWidth > 0; }")
     sync_api.expect(page.locator("#task-request")).to_contain_text("a lighthouse at dusk")
     sync_api.expect(page.locator("#task-requests details")).to_have_count(1)
+    sync_api.expect(page.locator("#task-faults")).to_contain_text("duration")
+    sync_api.expect(page.locator("#task-deliveries tbody")).to_contain_text("video.completed")
+    sync_api.expect(page.locator("#task-deliveries .status")).to_have_text("delivered")
     dashboard.shot("task")
 
 

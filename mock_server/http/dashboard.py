@@ -22,7 +22,7 @@ import time
 from importlib import resources
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, url_for
 
 from videomock.contracts.schemas import load_schema
 from videomock.core import links
@@ -35,9 +35,9 @@ from videomock.store import Store
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/__admin")
 
-#: The page's files, by the name it links them with, and their media types.
-ASSETS = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
-          "app.css": "text/css; charset=utf-8"}
+#: The page's files besides the page itself, by the name it links them with, and their media types.
+ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
+PAGE_TYPE = "text/html; charset=utf-8"
 
 #: The page loads its own script, style and media, and talks to this server only. No inline script or
 #: style is allowed, so text from a request body (a prompt) can never run, whatever the page does with it.
@@ -65,10 +65,12 @@ def _require_admin_access() -> None:
     check_admin_access(token_needed=request.endpoint not in _OPEN_ENDPOINTS and not media_link)
 
 
-def _asset(name: str, body: bytes | None = None) -> Response:
-    if body is None:
-        body = resources.files(__package__).joinpath("dashboard", name).read_bytes()
-    response = Response(body, content_type=ASSETS[name])
+def _file(name: str) -> bytes:
+    return resources.files(__package__).joinpath("dashboard", name).read_bytes()
+
+
+def _served(body: bytes, content_type: str) -> Response:
+    response = Response(body, content_type=content_type)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -81,13 +83,12 @@ def page() -> Response:
     """The page, telling its script whether the server has an admin token: without one it asks for none,
     and so never starts with a refused request."""
     token = "required" if backend().config["auth"]["admin_token"] is not None else "none"
-    html = resources.files(__package__).joinpath("dashboard", "index.html").read_text(encoding="utf-8")
-    return _asset("index.html", html.replace("{{admin_token}}", token).encode())
+    return _served(_file("index.html").replace(b"{{admin_token}}", token.encode()), PAGE_TYPE)
 
 
-@dashboard.get('/ui/<any("app.js", "app.css"):name>')
+@dashboard.get(f"/ui/<any({', '.join(map(repr, ASSETS))}):name>")
 def asset(name: str) -> Response:
-    return _asset(name)
+    return _served(_file(name), ASSETS[name])
 
 
 @dashboard.get("/config/schema")
@@ -104,8 +105,9 @@ def link_signature(store: Store, task_id: str, expires: int) -> str:
 
 def _media_links(task_id: str) -> dict[str, str]:
     expires = (int(time.time()) // LINK_PERIOD_SECONDS + 2) * LINK_PERIOD_SECONDS
-    query = f"expires={expires}&signature={link_signature(backend().store, task_id, expires)}"
-    return {variant: f"{request.script_root}/__admin/tasks/{task_id}/{variant}?{query}" for variant in MEDIA}
+    signature = link_signature(backend().store, task_id, expires)
+    return {variant: url_for("dashboard.media", task_id=task_id, variant=variant, expires=expires, signature=signature)
+            for variant in MEDIA}
 
 
 def _check_link(task_id: str, expires: str, signature: str) -> None:
@@ -118,6 +120,7 @@ def _check_link(task_id: str, expires: str, signature: str) -> None:
 
 
 def _task_view(task_id: str) -> TaskView:
+    """Any key's task, as its poll would see it (a video that is due is rendered first)."""
     b = backend()
     task = b.store.get_task(task_id)
     if task is None:
@@ -135,7 +138,7 @@ def task(task_id: str) -> Any:
             "media": _media_links(task_id) if done else None}
 
 
-@dashboard.get("/tasks/<task_id>/<any(video, thumbnail):variant>")
+@dashboard.get(f"/tasks/<task_id>/<any({', '.join(MEDIA)}):variant>")
 def media(task_id: str, variant: str) -> Response:
     """A completed task's first video or its thumbnail, with Range: opened by the admin token, or by the
     signed query of a link :func:`task` handed out."""

@@ -257,8 +257,9 @@ async function loadTask(taskId, clock) {
   const submit = requests.find((entry) => entry.endpoint === "submit");
   setText($("#task-request"), json(submit ? { "as sent": submit.request_body, "with defaults": task.params } : task.params));
   const applied = requests.flatMap((entry) => (entry.fault || []).map((fault) => [entry, fault]));
-  $("#task-faults").replaceChildren(...(applied.length ? applied.map(([entry, fault]) =>
-    el("li", { text: `${entry.method} ${entry.path} → ${entry.status}: rule ${fault.rule}, ${json(fault)}` }))
+  $("#task-faults").replaceChildren(...(applied.length ? applied.map(([entry, { rule, match, type, ...settings }]) =>
+    el("li", { text: `${type} ${JSON.stringify(settings)}, rule ${rule} (match ${match ?? "—"}), on ${entry.method} `
+      + `${entry.path} → ${entry.status} at ${timeOfDay(entry.virtual_time)}` }))
     : [el("li", { class: "empty", text: "None." })]));
   $("#task-deliveries tbody").replaceChildren(...(deliveries.length ? deliveries.map(delivery)
     : [el("tr", {}, el("td", { colspan: "5", class: "empty", text: "None." }))]));
