@@ -436,21 +436,30 @@ $("#reset").addEventListener("click", async () => {
 const VIEWS = { tasks: loadTasks, task: loadTask, journal: loadJournal, faults: loadFaults, clock: loadClock };
 let current = { name: "tasks", arg: null };
 let timer = null;
-let generation = 0;
+let running = false;
+let again = false;
+let waitingForToken = false;
 
+/** Load the current view, then again every POLL_MS. One load at a time: a refresh asked for during one runs
+ * right after it, so an answer read before an action (a reset) never lands on the page after the action's. */
 async function refresh() {
   clearTimeout(timer);
-  const mine = ++generation;
+  if (waitingForToken) return;
+  if (running) { again = true; return; }
+  running = true;
   try {
     const clock = await api("/clock");
     setText($("#clock-line"), `clock ${clock.mode}${clock.mode === "speed" ? ` ${clock.speed}x` : ""} · ${when(clock.now)}`);
     await VIEWS[current.name](current.arg, clock);
     if (noticeFromPolling) notice("");
   } catch (error) {
-    if (error instanceof Refused) { askForToken(error.message); return; }
-    notice(error.message, { polling: true });
+    if (error instanceof Refused) askForToken(error.message);
+    else notice(error.message, { polling: true });
+  } finally {
+    running = false;
   }
-  if (mine === generation && !document.hidden) timer = setTimeout(refresh, POLL_MS);
+  if (again) { again = false; refresh(); }
+  else if (!waitingForToken && !document.hidden) timer = setTimeout(refresh, POLL_MS);
 }
 
 function route() {
@@ -467,7 +476,7 @@ function route() {
 
 function askForToken(message) {
   clearTimeout(timer);
-  generation++;
+  waitingForToken = true;
   sessionStorage.removeItem(TOKEN_KEY);
   for (const section of document.querySelectorAll("main > section")) section.hidden = true;
   $("#forget-token").hidden = true;
@@ -482,6 +491,7 @@ $("#token-form").addEventListener("submit", (event) => {
   $("#token-input").value = "";
   $("#token-form").hidden = true;
   $("#forget-token").hidden = false;
+  waitingForToken = false;
   notice("");
   route();
 });
