@@ -314,7 +314,11 @@ class GunicornServer(BaseApplication):
         from videomock.http.app import create_app  # the master never loads Flask and the app: only workers do
 
         store = self.config["server"]["store"]
-        return readable_bodies(create_app(self.config, store=None if store == MEMORY else SqliteStore(store)))
+        from videomock.recording.replay import replay_from_config
+
+        app = create_app(self.config, store=None if store == MEMORY else SqliteStore(store))
+        replay_from_config(app, self.config)
+        return readable_bodies(app)
 
     def _announce_once(self, worker: BaseWorker) -> None:
         """Runs in each worker once its app is loaded and its socket listens: the server is ready when the
