@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from videomock.contracts.drift import ADDED, ID_FORMAT, KINDS, MISSING, Difference, differences
-from videomock.contracts.exchanges import SUBMIT, id_format_problem, message_for, message_schema, validate_message
+from videomock.contracts.exchanges import ROUTES, SUBMIT, id_format_problem, message_for, message_schema, validate_message
 from videomock.contracts.validation import Violation
 from videomock.recording.cassette import Cassette, body_json
 
@@ -94,7 +94,8 @@ def check_cassettes(cassettes: Iterable[Cassette]) -> tuple[list[Finding], Drift
         if cassette.task_id is not None:
             problem = id_format_problem(cassette.dialect, cassette.task_id)
             if problem is not None:
-                drift.add(message_for(cassette.dialect, SUBMIT, 200), Difference(ID_FORMAT, "/", problem), cassette.name)
+                pointer = next(r.id_pointer for r in ROUTES if r.role == SUBMIT and cassette.dialect in r.family)
+                drift.add(message_for(cassette.dialect, SUBMIT, 200), Difference(ID_FORMAT, pointer or "", problem), cassette.name)
         for role, where, exchange in cassette.exchanges():
             findings += [Finding(cassette.name, where, v) for v in exchange_violations(cassette.dialect, role, exchange)]
             answer = _answer(role, exchange)

@@ -30,6 +30,9 @@ from videomock.media.render import VideoSpec
 from videomock.recording.cassette import TRANSIENT_HEADERS, Cassette, decode_body, json_or_none, load_folder
 
 EXTENSION = "videomock.replay"
+#: A recorded poll is due once the virtual clock is this close to its offset: virtual time is an epoch time,
+#: whose float has about a microsecond of precision left, and the offsets are recorded to the microsecond.
+DUE_WITHIN = 1e-3
 
 
 @dataclass
@@ -157,7 +160,7 @@ class Replay:
                 index = min(played.polls_answered, len(polls) - 1)
             else:
                 elapsed = clock.now() - played.started
-                index = max([i for i, p in enumerate(polls) if p["offset"] <= elapsed] or [0])
+                index = max([i for i, p in enumerate(polls) if p["offset"] <= elapsed + DUE_WITHIN] or [0])
             played.last_poll = index = max(index, played.last_poll)
             played.polls_answered += 1
         return self._recorded(played.cassette, polls[index], played.task_id)
