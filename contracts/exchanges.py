@@ -90,7 +90,7 @@ def belongs_to(route: Route, path_id: str, task_id: str) -> bool:
 MESSAGES: Mapping[str, Mapping[str, str]] = {
     "documented": {SUBMIT: "submit_response", POLL: "task", "error": "error"},
     "new-api": {SUBMIT: "newapi_video", POLL: "newapi_task", "error": "newapi_error"},
-    "openai": {SUBMIT: "newapi_video", POLL: "newapi_video", "error": "error"},
+    "openai": {SUBMIT: "openai_video", POLL: "openai_video", "error": "error"},
     "vertex": {SUBMIT: "google_operation", POLL: "google_operation", "error": "google_error"},
     "gemini": {SUBMIT: "google_operation", POLL: "google_operation", "error": "google_error"},
     "kling": {SUBMIT: "kling#submit_response", POLL: "kling#task_response", "error": "kling#error"},

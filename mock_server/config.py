@@ -23,7 +23,8 @@ from videomock.contracts.validation import first_non_finite, json_pointer, param
 from videomock.core.faults.actions import FaultSpecError
 from videomock.core.faults.rules import compile_rules
 from videomock.core.keys import fingerprint, is_fingerprint, owner_of
-from videomock.core.outbound import check_hosts, parse_networks
+from videomock.core.outbound import Refused, check_hosts, check_url, parse_networks
+from videomock.core.webhooks.schedule import delivery_policy
 
 #: Sections that only take effect at start; PUT /__admin/config may not change them.
 STARTUP_ONLY = ("server", "video")
@@ -190,14 +191,38 @@ def check_config(doc: Any) -> dict[str, Any]:
     except (CatalogError, FaultSpecError) as exc:
         raise ConfigError(f"invalid configuration: {exc}", exc.param) from None
     key_pairs(doc["auth"]["kling_keys"])
-    image_fetch = doc["video"]["image_fetch"]
+    _check_allow_lists(doc["video"]["image_fetch"], "video.image_fetch")
+    _check_allow_lists(doc["webhooks"], "webhooks")
+    _check_endpoints(doc["webhooks"])
+    return without_secrets(doc)
+
+
+def _check_allow_lists(section: Mapping[str, Any], setting: str) -> None:
+    """The hosts and networks an outbound policy allows must be ones a URL can name and networks at all."""
     for key, check in (("allow_hosts", check_hosts), ("allow_private_networks", parse_networks)):
         try:
-            check(image_fetch[key])
+            check(section[key])
         except ValueError as exc:
-            param = f"video.image_fetch.{key}"
+            param = f"{setting}.{key}"
             raise ConfigError(f"invalid configuration: {param}: {exc}", param) from None
-    return without_secrets(doc)
+
+
+def _check_endpoints(webhooks: Mapping[str, Any]) -> None:
+    """Each endpoint's URL must be one deliveries may go to, and no two endpoints may share a name (the
+    admin API and the delivery records name them)."""
+    policy = delivery_policy(webhooks)
+    seen: set[str] = set()
+    for index, endpoint in enumerate(webhooks["endpoints"]):
+        try:
+            check_url(endpoint["url"], policy)
+        except Refused as exc:
+            param = f"webhooks.endpoints.{index}.url"
+            raise ConfigError(f"invalid configuration: {param}: {exc}", param) from None
+        name = endpoint.get("name") or f"endpoint-{index + 1}"
+        if name in seen:
+            param = f"webhooks.endpoints.{index}.name"
+            raise ConfigError(f"invalid configuration: {param}: another endpoint is named {name!r} already", param)
+        seen.add(name)
 
 
 def key_pairs(entries: list[str]) -> dict[str, str]:

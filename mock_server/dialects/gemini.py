@@ -54,12 +54,20 @@ def operation_body(view: TaskView) -> dict[str, Any]:
     body.update(finished)
     if "error" not in finished:
         base = public_base()
-        samples = [{"video": {"uri": f"{base}/v1beta/files/{file_id(view.task, output)}:download?alt=media"}}
+        samples = [{"video": {"uri": _video_uri(view, base, output)}}
                    for output in range(len(view.task.video_keys))]
         result = {**({"generatedSamples": samples} if samples else {}),
                   **(google.withheld(view) if view.state.withheld else {})}
         body["response"] = {"@type": RESPONSE_TYPE, "generateVideoResponse": result}
     return body
+
+
+def _video_uri(view: TaskView, base: str, output: int) -> str:
+    return f"{base}/v1beta/files/{file_id(view.task, output)}:download?alt=media"
+
+
+#: The event a request's webhookConfig gets.
+WEBHOOK = google.veo_shape("veo-gemini", operation_name, _video_uri)
 
 
 def _answer(body: Mapping[str, Any]) -> Response:
@@ -69,7 +77,7 @@ def _answer(body: Mapping[str, Any]) -> Response:
 
 @gemini.post("/v1beta/models/<model>:predictLongRunning")
 def submit(model: str) -> Response:
-    task = google.create(contract.GEMINI_DIALECT, model, f"models/{model}")
+    task = google.create(contract.GEMINI_DIALECT, model, f"models/{model}", WEBHOOK)
     return _answer({"name": operation_name(task)})
 
 

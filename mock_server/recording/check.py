@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from videomock.contracts.drift import ADDED, ID_FORMAT, KINDS, MISSING, Difference, differences
-from videomock.contracts.exchanges import ROUTES, SUBMIT, id_format_problem, message_for, message_schema, validate_message
+from videomock.contracts.exchanges import (
+    ROUTES,
+    SUBMIT,
+    id_format_problem,
+    message_for,
+    message_schema,
+    validate_message,
+)
 from videomock.contracts.validation import Violation
 from videomock.recording.cassette import Cassette, body_json
 

@@ -318,6 +318,8 @@ class GunicornServer(BaseApplication):
 
         app = create_app(self.config, store=None if store == MEMORY else SqliteStore(store))
         replay_from_config(app, self.config)
+        # Every worker runs a sender, so that one takes over the deliveries when the one sending dies.
+        app.extensions["videomock"].webhooks.start()
         return readable_bodies(app)
 
     def _announce_once(self, worker: BaseWorker) -> None:
