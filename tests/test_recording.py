@@ -21,7 +21,7 @@ from tests.recording_support import API_KEY, POLLS, Seen, kling_token, normalise
 from tests.serve_process import ServeProcess, serve
 from videomock.contracts.exchanges import status_of
 from videomock.contracts.media import probe
-from videomock.recording.cassette import CassetteError, load_folder
+from videomock.recording.cassette import CassetteError, body_json, load_folder
 from videomock.recording.check import check_cassettes
 
 #: Virtual seconds the upstream's clock moves before each poll: queued, then running, then done.
@@ -263,3 +263,41 @@ def test_videomock_record_as_a_process_logs_and_writes_no_secret(upstreams: dict
     assert len(list((tmp_path / "out").glob("*.json"))) == 3
     for secret in seen.secrets:
         assert secret not in log and secret not in written, secret
+
+
+def test_a_callback_the_task_sends_to_the_proxy_is_recorded_in_its_cassette(
+        upstreams: dict[str, ServeProcess], tmp_path: Path) -> None:
+    import threading
+
+    from videomock.recording.cassette import WEBHOOK_PATH, Book
+    from videomock.recording.proxy import RecordingProxy, make_proxy_server
+
+    upstream = upstreams["documented"]
+    hooks: list[str] = []
+    arrived = threading.Condition()
+
+    def told(path: Path, role: str, *_: object) -> None:
+        with arrived:
+            hooks.append(role)
+            arrived.notify_all()
+
+    book = Book(tmp_path, upstream.url, on_recorded=told)
+    server = make_proxy_server("127.0.0.1", 0, RecordingProxy(upstream.url, book))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    proxy = f"http://127.0.0.1:{server.server_port}"
+    try:
+        headers = {"Authorization": f"Bearer {kling_token()}"}
+        task = requests.post(f"{proxy}/v1/videos/text2video", headers=headers, timeout=10, json={
+            "model_name": "kling-v2-5-turbo", "prompt": "a fox", "duration": "5",
+            "callback_url": f"{proxy}{WEBHOOK_PATH}"}).json()["data"]
+        advancing(upstream)(2)  # type: ignore[operator]
+        requests.get(f"{proxy}/v1/videos/text2video/{task['task_id']}", headers=headers, timeout=10)
+        with arrived:
+            assert arrived.wait_for(lambda: hooks.count("webhook") >= 1, timeout=30), hooks
+    finally:
+        server.shutdown()
+        server.server_close()
+    (cassette,) = load_folder(tmp_path)
+    hook = cassette.document["webhooks"][0]
+    assert hook["path"] == WEBHOOK_PATH and body_json(hook["body"])["task_id"] == task["task_id"]

@@ -209,9 +209,9 @@ class Book:
             task = next((t for i, t in self._tasks.items() if i in text), None)
         if task is None:
             return None
-        content_type = exchange.request_headers.get("content-type", "")
+        content_type = _content_type(exchange.request_headers, "")
         with task.lock:
-            hook = {"offset": max(0.0, exchange.at - task.started), "path": exchange.path,
+            hook = {"offset": round(max(0.0, exchange.at - task.started), 6), "path": exchange.path,
                     "headers": self._headers(exchange.request_headers),
                     "body": self._body(exchange.request_body, content_type)}
             task.document["webhooks"].append({k: v for k, v in hook.items() if v is not None})
@@ -236,7 +236,7 @@ class Book:
         if exchange.form is not None:
             request["form"] = {k: self.redactor.text(v) for k, v in exchange.form.items()}
         else:
-            request["body"] = self._body(exchange.request_body, exchange.request_headers.get("content-type", "application/json"))
+            request["body"] = self._body(exchange.request_body, _content_type(exchange.request_headers, "application/json"))
         response_headers = self._headers(exchange.response_headers)
         response = {"status": exchange.status, "headers": response_headers,
                     "body": self._body(exchange.response_body, response_headers.get("content-type", ""))}
@@ -246,6 +246,10 @@ class Book:
 
     def _write(self, task: _Open) -> None:
         write_json(task.path, task.document)
+
+
+def _content_type(headers: dict[str, str], default: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == "content-type"), default)
 
 
 def write_json(path: Path, document: Any) -> None:
