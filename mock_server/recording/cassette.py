@@ -248,6 +248,16 @@ class Book:
         write_json(task.path, task.document)
 
 
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+#: Read once, at import: os.umask can only be read by setting it, which would race with other threads later.
+_UMASK = _umask()
+
+
 def _content_type(headers: dict[str, str], default: str) -> str:
     return next((v for k, v in headers.items() if k.lower() == "content-type"), default)
 
@@ -260,6 +270,7 @@ def write_json(path: Path, document: Any) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(document, fh, ensure_ascii=False, indent=1)
             fh.write("\n")
+        os.chmod(temporary, 0o666 & ~_UMASK)   # as any file the user writes: mkstemp's is owner-only
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
