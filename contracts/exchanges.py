@@ -79,7 +79,7 @@ def route_of(method: str, path: str) -> Route | None:
     return next((r for r in ROUTES if r.method == method.upper() and r.path.fullmatch(path)), None)
 
 
-def belongs_to(route: Route, path_id: str, task_id: str) -> bool:
+def belongs_to(path_id: str, task_id: str) -> bool:
     """Whether a download's id names ``task_id``'s video: Gemini's file ids are the operation's id followed by
     the output's index."""
     return path_id == task_id or (path_id.startswith(task_id) and path_id[len(task_id):].isdecimal())

@@ -301,3 +301,41 @@ def test_a_callback_the_task_sends_to_the_proxy_is_recorded_in_its_cassette(
     (cassette,) = load_folder(tmp_path)
     hook = cassette.document["webhooks"][0]
     assert hook["path"] == WEBHOOK_PATH and body_json(hook["body"])["task_id"] == task["task_id"]
+
+
+def test_replayed_ids_come_from_the_seed(upstreams: dict[str, ServeProcess], tmp_path: Path) -> None:
+    record_one(upstreams, "kling", tmp_path)
+
+    def ids(seed: int) -> list[str]:
+        with videomock.fake(seed=seed) as fake:
+            fake.replay(tmp_path)
+            return [run_lifecycle("kling", fake.url, lambda n: None).task_id for _ in range(2)]
+
+    first = ids(3)
+    assert first == ids(3) and first != ids(4) and first[0] != first[1]
+    assert all(re.fullmatch(r"[1-9][0-9]{17}", i) for i in first)
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_a_marker_or_cassette_cases_naming_no_cassettes_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_replays="""
+        import pytest
+
+        @pytest.mark.videomock(replay="no-such-folder")
+        def test_it(videomock):
+            pass
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*replay=*no-such-folder: no such file or directory*"])
+    pytester.makepyfile(test_replays="""
+        from videomock.pytest_plugin.cassettes import cassette_cases
+
+        @cassette_cases("empty")
+        def test_it(videomock_cassette):
+            pass
+    """)
+    pytester.mkdir("empty")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*cassette_cases: empty: no cassettes*"])

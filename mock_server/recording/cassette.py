@@ -18,12 +18,15 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from videomock.client.dialects import NEW_API, OPENAI_VIDEO, dialect_of
-from videomock.contracts.exchanges import DOWNLOAD, GATEWAY, POLL, SUBMIT, Route, belongs_to, route_of
+from videomock.contracts.exchanges import DOWNLOAD, GATEWAY, POLL, SUBMIT, Route, belongs_to, route_of, status_of
 from videomock.contracts.validation import validate_against
 from videomock.recording.redact import Redactor
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Request
 
 FORMAT_VERSION = 1
 #: Downloads up to this size are kept whole; larger ones as their hash and media facts.
@@ -55,6 +58,16 @@ class Exchange:
     response_body: bytes
     at: float
     form: dict[str, str] | None = None
+
+
+def form_fields(request: Request) -> dict[str, str] | None:
+    """A multipart or urlencoded body's fields, a file part as its digest: what a submit is matched on, since
+    a multipart body's boundary is random (and its files can be large)."""
+    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        return None
+    fields = dict(request.form.items())
+    fields.update({name: "sha256:" + hashlib.sha256(upload.read()).hexdigest() for name, upload in request.files.items()})
+    return fields
 
 
 def json_or_none(data: bytes) -> Any:
@@ -170,7 +183,7 @@ class Book:
             return self._submit(route, exchange, response, task_id if exchange.status < 400 else None)
         with self._lock:
             if route.role == DOWNLOAD:
-                task = next((t for i, t in self._tasks.items() if task_id and belongs_to(route, task_id, i)), None)
+                task = next((t for i, t in self._tasks.items() if task_id and belongs_to(task_id, i)), None)
             else:
                 task = self._tasks.get(task_id or "")
         if task is None:
@@ -317,8 +330,6 @@ class Cassette:
     @property
     def final_status(self) -> str | None:
         """The task's status in its last recorded answer, as the dialect spells it (None: never polled)."""
-        from videomock.contracts.exchanges import status_of
-
         answers = [e for e in [self.submit, *self.polls] if e["response"]["status"] < 400]
         return status_of(self.dialect, body_json(answers[-1]["response"].get("body"))) if self.polls and answers else None
 
@@ -341,6 +352,13 @@ def load(path: Path) -> Cassette:
         lines = "; ".join(f"{v.pointer or '/'}: {v.message}" for v in problems[:5])
         raise CassetteError(f"{path}: not a cassette: {lines}")
     return Cassette(path, document)
+
+
+def load_path(path: Path) -> list[Cassette]:
+    """The cassettes of a folder, or the one a file is."""
+    if not path.exists():
+        raise CassetteError(f"{path}: no such file or directory")
+    return load_folder(path) if path.is_dir() else [load(path)]
 
 
 def load_folder(folder: Path) -> list[Cassette]:

@@ -77,13 +77,6 @@ class Drift:
                                f"in {', '.join(places)})")
         return out
 
-    def kinds(self) -> dict[str, list[str]]:
-        """Each kind's differences, as ``message pointer`` strings."""
-        out: dict[str, list[str]] = {kind: [] for kind in KINDS}
-        for kind, message, pointer, _ in self.seen:
-            out[kind].append(f"{message} {pointer}")
-        return out
-
 
 _HEADINGS = {ADDED: "Fields added", MISSING: "Fields missing", "new enum value": "New enum values",
              "changed type": "Changed types", ID_FORMAT: "Id format changes"}

@@ -30,6 +30,13 @@ def _content(content: Any) -> bytes:
     return content["text"].encode()
 
 
+def _form(post: Any) -> dict[str, str] | None:
+    """A form body's fields as the HAR lists them (a file part as its name: HAR keeps no file's bytes)."""
+    if not isinstance(post, dict) or not isinstance(post.get("params"), list) or not post["params"]:
+        return None
+    return {str(p["name"]): str(p.get("value", p.get("fileName", ""))) for p in post["params"] if isinstance(p, dict)}
+
+
 def read_har(path: Path) -> tuple[str, list[Exchange]]:
     """The origin of the first lifecycle entry and every entry as an exchange, in the order they were sent; a
     CassetteError names what is wrong with a file that is not a HAR log."""
@@ -48,6 +55,7 @@ def read_har(path: Path) -> tuple[str, list[Exchange]]:
                 method=str(request["method"]).upper(), path=url.path or "/", query=url.query,
                 request_headers=_headers(request.get("headers")),
                 request_body=str((request.get("postData") or {}).get("text", "")).encode(),
+                form=_form(request.get("postData")),
                 status=int(response["status"]), response_headers=_headers(response.get("headers")),
                 response_body=_content(response.get("content")),
                 at=datetime.fromisoformat(str(entry["startedDateTime"]).replace("Z", "+00:00")).timestamp() + index * 1e-6))

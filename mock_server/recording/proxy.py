@@ -8,7 +8,6 @@ redacts it, and each recorded answer is checked against its dialect's contract a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import tempfile
@@ -23,7 +22,7 @@ import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
-from videomock.recording.cassette import TRANSIENT_HEADERS, WEBHOOK_PATH, Book, Exchange
+from videomock.recording.cassette import TRANSIENT_HEADERS, WEBHOOK_PATH, Book, Exchange, form_fields
 from videomock.recording.check import exchange_violations
 
 log = logging.getLogger("videomock.record")
@@ -61,17 +60,6 @@ def media_facts(data: bytes) -> dict[str, Any] | None:
     fps = info.fps if isinstance(info.fps, Fraction) else Fraction(info.fps)
     return {"width": info.width, "height": info.height, "fps": int(fps) if fps.denominator == 1 else float(fps),
             "duration": info.duration, "codec": info.codec}
-
-
-def form_fields(request: Request) -> dict[str, str] | None:
-    """A multipart or urlencoded body's fields; a file part as its digest (its bytes can be large, and a
-    replay matches on them only)."""
-    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        return None
-    fields = {name: value for name, value in request.form.items()}
-    for name, upload in request.files.items():
-        fields[name] = "sha256:" + hashlib.sha256(upload.read()).hexdigest()
-    return fields
 
 
 class RecordingProxy:

@@ -24,10 +24,17 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from videomock.contracts.exchanges import DOWNLOAD, POLL, SUBMIT, Route, belongs_to, route_of
+from videomock.contracts.exchanges import DOWNLOAD, POLL, SUBMIT, belongs_to, route_of
 from videomock.core.errors import provider_error
 from videomock.media.render import VideoSpec
-from videomock.recording.cassette import TRANSIENT_HEADERS, Cassette, decode_body, json_or_none, load_folder
+from videomock.recording.cassette import (
+    TRANSIENT_HEADERS,
+    Cassette,
+    decode_body,
+    form_fields,
+    json_or_none,
+    load_folder,
+)
 
 EXTENSION = "videomock.replay"
 #: A recorded poll is due once the virtual clock is this close to its offset: virtual time is an epoch time,
@@ -89,12 +96,12 @@ class Replay:
         if route is None:
             return None
         if route.role == SUBMIT:
-            return self._submit(app, route)
+            return self._submit(app)
         body = json_or_none(request.get_data(cache=True))
         asked = route.task_id(request.path, body, None) or ""
         with self._lock:
             played = next((p for p in self.played.values() if asked == p.task_id or
-                           (route.role == DOWNLOAD and belongs_to(route, asked, p.task_id))), None)
+                           (route.role == DOWNLOAD and belongs_to(asked, p.task_id))), None)
         if played is None:
             if self.fallback:
                 return None
@@ -103,8 +110,9 @@ class Replay:
                                  f"a replayed task starts with a submit that matches a cassette.")
         return self._poll(played) if route.role == POLL else self._download(app, played)
 
-    def _submit(self, app: Flask, route: Route) -> Response | None:
-        given = self._given()
+    def _submit(self, app: Flask) -> Response | None:
+        given = form_fields(request)
+        given = given if given is not None else json_or_none(request.get_data(cache=True))
         candidates = [c for c in self.cassettes if c.submit["request"]["method"] == request.method]
         scored = sorted(((self._distance(c, given), c.name, c) for c in candidates), key=lambda t: (t[0][0], len(t[0][1]), t[1]))
         if scored and scored[0][0] == (0, []):
@@ -126,16 +134,6 @@ class Replay:
             what += [f"field {f!r}" for f in fields]
             closest = f"the closest cassette is {name}, which differs in {', '.join(what)}"
         raise provider_error("no_matching_cassette", f"No cassette matches {request.method} {request.path}: {closest}.")
-
-    @staticmethod
-    def _given() -> Any:
-        if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-            import hashlib
-
-            fields = dict(request.form.items())
-            fields.update({n: "sha256:" + hashlib.sha256(f.read()).hexdigest() for n, f in request.files.items()})
-            return fields
-        return json_or_none(request.get_data(cache=True))
 
     @staticmethod
     def _distance(cassette: Cassette, given: Any) -> tuple[int, list[str]]:
