@@ -133,7 +133,15 @@ def test_a_submit_no_cassette_records_is_a_404_in_the_dialects_shape_naming_the_
         assert fallen_back.answers[-1][2][4:8] == b"ftyp"
 
 
-def test_a_recording_of_odd_but_real_answers_reports_each_difference_as_drift(tmp_path: Path) -> None:
+def test_serve_replay_answers_a_client_as_the_recording_did(upstreams: dict[str, ServeProcess], tmp_path: Path) -> None:
+    recorded, proxy = record_one(upstreams, "new-api", tmp_path)
+    with serve("--replay", str(tmp_path), "--clock", "instant", "--store", "memory") as replaying:
+        replayed = run_lifecycle("new-api", replaying.url, lambda n: None)
+    assert normalised(replayed, replaying.url) == normalised(recorded, proxy)
+
+
+def test_a_recording_of_odd_but_real_answers_reports_each_difference_as_drift(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from flask import Flask, jsonify
 
     from videomock.pytest_plugin.live import LiveServer
@@ -150,6 +158,9 @@ def test_a_recording_of_odd_but_real_answers_reports_each_difference_as_drift(tm
         requests.post(f"{proxy}/v1/video/generations", headers=headers, json={"model": "kling-v2-5-turbo", "prompt": "x"})
         for _ in range(3):
             requests.get(f"{proxy}/v1/video/generations/gen-42", headers=headers)
+
+    told = [r.getMessage() for r in caplog.records if r.name == "videomock.record"]
+    assert any("poll 200: /status: status \"succeeded\" is not supported" in line for line in told), told
 
     result = _cli("validate", str(tmp_path))
     assert result.exit_code == 1

@@ -21,7 +21,8 @@ CASSETTES = Path(__file__).parent / "cassettes"
 
 
 def generate(base_url: str, api_key: str, body: dict, sleep=time.sleep) -> dict:
-    """The client under test: submit, poll until the task is done, download its video."""
+    """The client under test: submit, poll until the task is done, download its video. Its waits are
+    ``sleep``'s, so a test can hand it the fake's clock instead of the wall's."""
     headers = {"Authorization": f"Bearer {api_key}"}
     task = requests.post(f"{base_url}/v1/video/generations", json=body, headers=headers, timeout=30).json()
     while task["status"] not in ("completed", "failed"):
@@ -34,7 +35,7 @@ def generate(base_url: str, api_key: str, body: dict, sleep=time.sleep) -> dict:
 
 @cassette_cases(CASSETTES)
 def test_the_client_reaches_the_recorded_final_state(videomock_cassette, videomock: FakeProvider) -> None:
-    task = generate(videomock.url, videomock.api_key, videomock_cassette.request_body)
+    task = generate(videomock.url, videomock.api_key, videomock_cassette.request_body, sleep=videomock.advance)
 
     assert videomock.replayed(videomock_cassette).reached_final
     assert task["status"] == videomock_cassette.final_status
@@ -45,11 +46,12 @@ def test_the_client_reaches_the_recorded_final_state(videomock_cassette, videomo
 @pytest.mark.videomock(replay=str(CASSETTES), clock="manual")
 def test_polls_are_paced_as_recorded(videomock: FakeProvider) -> None:
     body = {"model": "kling-v2-5-turbo", "prompt": "a lighthouse at dusk", "duration": 5}
-    task = generate(videomock.url, videomock.api_key, body, sleep=videomock.advance)  # waits move the fake's clock
+    task = generate(videomock.url, videomock.api_key, body, sleep=videomock.advance)  # a wait moves the clock 1 s
     assert task["status"] == "completed"
 
 
 @pytest.mark.videomock(replay=str(CASSETTES), replay_fallback=True)
 def test_requests_no_cassette_recorded_fall_back_to_the_fake(videomock: FakeProvider) -> None:
-    task = generate(videomock.url, videomock.api_key, {"model": "veo_3_1", "prompt": "never recorded"})
+    task = generate(videomock.url, videomock.api_key, {"model": "veo_3_1", "prompt": "never recorded"},
+                    sleep=videomock.advance)
     assert task["status"] == "completed"
