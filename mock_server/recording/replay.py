@@ -58,20 +58,26 @@ class Played:
         return self.last_poll == len(self.cassette.polls) - 1
 
 
+#: The alphabets an id's random part is drawn from, narrowest first: the first that holds the recorded part.
+ALPHABETS = (string.digits, "0123456789abcdef", string.digits + string.ascii_lowercase, string.digits + string.ascii_letters)
+
+
 def new_id(old: str, rng: random.Random) -> str:
     """An id in ``old``'s format: the same prefix (up to its last ``_`` or ``-``) and a random rest of the
-    same length and alphabet."""
+    same length and alphabet (an all-digit id does not start with 0, as Kling's do not)."""
     cut = max(old.rfind("_"), old.rfind("-")) + 1
-    prefix, rest = old[:cut], old[cut:]
-    for alphabet in (string.digits, "0123456789abcdef", string.digits + string.ascii_lowercase,
-                     string.digits + string.ascii_letters):
-        if rest and all(c in alphabet for c in rest):
-            break
-    else:
-        return prefix + "".join(rng.choice(string.ascii_letters) if c.isalpha() else rng.choice(string.digits)
-                                if c.isdigit() else c for c in rest)
+    prefix, rest = (old[:cut], old[cut:]) if cut < len(old) else ("", old)
+    alphabet = next((a for a in ALPHABETS if all(c in a for c in rest)), None)
+    if alphabet is None:   # letters and digits where they were, anything else kept
+        return prefix + "".join(_like(c, rng) for c in rest)
     first = rng.choice(alphabet[1:] if alphabet == string.digits else alphabet)
     return prefix + first + "".join(rng.choice(alphabet) for _ in rest[1:])
+
+
+def _like(character: str, rng: random.Random) -> str:
+    if character.isascii() and character.isalpha():
+        return rng.choice(string.ascii_letters)
+    return rng.choice(string.digits) if character.isdigit() else character
 
 
 class Replay:
