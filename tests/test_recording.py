@@ -350,3 +350,21 @@ def test_a_marker_or_cassette_cases_naming_no_cassettes_is_a_usage_error(pyteste
     pytester.mkdir("empty")
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*cassette_cases: empty: no cassettes*"])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK marks the Sora API as shut down
+def test_the_openai_sdk_recorded_through_the_proxy_runs_unchanged_against_the_replay(tmp_path: Path) -> None:
+    from openai import OpenAI
+
+    with videomock.serve_in_thread() as upstream, recording(upstream.url, tmp_path) as proxy:
+        client = OpenAI(base_url=f"{proxy}/v1", api_key=API_KEY, max_retries=0)
+        recorded = client.videos.create_and_poll(model="sora-2", prompt="a paper boat", seconds="4")
+        recorded_video = client.videos.download_content(recorded.id).read()
+
+    with videomock.fake() as fake:
+        fake.replay(tmp_path)
+        client = OpenAI(base_url=f"{fake.url}/v1", api_key=API_KEY, http_client=fake.httpx_client(), max_retries=0)
+        replayed = client.videos.create_and_poll(model="sora-2", prompt="a paper boat", seconds="4")
+        assert client.videos.download_content(replayed.id).read() == recorded_video
+    assert (replayed.status, replayed.size, replayed.seconds) == (recorded.status, recorded.size, recorded.seconds)
+    assert replayed.id != recorded.id
