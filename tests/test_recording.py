@@ -24,6 +24,8 @@ from videomock.contracts.media import probe
 from videomock.recording.cassette import CassetteError, body_json, load_folder
 from videomock.recording.check import check_cassettes
 
+pytest_plugins = ["pytester"]
+
 #: Virtual seconds the upstream's clock moves before each poll: queued, then running, then done.
 STEPS = (0, 6, 1000)
 DIALECTS = ("documented", "new-api", "openai", "gemini", "vertex", "kling")
@@ -325,9 +327,6 @@ def test_replayed_ids_come_from_the_seed(upstreams: dict[str, ServeProcess], tmp
     first = ids(3)
     assert first == ids(3) and first != ids(4) and first[0] != first[1]
     assert all(re.fullmatch(r"[1-9][0-9]{17}", i) for i in first)
-
-
-pytest_plugins = ["pytester"]
 
 
 def test_a_marker_or_cassette_cases_naming_no_cassettes_is_a_usage_error(pytester: pytest.Pytester) -> None:
