@@ -151,13 +151,12 @@ def render(spec: VideoSpec, out_path: Path, *, ffmpeg: str | None = None,
     the start of its first process; ffmpeg is then killed)."""
     out_path = Path(out_path)
     exe = ffmpeg_executable(ffmpeg)
-    limit = TimeLimit.starting_now(timeout)
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=f".{out_path.name}.") as tmp:
         work = Path(tmp)
         if spec.image is not None:
-            _render_image_video(spec, exe, work, limit)
+            limit = _render_image_video(spec, exe, work, timeout)
         else:
-            _render_text_video(spec, exe, work, limit)
+            limit = _render_text_video(spec, exe, work, timeout)
         if spec.damage is not None:
             spec.damage.finish(work / "video.mp4", exe, limit)
         os.replace(work / "video.mp4", out_path)
@@ -181,17 +180,17 @@ class _Pictures:
         return self.duration * self.per_second
 
 
-def _render_text_video(spec: VideoSpec, exe: str, work: Path, limit: TimeLimit) -> None:
+def _render_text_video(spec: VideoSpec, exe: str, work: Path, timeout: float) -> TimeLimit:
     """The picture changes only when the elapsed-seconds label does: one IDR per second."""
     pictures = _Pictures(spec.fps, spec.file_duration, per_second=1)
     layout = _Layout.for_spec(spec, body=_text_body(spec))
     layout.write_files(work)
     canvas = ffmpeg_cmd.input(f"color=c={_background_hex(spec.seed)}:s={spec.width}x{spec.height}:r={spec.fps}",
                               f="lavfi")
-    _encode(spec, layout.draw(canvas, seconds="n"), pictures, exe, work, limit)
+    return _encode(spec, layout.draw(canvas, seconds="n"), pictures, exe, work, timeout)
 
 
-def _render_image_video(spec: VideoSpec, exe: str, work: Path, limit: TimeLimit) -> None:
+def _render_image_video(spec: VideoSpec, exe: str, work: Path, timeout: float) -> TimeLimit:
     """A stepped diagonal pan over the cover-scaled image, a few steps per second. Smooth per-frame motion
     would make x264 encode every frame (~2 ms each at 720p even when little moves), over the time budget."""
     assert spec.image is not None
@@ -211,7 +210,7 @@ def _render_image_video(spec: VideoSpec, exe: str, work: Path, limit: TimeLimit)
               .filter("setpts", "N")
               .filter("crop", w=spec.width, h=spec.height,   # a pointer offset, rounded to even for 4:2:0
                       x=f"{x0}+({x1 - x0})*n/{last}", y=f"{y0}+({y1 - y0})*n/{last}"))
-    _encode(spec, layout.draw(moving, seconds=f"trunc(n/{pictures.per_second})"), pictures, exe, work, limit,
+    return _encode(spec, layout.draw(moving, seconds=f"trunc(n/{pictures.per_second})"), pictures, exe, work, timeout,
             stdin=image.tobytes())
 
 
@@ -224,11 +223,12 @@ _MARKS_FILE = "marks.yuv"
 
 
 def _encode(spec: VideoSpec, picture_stream: ffmpeg_cmd.nodes.FilterableStream, pictures: _Pictures, exe: str,
-            work: Path, limit: TimeLimit, stdin: bytes | None = None) -> None:
+            work: Path, timeout: float, stdin: bytes | None = None) -> TimeLimit:
     """Encode the distinct pictures (an IDR at the start of every second, P frames between) with the
     counter's patch drawn on each, and the soundtrack if any; write the frames between the pictures; and
-    stream-copy everything into work/video.mp4. The muxer starts first so its start-up overlaps the encode;
-    ``limit`` covers both processes."""
+    stream-copy everything into work/video.mp4. The muxer starts first so its start-up overlaps the encode.
+    Returns the time limit, counted from the muxer's start, that covers both processes (and any damage done
+    to the file after them)."""
     marks = FrameMarks(spec.width, spec.height, spec.fps, pictures.fps * pictures.duration)
     (work / _MARKS_FILE).write_bytes(b"".join(marks.picture(n * pictures.hold) for n in range(pictures.count)))
     patches = ffmpeg_cmd.input(_MARKS_FILE, format="rawvideo", pix_fmt="yuv420p", s=f"{marks.width}x{marks.height}",
@@ -246,6 +246,7 @@ def _encode(spec: VideoSpec, picture_stream: ffmpeg_cmd.nodes.FilterableStream, 
                                 **_mp4_options(pictures.fps, faststart))
     else:
         mux = ffmpeg_cmd.output(video, "video.mp4", format="mp4", vcodec="copy", **_mp4_options(pictures.fps, faststart))
+    limit = TimeLimit.starting_now(timeout)
     muxer = start_ffmpeg(_compile(mux, exe), work, error=RenderError)
     try:
         encoded = run_ffmpeg(_compile(encode, exe), step="encoding", cwd=work, stdin=stdin, error=RenderError,
@@ -256,6 +257,7 @@ def _encode(spec: VideoSpec, picture_stream: ffmpeg_cmd.nodes.FilterableStream, 
         finish_ffmpeg(muxer, stream, step="muxing MP4", error=RenderError, limit=limit)
     finally:
         stop_ffmpeg(muxer)
+    return limit
 
 
 def _text_body(spec: VideoSpec) -> list[tuple[str, int]]:
