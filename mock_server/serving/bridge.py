@@ -2,7 +2,8 @@
 the loop.
 
 A request the app can answer without waiting for anything (a plain poll: :class:`~videomock.http.fastpath.
-PollFastPath`) is answered on the loop itself: handing it to a thread and back cost more than answering it.
+PollFastPath`) is answered on the loop itself, as its head arrives (:meth:`WSGIBridge.answer_at_once`):
+handing it to a thread and back, or even to an asyncio task, cost more than answering it.
 Every other request runs in the worker's :class:`~videomock.serving.workpool.WorkPool`, once it has arrived:
 a body up to :data:`PREREAD_BODY_BYTES` is read on the loop first (a client stalling half-way through it holds
 no thread), a larger one is read by the app's thread under the request's deadline.
@@ -119,20 +120,30 @@ class WSGIBridge:
             CALLER_RENDERS_FAULTS: True,
         }
 
+    def answer_at_once(self, scope: Scope) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+        """The body and headers of the 200 that ``inline`` gives a GET without a body, or None; called by
+        :class:`~videomock.serving.protocol.RequestProtocol` as the request's head arrives, so that a plain
+        poll costs neither a task nor a thread."""
+        if self.inline is None or scope["method"] != "GET":
+            return None
+        environ = self._environ(scope)
+        if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
+            return None
+        answer = self.inline(environ)
+        if answer is None:
+            scope["extensions"][DECLINED] = True   # the full path need not ask again
+            return None
+        body, headers = answer
+        return body, [(b"content-type", b"application/json"),
+                      *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers)]
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         link: Link = scope["extensions"][LINK]
         environ = self._environ(scope)
+        if scope["extensions"].get(DECLINED):
+            environ[DECLINED] = True
         chunked = "HTTP_TRANSFER_ENCODING" in environ
         length = environ.get("CONTENT_LENGTH")
-        if self.inline is not None and environ["REQUEST_METHOD"] == "GET" and length is None and not chunked:
-            inline = self.inline(environ)
-            if inline is not None:
-                body, headers = inline
-                await _send_head(send, 200, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                                             *headers])
-                await send({"type": "http.response.body", "body": body})
-                return
-            environ[DECLINED] = True
         loop = asyncio.get_running_loop()
         if length is not None and length.isdigit() and int(length) <= PREREAD_BODY_BYTES:
             whole = await self._preread(receive, link)
@@ -244,11 +255,11 @@ class WSGIBridge:
 
     def _environ(self, scope: Scope) -> dict[str, Any]:
         """The WSGI environ of ``scope``, as gunicorn built it (PATH_INFO the raw path, unquoted, as latin-1)."""
-        server, client = scope["server"], scope["client"]
+        server, client, raw_path = scope["server"], scope["client"], scope["raw_path"]
         environ = {
             **self._server_environ,
             "REQUEST_METHOD": scope["method"],
-            "PATH_INFO": unquote_to_bytes(scope["raw_path"]).decode("latin-1"),
+            "PATH_INFO": (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("latin-1"),
             "QUERY_STRING": scope["query_string"].decode("latin-1"),
             "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
             "SERVER_NAME": server[0], "SERVER_PORT": str(server[1]),

@@ -14,6 +14,8 @@ on purpose and faces hostile clients needs on top, through the protocol class uv
   short), where uvicorn would close the connection.
 
 Waiting for a slow client costs no thread: the event loop holds the connection until its request arrives.
+And a request the app can answer without waiting (a plain poll) is answered as its head arrives, without the
+asyncio task uvicorn would start for it (``answer_at_once``, serving/bridge.py).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ import asyncio
 import socket
 import struct
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 from werkzeug.exceptions import RequestTimeout
 
 from videomock.http.errors import http_error_json
@@ -44,6 +48,11 @@ class RequestTimedOut(RequestTimeout):
     OSError, which werkzeug's body reader would turn into a 400 "client disconnected")."""
 
     description = "The request did not arrive in full within the server's read timeout."
+
+
+#: What an app may offer for the requests it answers without waiting: the body and the headers (content length
+#: aside) of the 200 it gives the request of this ASGI scope, or None when the request must go to the app.
+AnswerAtOnce = Callable[[Any], "tuple[bytes, list[tuple[bytes, bytes]]] | None"]
 
 
 class _Refused(Exception):
@@ -229,6 +238,25 @@ class RequestProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._disarm()
         super().on_message_complete()
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        """Where uvicorn hands a request to the app: a request the app can answer at once (a plain poll) is
+        answered here instead, in one write, with no task, no ASGI messages and no thread."""
+        answer_at_once: AnswerAtOnce | None = getattr(app, "answer_at_once", None)
+        answer = None if answer_at_once is None or not cycle.keep_alive else answer_at_once(cycle.scope)
+        if answer is None:
+            super()._start_asgi_task(cycle, app)
+            return
+        body, headers = answer
+        head = [STATUS_LINE[200], *(b"%s: %s\r\n" % pair for pair in (*self.server_state.default_headers, *headers)),
+                b"content-length: %d\r\n\r\n" % len(body)]
+        self.transport.write(b"".join(head) + body)
+        if self.access_log:
+            scope = cycle.scope
+            self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), scope["method"],
+                                    get_path_with_query_string(scope), scope["http_version"], 200)
+        cycle.response_started = cycle.response_complete = True
+        self.on_response_complete()
 
     def eof_received(self) -> bool | None:  # type: ignore[override]
         """The client finished sending. A request under way is still answered (a body cut short is the app's
