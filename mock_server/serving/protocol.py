@@ -136,7 +136,8 @@ class RequestProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline = 0.0
-        self._arrival: asyncio.TimerHandle | None = None
+        self._arriving = False    # a request is due (from the first byte, or the connection's opening)
+        self._timer: asyncio.TimerHandle | None = None
         self._begun = False       # a request has begun arriving and its head is not complete
         self._head_bytes = 0
         self._link: Link | None = None
@@ -148,19 +149,26 @@ class RequestProtocol(HttpToolsProtocol):
         self._arm()   # a connection that never sends anything is closed when its deadline passes
 
     def _arm(self) -> None:
-        if self._arrival is None:
+        if not self._arriving:
+            self._arriving = True
             self.deadline = time.monotonic() + self.read_timeout
-            self._arrival = self.loop.call_later(self.read_timeout, self._deadline_passed)
+            if self._timer is None:
+                self._timer = self.loop.call_later(self.read_timeout, self._check_deadline)
 
     def _disarm(self) -> None:
-        if self._arrival is not None:
-            self._arrival.cancel()
-            self._arrival = None
+        # The timer stays: a kept-alive connection's next request reuses it, rather than every request
+        # scheduling and cancelling one of its own (a measurable share of a poll).
+        self._arriving = False
 
-    def _deadline_passed(self) -> None:
-        self._arrival = None
-        if self.transport.is_closing():
+    def _check_deadline(self) -> None:
+        self._timer = None
+        if not self._arriving or self.transport.is_closing():
             return
+        left = self.deadline - time.monotonic()
+        if left > 0:
+            self._timer = self.loop.call_later(left, self._check_deadline)
+            return
+        self._arriving = False
         link = self._link
         if link is not None and not link.body_arrived:
             if self.cycle.response_started:
@@ -173,7 +181,8 @@ class RequestProtocol(HttpToolsProtocol):
             self.transport.close()   # nothing was sent: a browser's spare connection, say
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        if self._timer is not None:
+            self._timer.cancel()
         if self._link is not None:
             self._link.gone.set()
         super().connection_lost(exc)
@@ -219,8 +228,9 @@ class RequestProtocol(HttpToolsProtocol):
         self._begun = False
         self.scope["extensions"] = {}
         super().on_headers_complete()
-        self._link = Link(self, self.cycle)
-        self.scope["extensions"][LINK] = self._link  # type: ignore[assignment]
+        if not self.cycle.response_complete:   # not answered at once: the app will need the link
+            self._link = Link(self, self.cycle)
+            self.scope["extensions"][LINK] = self._link  # type: ignore[assignment]
 
     def _refuse_what_http_1_1_does_not_allow(self) -> None:
         """What llhttp lets through and gunicorn (which served the fake before) refused, as it did: another
