@@ -120,8 +120,8 @@ class WSGIBridge:
             CALLER_RENDERS_FAULTS: True,
         }
 
-    def answer_at_once(self, scope: Scope) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
-        """The body and headers of the 200 that ``inline`` gives a GET without a body, or None; called by
+    def answer_at_once(self, scope: Scope) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+        """The headers and body of the 200 that ``inline`` gives a GET without a body, or None; called by
         :class:`~videomock.serving.protocol.RequestProtocol` as the request's head arrives, so that a plain
         poll costs neither a task nor a thread."""
         if self.inline is None or scope["method"] != "GET":
@@ -134,8 +134,8 @@ class WSGIBridge:
             scope["extensions"][DECLINED] = True   # the full path need not ask again
             return None
         body, headers = answer
-        return body, [(b"content-type", b"application/json"),
-                      *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers)]
+        return [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+                *_encoded(headers)], body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         link: Link = scope["extensions"][LINK]
@@ -163,7 +163,7 @@ class WSGIBridge:
                 link.close_after_answer()   # its body was never read whole: the connection cannot carry on
             await self._answer(answer, exchange, link, send)
         finally:
-            if answer.rest is not None or hasattr(answer.result, "close"):
+            if answer.rest is not None:
                 await loop.run_in_executor(self.pool, _close, answer.result)
 
     async def _preread(self, receive: Receive, link: Link) -> bytes | None:
@@ -187,14 +187,12 @@ class WSGIBridge:
             return _no_write
 
         result = self.app(environ, start_response)
-        if isinstance(result, list):
-            chunks, rest = result, None
-        else:
-            rest = iter(result)
-            chunks, more = _pull(rest)
-            rest = rest if more else None
+        body = iter(result)
+        chunks, more = _pull(body)
+        if not more:   # read whole (nearly always): closed here rather than in a second trip to a thread
+            _close(result)
         status, headers = started
-        return _Answer(int(status.split(" ", 1)[0]), headers, chunks, rest, result)
+        return _Answer(int(status.split(" ", 1)[0]), headers, chunks, body if more else None, result)
 
     async def _answer(self, answer: _Answer, exchange: Exchange, link: Link, send: Send) -> None:
         if exchange.delay > 0 and not await _stays(link, exchange.delay):
@@ -210,8 +208,10 @@ class WSGIBridge:
             return
         if isinstance(fate, Corrupt):
             broken = corrupted(b"".join([*answer.chunks, *await self._rest(answer)]))
-            await _send_head(send, answer.status, with_length(answer.headers, len(broken)))
-            await send({"type": "http.response.body", "body": broken})
+            link.answer(answer.status, _encoded(with_length(answer.headers, len(broken))), broken)
+            return
+        if fate is None and answer.rest is None and content_length(answer.headers) is not None:
+            link.answer(answer.status, _encoded(answer.headers), b"".join(answer.chunks))
             return
         await _send_head(send, answer.status, answer.headers)
         keep = fate.keep if isinstance(fate, CutShort) else None
@@ -297,9 +297,12 @@ def _no_write(data: bytes) -> None:
     raise NotImplementedError("the fake's app returns its bodies; it never writes them through start_response")
 
 
+def _encoded(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
 async def _send_head(send: Send, status: int, headers: list[tuple[str, str]]) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]})
+    await send({"type": "http.response.start", "status": status, "headers": _encoded(headers)})
 
 
 async def _stays(link: Link, seconds: float) -> bool:
