@@ -24,6 +24,9 @@ import imageio_ffmpeg
 
 #: An ffmpeg run that takes longer than this is stuck, not slow.
 FFMPEG_TIMEOUT_SECONDS = 300.0
+#: What a completed video's download serves, by ``variant`` (the OpenAI Videos API's names), and as what: the
+#: MP4, its middle frame and a grid of its frames.
+VARIANT_MEDIA_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 
 
 class MediaError(Exception):

@@ -27,8 +27,11 @@ from videomock.contracts.schemas import compiled, unmatched_properties
 #: Dialect modules add theirs (the documented dialect's ``size`` rule is built in).
 RULE_EXPLAINERS: dict[str, Callable[[ValidationError, Any, ModelSpec], Violation]] = {}
 
-#: Response kinds accepted by :func:`validate_response`, mapped to their schema.
+#: Response kinds accepted by :func:`validate_response`, mapped to their schema: the documented dialect's, then
+#: the OpenAI Videos API's (its errors are the shared ``error``), then Google's.
 RESPONSE_SCHEMAS = {"submit": "submit_response", "task": "task", "error": "error", "model_list": "model_list",
+                    "openai_video": "openai_video", "openai_video_list": "openai_video_list",
+                    "openai_video_deleted": "openai_video_deleted",
                     "google_operation": "google_operation", "google_error": "google_error"}
 
 
@@ -268,19 +271,26 @@ def _explain(error: ValidationError, body: Any, spec: ModelSpec | None) -> list[
             field_path = list(consts[0].absolute_path)
             return [Violation(json_pointer(field_path), f"{_name(field_path)} {_show(consts[0].instance)} is not supported; "
                               f"allowed: {_choices(e.validator_value for e in consts)}", "unsupported_value")]
+        wrong_types: list[Any] = [e.validator_value for e in error.context if e.validator == "type" and not e.relative_path]
+        if path and len(wrong_types) == len({e.schema_path[0] for e in error.context}):
+            wanted_text = " or ".join(t for types in wrong_types for t in ([types] if isinstance(types, str) else types))
+            return [Violation(pointer, f"{name} must be of type {wanted_text}, not {json_type(value)}", "invalid_type")]
         return _explain(_closest_branch_error(error), body, spec)
     return [Violation(pointer, f"{name}: {error.message}", "invalid_value")]
 
 
 def _closest_branch_error(error: ValidationError) -> ValidationError:
     """For a value that fits none of several alternatives, the error of the alternative it came closest
-    to: the one whose discriminating ``const`` it satisfies, else the one with the fewest errors."""
+    to: the one whose discriminating ``const`` it satisfies, else one of the value's type (an object is
+    explained by the object alternative's rules, not by "must be a string"), else the one with the fewest
+    errors."""
     branches: dict[Any, list[ValidationError]] = {}
     for sub in error.context or ():
         branches.setdefault(sub.schema_path[0], []).append(sub)
-    def distance(errors: list[ValidationError]) -> tuple[int, int]:
+    def distance(errors: list[ValidationError]) -> tuple[int, int, int]:
         discriminator_failed = any(e.validator == "const" for e in errors)
-        return (int(discriminator_failed), len(errors))
+        other_type = any(e.validator == "type" and not e.relative_path for e in errors)
+        return (int(discriminator_failed), int(other_type), len(errors))
     return min(branches.values(), key=distance)[0]
 
 

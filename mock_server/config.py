@@ -23,7 +23,8 @@ from videomock.contracts.validation import first_non_finite, json_pointer, param
 from videomock.core.faults.actions import FaultSpecError
 from videomock.core.faults.rules import compile_rules
 from videomock.core.keys import fingerprint, is_fingerprint, owner_of
-from videomock.core.outbound import check_hosts, parse_networks
+from videomock.core.outbound import Refused, check_hosts, check_url, parse_networks
+from videomock.core.webhooks.schedule import delivery_policy
 
 #: Sections that only take effect at start; PUT /__admin/config may not change them.
 STARTUP_ONLY = ("server", "video")
@@ -56,6 +57,13 @@ def _maybe_none(text: str) -> str | None:
     return None if text.strip().lower() in ("", "none", "null") else text
 
 
+def _yes_no(text: str) -> bool:
+    words = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+    if text.strip().lower() not in words:
+        raise ValueError(f"{text!r} is not yes or no")
+    return words[text.strip().lower()]
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", ("server", "host"), str, "Interface to listen on."),
     Setting("port", ("server", "port"), int, "Port to listen on (0 picks a free one)."),
@@ -65,6 +73,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", ("server", "workers"), int, "Worker processes (0: one per CPU); more than 1 needs a SQLite store."),
     Setting("read-timeout", ("server", "read_timeout"), float, "Seconds a request has to arrive in full (else a JSON 408)."),
     Setting("cors-origin", ("server", "cors_origins"), str, "Let a browser page on this origin call the fake, e.g. http://localhost:5173, or * for any (repeatable).", multiple=True),
+    Setting("replay", ("server", "replay"), _maybe_none, "Answer recorded requests from this folder of cassettes "
+            "(videomock record); others get a 404 naming the closest cassette."),
+    Setting("replay-fallback", ("server", "replay_fallback"), _yes_no, "With --replay: yes lets the fake answer what "
+            "no cassette matches."),
     Setting("threads", ("server", "threads"), int, "Threads per worker process: requests it holds at once (they compute one at a time)."),
     Setting("api-key", ("auth", "api_keys"), str, "Accept only this API key (repeatable). Default: any non-empty key.", multiple=True),
     Setting("kling-key", ("auth", "kling_keys"), str, "Accept Kling JWTs signed with this key pair, ACCESS:SECRET "
@@ -179,14 +191,38 @@ def check_config(doc: Any) -> dict[str, Any]:
     except (CatalogError, FaultSpecError) as exc:
         raise ConfigError(f"invalid configuration: {exc}", exc.param) from None
     key_pairs(doc["auth"]["kling_keys"])
-    image_fetch = doc["video"]["image_fetch"]
+    _check_allow_lists(doc["video"]["image_fetch"], "video.image_fetch")
+    _check_allow_lists(doc["webhooks"], "webhooks")
+    _check_endpoints(doc["webhooks"])
+    return without_secrets(doc)
+
+
+def _check_allow_lists(section: Mapping[str, Any], setting: str) -> None:
+    """The hosts and networks an outbound policy allows must be ones a URL can name and networks at all."""
     for key, check in (("allow_hosts", check_hosts), ("allow_private_networks", parse_networks)):
         try:
-            check(image_fetch[key])
+            check(section[key])
         except ValueError as exc:
-            param = f"video.image_fetch.{key}"
+            param = f"{setting}.{key}"
             raise ConfigError(f"invalid configuration: {param}: {exc}", param) from None
-    return without_secrets(doc)
+
+
+def _check_endpoints(webhooks: Mapping[str, Any]) -> None:
+    """Each endpoint's URL must be one deliveries may go to, and no two endpoints may share a name (the
+    admin API and the delivery records name them)."""
+    policy = delivery_policy(webhooks)
+    seen: set[str] = set()
+    for index, endpoint in enumerate(webhooks["endpoints"]):
+        try:
+            check_url(endpoint["url"], policy)
+        except Refused as exc:
+            param = f"webhooks.endpoints.{index}.url"
+            raise ConfigError(f"invalid configuration: {param}: {exc}", param) from None
+        name = endpoint.get("name") or f"endpoint-{index + 1}"
+        if name in seen:
+            param = f"webhooks.endpoints.{index}.name"
+            raise ConfigError(f"invalid configuration: {param}: another endpoint is named {name!r} already", param)
+        seen.add(name)
 
 
 def key_pairs(entries: list[str]) -> dict[str, str]:

@@ -9,10 +9,12 @@ import io
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 from PIL import Image
 
 from videomock.contracts import (
+    MESSAGE_SCHEMAS,
     Catalog,
     CatalogError,
     load_schema,
@@ -21,7 +23,9 @@ from videomock.contracts import (
     validate_response,
 )
 from videomock.contracts.catalog import ModelSpec
+from videomock.contracts.dialects import openai
 from videomock.contracts.schemas import check_schema
+from videomock.contracts.validation import validate_dialect_request
 
 CATALOG = Catalog.load()
 MODELS = list(CATALOG)
@@ -260,6 +264,18 @@ def test_response_contracts_catch_drift() -> None:
     assert validate_response("error", {"error": "nope"})
 
 
+def test_the_openai_video_contracts_catch_drift_and_check_every_video_of_a_list() -> None:
+    video = {"id": "video_1", "object": "video", "model": "sora-2", "status": "completed", "progress": 100,
+             "created_at": 1, "seconds": "4", "size": "720x1280"}
+    assert validate_response("openai_video", video) == []
+    assert [v.pointer for v in validate_response("openai_video", video | {"seconds": 4})] == ["/seconds"]
+    assert [v.pointer for v in validate_response("openai_video", video | {"status": "failed"})] == ["/error"]
+    page = {"object": "list", "data": [video, video | {"size": "big"}], "first_id": "video_1", "last_id": "video_1",
+            "has_more": False}
+    assert [v.pointer for v in validate_response("openai_video_list", page)] == ["/data/1/size"]
+    assert validate_response("openai_video_deleted", {"id": "video_1", "object": "video.deleted", "deleted": False})
+
+
 def test_openapi_document_is_valid_openapi_3_1() -> None:
     document = openapi_document(CATALOG, server_url="http://127.0.0.1:8000")
     validate_openapi(document)
@@ -274,15 +290,51 @@ def test_openapi_request_schemas_are_the_catalog_schemas() -> None:
         assert document["components"]["schemas"][ref.rsplit("/", 1)[1]] == CATALOG[model].request_schema
 
 
+@pytest.mark.parametrize("kind", ["VideoCreateRequest", "VideoCreateForm"])
+def test_openapi_openai_create_bodies_are_the_dialects_per_model_schemas_and_never_overlap(kind: str) -> None:
+    """By every name of each model (a form's image is its file part, beside the oneOf, where tools look for it); a
+    body that names no model fits the default's schema alone, so that the oneOf holds for it."""
+    schemas = openapi_document(CATALOG)["components"]["schemas"]
+    mapping = schemas[kind]["discriminator"]["mapping"]
+    assert set(mapping) == set(CATALOG.names_for(openai.NAME))
+    for model in MODELS:
+        component = schemas[mapping[model].rsplit("/", 1)[1]]
+        expected = openai.DIALECT.selecting_schema(CATALOG[model], CATALOG)
+        if kind == "VideoCreateForm":
+            assert schemas[kind]["properties"]["input_reference"]["format"] == "binary"
+            assert "anyOf" not in component["properties"].pop("input_reference")
+            expected["properties"].pop("input_reference")
+        assert component == expected
+    unnamed = {"prompt": "a lighthouse"}
+    fits = [model for model in MODELS if Draft202012Validator(schemas[mapping[model].rsplit("/", 1)[1]]).is_valid(unnamed)]
+    assert fits == [openai.DEFAULT_MODEL]
+
+
 def test_every_shipped_schema_is_valid_2020_12() -> None:
     # The server trusts its own schema files at start (the meta-check is slow); this is where they are checked.
-    for name in ("generation_request", "submit_response", "task", "error", "model_list", "config", "model"):
+    for name in (*MESSAGE_SCHEMAS, "config", "model"):
         assert load_schema(name)["$schema"].endswith("2020-12/schema")
         check_schema(load_schema(name))
     for spec in CATALOG.values():
         check_schema(spec.request_schema)
+        check_schema(openai.request_schema(spec))
 
 
 def test_a_metadata_field_schema_from_config_is_meta_checked() -> None:
     with pytest.raises(CatalogError, match="metadata.style is not a valid JSON Schema"):
         Catalog.load({"veo_3_1": {"metadata": {"style": {"type": "colour"}}}})
+
+
+@pytest.mark.parametrize("reference, pointer, message", [
+    ({"image_url": "data:image/png;base64,AAAA"}, "/input_reference/image_url",
+     "input_reference.image_url data is not a PNG, JPEG or WebP image"),
+    ({"image_url": "https://example.com/cat.png", "detail": "high"}, "/input_reference/detail",
+     "unknown field 'detail' for sora-2; allowed: image_url"),
+    ({}, "/input_reference/image_url", "input_reference.image_url is required"),
+    (5, "/input_reference", "input_reference must be of type string or object, not integer"),
+])
+def test_a_value_of_one_alternative_is_explained_by_that_alternatives_rules(reference: Any, pointer: str,
+                                                                             message: str) -> None:
+    """input_reference is an image or an object naming one: an object is not told it should be a string."""
+    violations = validate_dialect_request(openai.DIALECT, {"prompt": "x", "input_reference": reference}, CATALOG)[1]
+    assert only(violations, pointer) == message

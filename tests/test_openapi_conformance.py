@@ -8,6 +8,8 @@ table, and every answer the live fake can give against both.
 
 from __future__ import annotations
 
+import base64
+import functools
 import http.client
 import http.server
 import io
@@ -28,6 +30,7 @@ from requests.structures import CaseInsensitiveDict
 from tests.conftest import BASELINE_CONFIG, Fake
 from tests.serve_process import serve
 from tests.test_hostile_clients import _non_loopback_address
+from tests.test_media_library import TINY_MODEL, noise_png
 from videomock import create_app
 from videomock.contracts import Catalog, openapi_document
 from videomock.contracts.errors import UnknownErrorCode, error_code, error_codes, error_type, routes
@@ -80,13 +83,13 @@ def _statuses(document: dict[str, Any]) -> set[str]:
             for status in operation["responses"]}
 
 
-def test_the_download_documents_403_for_expired_and_forged_links_and_no_status_the_server_never_answers() -> None:
-    document = openapi_document(CATALOG)
-    forbidden = document["paths"]["/v1/videos/{task_id}/content"]["get"]["responses"]["403"]["description"]
+def test_the_download_documents_403_for_expired_and_forged_links_and_410_for_a_video_gone_for_good() -> None:
+    """An expired link is refused as a forged one is (403), not as 410, which is what a video whose input image
+    has left the media cache gets: it cannot be made again."""
+    responses = openapi_document(CATALOG)["paths"]["/v1/videos/{task_id}/content"]["get"]["responses"]
     for code in ("url_expired", "invalid_signature", "insufficient_user_quota"):
-        assert f"`{code}`" in forbidden
-    assert "410" not in _statuses(document)
-    assert "410" not in load_schema("error")["x-status-types"]
+        assert f"`{code}`" in responses["403"]["description"]
+    assert responses["410"]["description"].startswith("- `video_expired`")
 
 
 @pytest.mark.parametrize("route", sorted(OPERATIONS))
@@ -112,7 +115,9 @@ def test_each_operation_documents_the_error_statuses_of_exactly_the_codes_its_ro
 # dribble) are left out: they break the exchange below HTTP on purpose, and test_faults checks them.
 
 BODY = {"model": "veo_3_1", "prompt": "conformance", "duration": 4}
-FAULT_ROUTES = ("submit", "poll", "download", "models", "model", "cdn")
+#: What the openai SDK sends for ``videos.create(prompt=...)``: a multipart form, even without a file.
+SDK_FORM = {"prompt": (None, "conformance")}
+FAULT_ROUTES = ("submit", "poll", "download", "models", "model", "create", "retrieve", "list", "delete", "remix", "cdn")
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,18 @@ def fetching_fake(video_library: VideoLibrary) -> Iterator[Fake]:
     """A fake that fetches image URLs from this machine (video.image_fetch is startup-only)."""
     fetch = {"enabled": True, "allow_hosts": ["127.0.0.1"], "allow_private_networks": ["127.0.0.1/32"]}
     yield from _own_fake({"video": {"image_fetch": fetch}}, video_library)
+
+
+@pytest.fixture(scope="module")
+def forgetful_fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
+    """A fake whose media cache holds one video and one input image (its sizes are startup-only), so that each
+    render pushes every other video out and each new image the other images; tasks complete by their first poll."""
+    videos = VideoLibrary(tmp_path_factory.mktemp("forgetful"), max_bytes=1,
+                          image_max_bytes=len(noise_png(300, 0)) * 3 // 2)
+    app = create_app({**BASELINE_CONFIG, "clock": {"mode": "instant"}, "models": TINY_MODEL}, videos=videos)
+    with LiveServer(app) as server:
+        yield Fake(server.url, app.extensions["videomock"])
+    videos.close()
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +267,31 @@ class Scene:
         assert answer.status == 302, answer.body
         return answer.headers["Location"].removeprefix(self.fake.url)
 
+    def create(self, body: dict[str, Any] | None = None, **kwargs: Any) -> Answer:
+        """POST /v1/videos: ``body`` as JSON, or by default the openai SDK's form (``files`` sends another)."""
+        if body is not None:
+            kwargs["json"] = body
+        elif "files" not in kwargs and "data" not in kwargs:
+            kwargs["files"] = SDK_FORM
+        return self.call("POST", "/v1/videos", **kwargs)
+
+    def video(self, body: dict[str, Any] | None = None, **kwargs: Any) -> str:
+        """A queued video of the default key (the openai SDK's form unless ``body``)."""
+        answer = self.create(body, **kwargs)
+        assert answer.status == 200, answer.body
+        video_id: str = answer.json()["id"]
+        return video_id
+
+    def completed_video(self, body: dict[str, Any] | None = None, **kwargs: Any) -> str:
+        video_id = self.video(body, **kwargs)
+        self.advance(3600)
+        assert self.call("GET", f"/v1/videos/{video_id}", **kwargs).json()["status"] == "completed"
+        return video_id
+
+    def remix(self, video_id: str, body: Any = None, **kwargs: Any) -> Answer:
+        return self.call("POST", f"/v1/videos/{video_id}/remix", json={"prompt": "remixed"} if body is None else body,
+                         **kwargs)
+
     def to(self, route: str, headers: Mapping[str, str] | None = None, key: str | bool = True) -> Answer:
         """A plain request to one of the routes faults can fire on."""
         if route == "submit":
@@ -260,6 +302,15 @@ class Scene:
             return self.call("GET", "/v1/models/veo_3_1", headers=headers, key=key)
         if route == "poll":
             return self.call("GET", f"/v1/video/generations/{self.task()}", headers=headers, key=key)
+        if route == "create":
+            return self.create(headers=headers, key=key)
+        if route == "list":
+            return self.call("GET", "/v1/videos", headers=headers, key=key)
+        if route in ("retrieve", "delete"):
+            return self.call("GET" if route == "retrieve" else "DELETE", f"/v1/videos/{self.video()}", headers=headers,
+                             key=key)
+        if route == "remix":
+            return self.remix(self.completed_video(), headers=headers, key=key)
         task_id = self.completed()
         if route == "download":
             return self.call("GET", f"/v1/videos/{task_id}/content", headers=headers, key=key)
@@ -310,14 +361,29 @@ def png_bytes(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
-def _unsupported_mode(s: Scene) -> Answer:
-    s.configure({"models": {"text-only": {"extends": "veo_3_1", "image_to_video": False}}})
-    return s.submit({"model": "text-only", "prompt": "x", "image": "https://example.com/cat.png"})
+def png_file(width: int, height: int) -> dict[str, Any]:
+    """The openai SDK's form with ``input_reference`` uploaded: a PNG of that size."""
+    return {**SDK_FORM, "input_reference": ("cat.png", png_bytes(width, height), "image/png")}
 
 
-def _idempotency_key_in_use(s: Scene) -> Answer:
-    """A retry that arrives while the first submit with its key is still fetching its image. The retry waits
-    for it (here a moment: it would wait seconds) and is then told to come back."""
+def _unsupported_mode(route: str) -> Callable[[Scene], Answer]:
+    def send(s: Scene) -> Answer:
+        s.configure({"models": {"text-only": {"extends": "veo_3_1", "image_to_video": False}}})
+        if route == "create":
+            return s.create(files={**png_file(400, 300), "model": (None, "text-only")})
+        return s.submit({"model": "text-only", "prompt": "x", "image": "https://example.com/cat.png"})
+    return send
+
+
+def _idempotency_key_in_use(route: str) -> Callable[[Scene], Answer]:
+    def send(s: Scene) -> Answer:
+        return _retried_while_fetching(s, route)
+    return send
+
+
+def _retried_while_fetching(s: Scene, route: str) -> Answer:
+    """A retry that arrives while the first submit (or create) with its key is still fetching its image. The
+    retry waits for it (here a moment: it would wait seconds) and is then told to come back."""
     fake: Fake = s.other("fetching_fake")
     fake.backend.reset()
     s.other("monkeypatch").setattr(idempotency, "WAIT_SECONDS", 0.05)
@@ -339,9 +405,12 @@ def _idempotency_key_in_use(s: Scene) -> Answer:
 
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowImage) as images, ThreadPoolExecutor(2) as pool:
         pool.submit(images.serve_forever, 0.02)
-        body = {**BODY, "image": f"http://127.0.0.1:{images.server_address[1]}/cat.png"}
+        image_url = f"http://127.0.0.1:{images.server_address[1]}/cat.png"
         def submit() -> Answer:
-            return s.submit(body, base=fake.url, headers={"Idempotency-Key": "order-1"})
+            if route == "create":
+                return s.create({"prompt": "x", "input_reference": {"image_url": image_url}}, base=fake.url,
+                                headers={"Idempotency-Key": "order-1"})
+            return s.submit({**BODY, "image": image_url}, base=fake.url, headers={"Idempotency-Key": "order-1"})
         first = pool.submit(submit)
         try:
             assert asked.wait(10), "the first submit never fetched its image"
@@ -353,9 +422,14 @@ def _idempotency_key_in_use(s: Scene) -> Answer:
     return retry
 
 
-def _reused_idempotency_key(s: Scene) -> Answer:
-    assert s.submit(headers={"Idempotency-Key": "order-1"}).status == 200
-    return s.submit({**BODY, "seed": 1}, headers={"Idempotency-Key": "order-1"})
+def _reused_idempotency_key(route: str) -> Callable[[Scene], Answer]:
+    def send(s: Scene) -> Answer:
+        if route == "create":
+            assert s.create(headers={"Idempotency-Key": "order-1"}).status == 200
+            return s.create({"prompt": "another"}, headers={"Idempotency-Key": "order-1"})
+        assert s.submit(headers={"Idempotency-Key": "order-1"}).status == 200
+        return s.submit({**BODY, "seed": 1}, headers={"Idempotency-Key": "order-1"})
+    return send
 
 
 def _cdn_after_reset(then_submit: bool) -> Callable[[Scene], Answer]:
@@ -412,12 +486,14 @@ def _rendered_again(route: str) -> Callable[[Scene], Answer]:
     return send
 
 
-def _limited(limits: dict[str, Any], submits: int) -> Callable[[Scene], Answer]:
+def _limited(limits: dict[str, Any], attempts: int, route: str = "submit") -> Callable[[Scene], Answer]:
+    """``attempts`` requests that each make a task, under ``limits``; the last one's answer."""
     def send(s: Scene) -> Answer:
+        again = {"submit": s.submit, "create": s.create}.get(route) or functools.partial(s.remix, s.completed_video())
         s.configure({"limits": limits})
-        for _ in range(submits - 1):
-            assert s.submit().status == 200
-        return s.submit()
+        for _ in range(attempts - 1):
+            assert again().status == 200
+        return again()
     return send
 
 
@@ -439,8 +515,44 @@ def _too_large(route: str) -> Callable[[Scene], Answer]:
         body = {**BODY, "prompt": "x" * 2000}
         if route == "admin":
             return s.call("PUT", "/__admin/config", base=small.url, key=False, json=body)
-        return s.call("POST", "/v1/video/generations", base=small.url, json=body)
+        path = {"submit": "/v1/video/generations", "create": "/v1/videos", "remix": "/v1/videos/video_x/remix"}[route]
+        return s.call("POST", path, base=small.url, json=body)
     return send
+
+
+def _model_gone(s: Scene) -> Answer:
+    """A remix of a video whose model the catalog has since dropped."""
+    s.configure({"models": {"short-lived": {"extends": "veo_3_1"}}})
+    video_id = s.completed_video({"model": "short-lived", "prompt": "x"})
+    s.configure({"models": {"short-lived": {"disabled": True}}})
+    return s.remix(video_id)
+
+
+def _evicted(route: str) -> Callable[[Scene], Answer]:
+    """A video made from an image, asked for (downloaded, by its CDN link, or remixed) once another video from
+    another image has pushed both the video and its image out of a media cache that holds one of each."""
+    def send(s: Scene) -> Answer:
+        forgetful: Fake = s.other("forgetful_fake")
+        forgetful.backend.reset()
+        first, second = (base64.b64encode(noise_png(300, seed)).decode() for seed in (1, 2))
+        here = {"base": forgetful.url}
+        video_id = s.completed_video({"model": "tiny", "prompt": "x", "input_reference": first}, **here)
+        link = f"/v1/videos/{video_id}/content"
+        if route == "cdn":
+            link = s.call("GET", link, headers={HEADER: "redirect"}, **here).headers["Location"].removeprefix(forgetful.url)
+        s.completed_video({"model": "tiny", "prompt": "y", "input_reference": second}, **here)
+        if route == "remix":
+            return s.remix(video_id, **here)
+        if route == "download":
+            return s.call("GET", link, **here)
+        return s.call("GET", link, key=False, **here)
+    return send
+
+
+def _failed_video(s: Scene) -> Answer:
+    video_id = s.video(headers={HEADER: "fail=content_policy@0"})
+    s.advance(3600)
+    return s.call("GET", f"/v1/videos/{video_id}")
 
 
 def _failed_task(s: Scene) -> Answer:
@@ -472,6 +584,10 @@ def _broken_chunks(method: str, path: str) -> Callable[[Scene], Answer]:
 
 
 _UTF_16 = {"Content-Type": "application/json; charset=utf-16"}
+#: The routes that need an API key (a CDN link is signed instead).
+KEYED_ROUTES = tuple(route for route in FAULT_ROUTES if route != "cdn")
+#: The OpenAI Videos API's routes that read a body, and a path of each (bodies are read before the video is looked up).
+OPENAI_BODIES = (("create", "/v1/videos"), ("remix", "/v1/videos/video_x/remix"))
 
 
 PROVOCATIONS: list[Provocation] = [
@@ -489,6 +605,20 @@ PROVOCATIONS: list[Provocation] = [
     Provocation("download", 304, _on_video("download", _etag)),
     *[_redirect(status) for status in (301, 302, 303, 307, 308)],
     Provocation("cdn", 200, lambda s: s.to("cdn")),
+    *[Provocation("download", 200, lambda s, variant=variant: s.call("GET", f"/v1/videos/{s.completed()}/content",
+                                                                       params={"variant": variant}), variant)
+      for variant in ("thumbnail", "spritesheet")],
+    Provocation("create", 200, lambda s: s.create(), "sdk-form"),
+    Provocation("create", 200, lambda s: s.create(files=png_file(400, 300)), "uploaded-image"),
+    Provocation("create", 200, lambda s: s.create({"model": "veo_3_1", "prompt": "x", "seconds": "8", "size": "1920x1080",
+                                                   "input_reference": {"image_url": "https://example.com/cat.png"}}),
+                "json"),
+    Provocation("retrieve", 200, lambda s: s.call("GET", f"/v1/videos/{s.video()}"), "queued"),
+    Provocation("retrieve", 200, lambda s: s.call("GET", f"/v1/videos/{s.completed_video()}"), "completed"),
+    Provocation("retrieve", 200, _failed_video, "failed"),
+    Provocation("list", 200, lambda s: [s.video() for _ in range(3)] and s.call("GET", "/v1/videos?limit=2&order=asc")),
+    Provocation("delete", 200, lambda s: s.call("DELETE", f"/v1/videos/{s.video()}")),
+    Provocation("remix", 200, lambda s: s.remix(s.completed_video())),
     # the HTTP server's own answers
     Provocation("models", "bad_request", lambda s: s.raw(_BAD_VERSION), "version"),
     Provocation("models", "bad_request", lambda s: s.raw(_HTTP_2, served=True), "serve-version"),
@@ -505,12 +635,10 @@ PROVOCATIONS: list[Provocation] = [
     # routing and limits
     Provocation("unrouted", "not_found", lambda s: s.call("GET", "/v1/nothing-here")),
     Provocation("unrouted", "method_not_allowed", lambda s: s.call("DELETE", "/v1/video/generations")),
-    Provocation("submit", "request_too_large", _too_large("submit")),
-    Provocation("admin", "request_too_large", _too_large("admin")),
+    *[Provocation(route, "request_too_large", _too_large(route)) for route in ("submit", "create", "remix", "admin")],
     # keys
-    *[Provocation(route, "missing_api_key", lambda s, route=route: s.to(route, key=False))
-      for route in ("submit", "poll", "download", "models", "model")],
-    *[Provocation(route, "invalid_api_key", _with_keys(route)) for route in ("submit", "poll", "download", "models", "model")],
+    *[Provocation(route, "missing_api_key", lambda s, route=route: s.to(route, key=False)) for route in KEYED_ROUTES],
+    *[Provocation(route, "invalid_api_key", _with_keys(route)) for route in KEYED_ROUTES],
     Provocation("admin", "invalid_admin_token", _admin_token),
     Provocation("admin", "admin_loopback_only", lambda s: s.call("GET", "/__admin/clock", key=False,
                                                                  base=s.other("public_fake"))),
@@ -529,8 +657,42 @@ PROVOCATIONS: list[Provocation] = [
     Provocation("submit", "invalid_value", _invalid_body({"model": "kling-v2-5-turbo", "prompt": "x",
                                                           "metadata": {"callback_url": "ftp://example.com"}})),
     Provocation("submit", "invalid_image", _invalid_body({**BODY, "image": "data:image/png;base64,AAAA"})),
-    Provocation("submit", "unsupported_mode", _unsupported_mode),
+    *[Provocation(route, "unsupported_mode", _unsupported_mode(route)) for route in ("submit", "create")],
     Provocation("submit", "model_not_found", _invalid_body({**BODY, "model": "veo_9"})),
+    # the OpenAI Videos API's bodies: the create's (forms as the openai SDK sends them, and JSON) and the remix's
+    *[Provocation(route, "invalid_json", lambda s, path=path: s.call("POST", path, data=b'{"prompt": ',
+                                                                     headers={"Content-Type": "application/json"}))
+      for route, path in OPENAI_BODIES],
+    *[Provocation(route, "unsupported_content_type", lambda s, path=path: s.call("POST", path, data=b"prompt",
+                                                                                 headers={"Content-Type": "text/plain"}))
+      for route, path in OPENAI_BODIES],
+    *[Provocation(route, "unsupported_charset", lambda s, path=path: s.call("POST", path, data=b"{}", headers=_UTF_16))
+      for route, path in OPENAI_BODIES],
+    *[Provocation(route, "malformed_body", _broken_chunks("POST", path)) for route, path in OPENAI_BODIES],
+    *[Provocation(route, "invalid_type", lambda s, path=path: s.call("POST", path, json=["prompt"]))
+      for route, path in OPENAI_BODIES],
+    *[Provocation(route, "invalid_value", lambda s, path=path: s.call("POST", path, files=[("prompt", (None, "a")),
+                                                                                          ("prompt", (None, "b"))]),
+                  "form-field-twice") for route, path in OPENAI_BODIES],
+    Provocation("create", "invalid_type", lambda s: s.create(files={**SDK_FORM, "seconds": ("4.txt", b"4", "text/plain")}),
+                "file-part"),
+    Provocation("create", "missing_required_parameter", lambda s: s.create(files={"seconds": (None, "4")})),
+    Provocation("create", "unknown_parameter", lambda s: s.create({"prompt": "x", "duration": 4})),
+    Provocation("create", "unsupported_value", lambda s: s.create(files={**SDK_FORM, "seconds": (None, "5")})),
+    Provocation("create", "string_above_max_length", lambda s: s.create({"prompt": "x" * 32001})),
+    Provocation("create", "string_below_min_length", lambda s: s.create(files={"prompt": (None, "")})),
+    Provocation("create", "invalid_image", lambda s: s.create(files=png_file(100, 100))),
+    Provocation("create", "model_not_found", lambda s: s.create({"model": "sora-9", "prompt": "x"})),
+    Provocation("remix", "missing_required_parameter", lambda s: s.remix("video_x", {})),
+    Provocation("remix", "unknown_parameter", lambda s: s.remix("video_x", {"prompt": "x", "seconds": "8"})),
+    Provocation("remix", "string_below_min_length", lambda s: s.remix("video_x", {"prompt": ""})),
+    Provocation("remix", "string_above_max_length",
+                lambda s: s.remix(s.completed_video({"model": "kling-v2-5-turbo", "prompt": "x"}), {"prompt": "x" * 2501})),
+    Provocation("remix", "model_not_found", _model_gone),
+    Provocation("list", "unknown_parameter", lambda s: s.call("GET", "/v1/videos?colour=red")),
+    Provocation("list", "invalid_value", lambda s: s.call("GET", "/v1/videos?limit=0"), "limit"),
+    Provocation("list", "invalid_value", lambda s: s.call("GET", "/v1/videos?order=newest"), "order"),
+    Provocation("download", "invalid_value", lambda s: s.call("GET", f"/v1/videos/{s.completed()}/content?variant=poster")),
     # the admin API
     Provocation("admin", "invalid_json", lambda s: s.call("PUT", "/__admin/config", key=False, data=b"{",
                                                           headers={"Content-Type": "application/json"})),
@@ -545,16 +707,27 @@ PROVOCATIONS: list[Provocation] = [
     Provocation("admin", "invalid_config", lambda s: s.call("PATCH", "/__admin/config", key=False,
                                                             json={"clock": {"mode": "warp"}})),
     Provocation("admin", "fault_rule_not_found", lambda s: s.call("DELETE", "/__admin/faults/no-such-rule", key=False)),
+    Provocation("admin", "webhook_delivery_not_found",
+                lambda s: s.call("POST", "/__admin/webhooks/deliveries/dlv_nope/redeliver", key=False)),
+    Provocation("admin", "webhook_endpoint_not_found",
+                lambda s: s.call("DELETE", "/__admin/webhooks/endpoints/no-such-endpoint", key=False)),
     # tasks, limits and idempotency
     Provocation("poll", "task_not_found", lambda s: s.call("GET", "/v1/video/generations/task_nope")),
     Provocation("download", "task_not_found", lambda s: s.call("GET", "/v1/videos/task_nope/content")),
+    *[Provocation(route, "task_not_found", lambda s, method=method, path=path: s.call(method, path))
+      for route, method, path in (("retrieve", "GET", "/v1/videos/video_nope"), ("delete", "DELETE", "/v1/videos/video_nope"),
+                                  ("list", "GET", "/v1/videos?after=video_nope"))],
+    Provocation("remix", "task_not_found", lambda s: s.remix("video_nope")),
+    Provocation("remix", "video_not_ready", lambda s: s.remix(s.video())),
     Provocation("cdn", "task_not_found", _cdn_after_reset(then_submit=False)),
     Provocation("download", "video_not_ready", lambda s: s.call("GET", f"/v1/videos/{s.task()}/content")),
     Provocation("cdn", "video_not_ready", _cdn_after_reset(then_submit=True)),
-    Provocation("submit", "concurrency_limit_exceeded", _limited({"max_in_flight": 1}, submits=2)),
-    Provocation("submit", "insufficient_user_quota", _limited({"credits": 1}, submits=1)),
-    Provocation("submit", "idempotency_key_reused", _reused_idempotency_key),
-    Provocation("submit", "idempotency_key_in_use", _idempotency_key_in_use),
+    *[Provocation(route, "concurrency_limit_exceeded", _limited({"max_in_flight": 1}, 2, route))
+      for route in ("submit", "create", "remix")],
+    *[Provocation(route, "insufficient_user_quota", _limited({"credits": 1}, 1, route), "credits")
+      for route in ("submit", "create", "remix")],
+    *[Provocation(route, "idempotency_key_reused", _reused_idempotency_key(route)) for route in ("submit", "create")],
+    *[Provocation(route, "idempotency_key_in_use", _idempotency_key_in_use(route)) for route in ("submit", "create")],
     # the video: links, preconditions, ranges, renders
     *[Provocation(route, "url_expired", _expired(route)) for route in ("download", "cdn")],
     *[Provocation(route, "invalid_signature", _forged(route)) for route in ("download", "cdn")],
@@ -563,6 +736,7 @@ PROVOCATIONS: list[Provocation] = [
     *[Provocation(route, "requested_range_not_satisfiable", _on_video(route, lambda s, t: {"Range": "bytes=99999999-"}))
       for route in ("download", "cdn")],
     *[Provocation(route, "render_failed", _rendered_again(route)) for route in ("download", "cdn")],
+    *[Provocation(route, "video_expired", _evicted(route)) for route in ("download", "cdn", "remix")],
     # faults: every status an http_error fault can inject, and a fault header that does not parse, on every route
     *[_injected(route, status) for route in FAULT_ROUTES for status in sorted(HTTP_ERROR_DEFAULTS)],
     *[Provocation(route, "invalid_fault_header", lambda s, route=route: s.to(route, {HEADER: "status=teapot"}))
@@ -571,12 +745,16 @@ PROVOCATIONS: list[Provocation] = [
 
 
 def _check_against_document(document: dict[str, Any], route: str, answer: Answer) -> dict[str, Any]:
-    """The answer's status is listed for the route's operation, and its body is what that response documents.
-    Returns the documented response."""
+    """The answer's status is listed for the route's operation, and its body, and each header it documents that
+    the answer has, is what that response documents. Returns the documented response."""
     path, method = OPERATIONS[route]
     responses = document["paths"][path][method]["responses"]
     assert str(answer.status) in responses, f"{method.upper()} {path} answered {answer.status}, which its document does not list"
     documented: dict[str, Any] = responses[str(answer.status)]
+    for name, header in documented.get("headers", {}).items():
+        if name in answer.headers:
+            errors = [e.message for e in Draft202012Validator(header["schema"]).iter_errors(answer.headers[name])]
+            assert errors == [], (name, errors)
     content = documented.get("content", {})
     if not content:
         assert answer.body == b"", f"{answer.status} documents no body, but one came ({answer.media_type})"

@@ -7,6 +7,7 @@ top-level names (``fixtures``, ``contracts``) would shadow the user's own packag
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -114,6 +115,7 @@ def test_a_fresh_user_project_runs_the_how_to_tests_from_the_installed_wheel(whe
     tests.mkdir(parents=True)
     for example in (ROOT / "tests" / "examples").glob("test_*.py"):
         (tests / example.name).write_text(example.read_text())
+    shutil.copytree(ROOT / "tests" / "examples" / "cassettes", tests / "cassettes")
     (tests / "test_installed.py").write_text(textwrap.dedent(f"""
         import videomock
 
@@ -126,4 +128,5 @@ def test_a_fresh_user_project_runs_the_how_to_tests_from_the_installed_wheel(whe
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     expected = sum(path.read_text().count("\ndef test_") + path.read_text().count("\n    def test_")
                    for path in tests.glob("test_*.py"))
+    expected += len(list((tests / "cassettes").glob("*.json"))) - 1   # cassette_cases: a test per cassette
     assert f"{expected} passed" in result.stdout, result.stdout[-2000:]

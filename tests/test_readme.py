@@ -43,3 +43,19 @@ def test_every_snippet_passes_as_a_test_file(pytester: pytest.Pytester) -> None:
 def test_the_how_to_table_lists_every_example_file() -> None:
     listed = set(re.findall(r"^\| `(test_\w+\.py)` \|", pytest_section(), flags=re.M))
     assert listed == {path.name for path in (ROOT / "tests" / "examples").glob("test_*.py")}
+
+
+def test_the_models_table_shows_each_catalog_models_limits_and_names() -> None:
+    """The table is written by hand for reading; the catalog is the truth, and the table must not drift from it."""
+    from videomock.contracts import default_catalog
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([\w.-]+)` \|(.*)\|$", text[text.index("### Models"):
+                                                                                     text.index("\n## ", text.index("### Models"))], flags=re.M)}
+    catalog = default_catalog()
+    assert set(rows) == set(catalog)
+    for model_id, spec in catalog.items():
+        cells = [cell.strip() for cell in rows[model_id].split("|")]
+        assert cells[2] == ", ".join(map(str, spec.fps)) and cells[3] == str(spec.prompt_max_length), model_id
+        for dialect in ("kling", "gemini", "vertex", "openai"):
+            assert all(f"`{name}`" in cells[4] for name in spec.names_in(dialect)), (model_id, dialect)

@@ -4,25 +4,32 @@ a model added through config gets all of this with no code change."""
 
 from __future__ import annotations
 
+import base64
+import io
 from collections import defaultdict
 from typing import Any
 
 import pytest
 from hypothesis import Phase, given, settings
+from PIL import Image
 
 from tests.profiles import examples
 from videomock.contracts import Catalog, validate_request
+from videomock.contracts.dialects import openai
 from videomock.contracts.images import MIN_SIDE, ImageError, parse_image
 from videomock.contracts.strategies import (
     RULES,
     Breakage,
     bad_image_references,
+    carried_by_forms,
     image_data_uris,
     image_references,
     invalid_requests,
+    multipart_forms,
     valid_requests,
 )
 from videomock.contracts.strategies.jsonschema import UnsupportedSchema, from_schema
+from videomock.contracts.validation import validate_dialect_request
 
 #: The built-in models plus models from config: image-only, text-only with metadata fields of other kinds.
 CONFIGURED = Catalog.load({
@@ -150,3 +157,79 @@ def test_image_references_are_accepted(value: str) -> None:
 def test_bad_image_references_are_refused(value: str) -> None:
     with pytest.raises(ImageError):
         parse_image(value)
+
+
+# --- the OpenAI Videos API's create request ---------------------------------------------------------------------
+
+@examples(3)
+@given(body=valid_requests(catalog=CONFIGURED, dialect="openai"))
+def test_valid_openai_bodies_satisfy_the_dialects_contract(body: dict[str, Any]) -> None:
+    assert validate_dialect_request(openai.DIALECT, body, CONFIGURED)[1] == []
+
+
+@examples(3)
+@given(case=invalid_requests(catalog=CONFIGURED, dialect="openai") | invalid_requests(catalog=CONFIGURED, dialect="openai",
+                                                                                      form=True))
+def test_invalid_openai_bodies_are_refused_first_for_the_labelled_field(case: tuple[dict[str, Any], Breakage]) -> None:
+    body, breakage = case
+    violations = validate_dialect_request(openai.DIALECT, body, CONFIGURED)[1]
+    assert violations, f"{breakage} but the body is valid: {body}"
+    assert violations[0].pointer == breakage.pointer, [v.as_dict() for v in violations]
+
+
+@examples(1)
+@given(case=invalid_requests(catalog=CONFIGURED, dialect="openai", form=True))
+def test_invalid_openai_bodies_for_forms_are_what_a_form_carries(case: tuple[dict[str, Any], Breakage]) -> None:
+    assert carried_by_forms(case[0]), case
+
+
+def test_every_rule_of_the_openai_create_request_is_broken_for_some_model() -> None:
+    """It has no numbers and no patterns: seconds and size are strings of allowed values."""
+    for rule in set(RULES) - {"out_of_range", "pattern_mismatch"}:
+        invalid_requests(catalog=CONFIGURED, rules=[rule], dialect="openai")
+        invalid_requests(catalog=CONFIGURED, rules=[rule], dialect="openai", form=True)
+    for rule in ("out_of_range", "pattern_mismatch"):
+        with pytest.raises(ValueError, match=f"can break {rule}"):
+            invalid_requests(catalog=CONFIGURED, rules=[rule], dialect="openai")
+
+
+def test_openai_strategies_refuse_what_the_dialect_does_not_take() -> None:
+    with pytest.raises(ValueError, match="dialect must be one of documented, openai"):
+        valid_requests(dialect="gemini")
+    with pytest.raises(ValueError, match="takes JSON bodies only"):
+        invalid_requests(form=True)
+
+
+@pytest.mark.parametrize("model", ["veo_3_1", "sora-2"])
+def test_valid_openai_bodies_reach_every_size_and_seconds_and_both_kinds_of_image(model: str) -> None:
+    spec = CONFIGURED[model]
+    default = f"{spec.defaults['width']}x{spec.defaults['height']}"
+    seen = _generated(valid_requests(model, catalog=CONFIGURED, dialect="openai"), 250, {
+        "size and seconds": lambda body: [(body.get("size", default), body.get("seconds"))],
+        "image": lambda body: [type(body["input_reference"]).__name__] if "input_reference" in body else [],
+        "named": lambda body: ["model" in body],
+    })
+    _assert_covered(model, seen, {
+        "size and seconds": {(s.label, str(d)) for s in spec.sizes for d in spec.durations_at(s)},
+        "image": {"str", "dict"},
+        "named": {True} if model != openai.DEFAULT_MODEL else {True, False},
+    })
+
+
+def test_the_openai_sdks_form_of_a_body_sends_objects_as_bracketed_fields_and_images_as_files_or_text() -> None:
+    url = {"prompt": "x", "seconds": "8", "input_reference": {"image_url": "https://example.com/cat.png"}}
+    assert _generated(multipart_forms(url), 5, {"parts": lambda parts: [tuple(parts)]})["parts"] == {(
+        ("prompt", (None, "x", None)), ("seconds", (None, "8", None)),
+        ("input_reference[image_url]", (None, "https://example.com/cat.png", None)))}
+    png = base64.b64encode(_png_bytes(320, 320)).decode()
+    sent = _generated(multipart_forms({"prompt": "x", "input_reference": f"data:image/png;base64,{png}"}), 60, {
+        "image": lambda parts: [parts[1][1][0] is not None]})   # a file name: an upload
+    assert sent["image"] == {True, False}
+    never_a_file = {"prompt": "x", "input_reference": f"data:image/jpg;base64,{png}"}   # the fake reads files as image/png
+    assert _generated(multipart_forms(never_a_file), 20, {"image": lambda parts: [parts[1][1][0]]})["image"] == {None}
+
+
+def _png_bytes(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (10, 120, 60)).save(out, "PNG")
+    return out.getvalue()

@@ -49,3 +49,13 @@ class RequestDialect:
         if not isinstance(name, str):
             return None, None
         return name, catalog.named(name, self.name, by_id=self.by_id)
+
+    def selecting_schema(self, spec: ModelSpec, catalog: Catalog) -> dict[str, Any]:
+        """The model's request as the bodies that ask for it: ``model`` is required, but for the default model,
+        whose bodies may name none. So no body fits two models' schemas, and a oneOf of every model's is the
+        dialect's whole request (the OpenAPI document's), and a body drawn for a model is that model's."""
+        schema = self.request_schema(spec)
+        default = self.model_of({}, catalog)[1]
+        if (default is None or default.id != spec.id) and "model" not in schema["required"]:
+            schema["required"] = [*schema["required"], "model"]
+        return schema

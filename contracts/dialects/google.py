@@ -8,7 +8,8 @@ duration, ``sampleCount`` the number of videos (up to the model's ``max_n``), ea
 in camelCase (``negative_prompt`` is ``negativePrompt``), and ``aspectRatio`` and ``resolution`` pick the size
 as they do in the documented body, so 1080p takes 8 seconds only, in the words of ``parameters``. Vertex AI
 also takes ``seed``, ``fps``, ``generateAudio``, ``storageUri``, ``compressionQuality``, ``resizeMode``,
-``pubsubTopic`` and ``labels``; the Gemini API refuses them.
+``pubsubTopic`` and ``labels``; the Gemini API refuses them. Both take ``webhookConfig`` (``uris``,
+``userMetadata``): where the finished operation's event is posted.
 
 Enum values are read in either case: Google documents them in lower case, and google-genai sends its enums in
 upper case (``ASSET``, ``OPTIMIZED``).
@@ -46,6 +47,20 @@ CANONICAL_PARAMETERS = {"durationSeconds": "duration", "sampleCount": "n", "seed
 VERTEX_ONLY = frozenset({"seed", "fps", "generateAudio", "storageUri", "compressionQuality", "resizeMode", "pubsubTopic"})
 
 _IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"]
+
+#: A request's own webhook targets (a dynamic webhook): each of ``uris`` gets the operation's event, with
+#: ``userMetadata`` in it.
+WEBHOOK_CONFIG: dict[str, Any] = {
+    "type": "object",
+    "description": "Where the operation's video.generated event is posted, instead of any registered webhook.",
+    "properties": {
+        "uris": {"type": "array", "items": {"type": "string", "pattern": "^https?://"}, "minItems": 1, "maxItems": 10,
+                 "uniqueItems": True},
+        "userMetadata": {"type": "object", "description": "Echoed in each event, to route it on receipt."},
+    },
+    "required": ["uris"],
+    "additionalProperties": False,
+}
 
 
 def camel(name: str) -> str:
@@ -145,6 +160,7 @@ def _request_schema(spec: ModelSpec, dialect: str) -> dict[str, Any]:
     }
     if dialect == VERTEX:
         properties["labels"] = {"type": "object", "additionalProperties": {"type": "string"}}
+    properties["webhookConfig"] = WEBHOOK_CONFIG
     branches = []
     for size in spec.sizes:
         picks = {camel(k): {"enum": either_case([v])} for k, v in size.selectors.items() if k in spec.metadata_fields}

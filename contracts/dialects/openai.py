@@ -10,6 +10,7 @@ image rules are the contract's (:mod:`videomock.contracts.images`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,13 @@ SIZE_RULE = "openai_size"
 
 _IMAGE = {"type": "string", "format": SCHEMA_FORMAT,
           "description": "A data URI, raw base64 or an http(s) URL of a PNG, JPEG or WebP image."}
+#: ``input_reference`` of a model that animates images: the image itself, or an object naming it by URL (a file
+#: part of a form reaches validation as a data URI).
+INPUT_REFERENCE = {
+    "description": "The image to animate: uploaded as a file part, or given by URL or data URI.",
+    "anyOf": [_IMAGE, {"type": "object", "properties": {"image_url": _IMAGE}, "required": ["image_url"],
+                       "additionalProperties": False}],
+}
 
 
 def request_schema(spec: ModelSpec) -> dict[str, Any]:
@@ -40,11 +48,7 @@ def request_schema(spec: ModelSpec) -> dict[str, Any]:
                  "description": f"WIDTHxHEIGHT; default {default_size.label}."},
     }
     if spec.image_to_video:
-        properties["input_reference"] = {
-            "description": "The image to animate: uploaded as a file part, or given by URL or data URI.",
-            "anyOf": [_IMAGE, {"type": "object", "properties": {"image_url": _IMAGE}, "required": ["image_url"],
-                               "additionalProperties": False}],
-        }
+        properties["input_reference"] = copy.deepcopy(INPUT_REFERENCE)
     else:
         properties["input_reference"] = {"not": {}, "x-videomock-rule": "image_to_video_unsupported"}
     schema: dict[str, Any] = {
@@ -57,8 +61,10 @@ def request_schema(spec: ModelSpec) -> dict[str, Any]:
         "additionalProperties": False,
     }
     if any(size.durations is not None for size in spec.sizes):
+        # A size's branch requires it: a body without one is the default size's, whatever seconds other sizes allow.
         branches: list[dict[str, Any]] = [
-            {"properties": {"size": {"const": s.label}, "seconds": {"enum": [str(d) for d in spec.durations_at(s)]}}}
+            {"properties": {"size": {"const": s.label}, "seconds": {"enum": [str(d) for d in spec.durations_at(s)]}},
+             "required": ["size"]}
             for s in spec.sizes
         ]
         branches.append({"properties": {"size": False, "seconds": {"enum": [str(d) for d in spec.durations_at(default_size)]}}})

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 #: Message schemas by short name; the file is ``<name>.schema.json`` next to this module.
-MESSAGE_SCHEMAS = ("generation_request", "submit_response", "task", "error", "model_list", "google_error",
-                   "google_operation", "vertex_fetch_operation")
+MESSAGE_SCHEMAS = ("generation_request", "submit_response", "task", "error", "model_list",
+                   "openai_video", "openai_video_list", "openai_video_deleted", "openai_remix_request",
+                   "google_error", "google_operation", "vertex_fetch_operation")
 
 #: The one dialect a schema may name in ``$schema``: any other would be a document to retrieve.
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -158,7 +159,26 @@ class CompiledSchema:
 @cache
 def compiled(name: str) -> CompiledSchema:
     """The validator for a shipped schema file, compiled once per process."""
-    return CompiledSchema(load_schema(name), check=False)
+    return CompiledSchema(bundled(name), check=False)
+
+
+@cache
+def bundled(name: str) -> dict[str, Any]:
+    """The schema ``<name>.schema.json`` with every message schema it refers to by ``$id`` (a list's items,
+    say) embedded in its ``$defs``, as JSON Schema bundles resources: so a message is written once, and
+    a validator of one that refers to another still retrieves nothing. Shared: do not mutate the result."""
+    by_id = {load_schema(other)["$id"]: other for other in MESSAGE_SCHEMAS}
+    schema = dict(load_schema(name))
+    embedded: dict[str, Any] = {}
+    pending = [schema]
+    while pending:
+        for _, target in (ref for node in _schema_objects(pending.pop()) for ref in _references(node)):
+            if target in by_id and target not in embedded and target != schema.get("$id"):
+                embedded[target] = load_schema(by_id[target])
+                pending.append(embedded[target])
+    if embedded:
+        schema["$defs"] = {**schema.get("$defs", {}), **embedded}
+    return schema
 
 
 def check_schema(schema: Any) -> None:

@@ -15,6 +15,16 @@ Nothing here is written per model. Field types, ranges, lengths, enums, patterns
 and the text/image modes come from :attr:`ModelSpec.request_schema`; size combinations that break the size
 table come from :attr:`ModelSpec.sizes`. A model added through config gets strategies by passing its catalog:
 ``valid_requests("my-model", catalog=Catalog.load({"my-model": {"extends": "veo_3_1"}}))``.
+
+Nor per dialect: ``dialect="openai"`` draws the OpenAI Videos API's create bodies (``POST /v1/videos``) from
+that dialect's per-model contract (:mod:`videomock.contracts.dialects.openai`), labelled in its field names
+(``seconds``, ``size``, ``input_reference``). That API takes forms too, as the openai SDK sends them:
+``invalid_requests(dialect="openai", form=True)`` draws only bodies a form can carry, and
+:func:`multipart_forms` turns a body into the form's parts::
+
+    @given(st.data())
+    def test_my_client_uploads_any_valid_body(data):
+        parts = data.draw(multipart_forms(data.draw(valid_requests(dialect="openai"))))
 """
 
 from __future__ import annotations
@@ -27,10 +37,12 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from videomock.contracts.catalog import Catalog, ModelSpec
+from videomock.contracts.catalog import Catalog, ModelSpec, Size
+from videomock.contracts.dialects import openai
 from videomock.contracts.images import SCHEMA_FORMAT
 from videomock.contracts.schemas import load_schema, pattern_matches
 from videomock.contracts.schemas.reference import reference_validator
+from videomock.contracts.strategies.forms import FIELD_NAME, FormPart, carried_by_forms, multipart_forms
 from videomock.contracts.strategies.images import (
     bad_image_references,
     image_data_uris,
@@ -51,24 +63,24 @@ from videomock.contracts.strategies.jsonschema import (
 from videomock.contracts.validation import default_catalog, json_pointer, json_type, param_name
 
 __all__ = [
+    "DIALECTS",
     "MODES",
     "RULES",
     "Breakage",
+    "FormPart",
     "bad_image_references",
+    "carried_by_forms",
     "image_data_uris",
     "image_files",
     "image_references",
     "image_urls",
     "invalid_requests",
+    "multipart_forms",
     "valid_requests",
 ]
 
-#: Request modes, named as in the catalog: text-to-video sends no ``image``; image-to-video sends one.
+#: Request modes, named as in the catalog: text-to-video sends no image; image-to-video sends one.
 MODES = ("text_to_video", "image_to_video")
-_MODE_SCHEMAS: dict[str, Schema] = {
-    "text_to_video": {"properties": {"image": False}},
-    "image_to_video": {"required": ["image"]},
-}
 
 #: The rules an invalid body can break, as :attr:`Breakage.rule`.
 RULES = (
@@ -101,45 +113,53 @@ class Breakage:
         return param_name(self.pointer)
 
 
-def valid_requests(model: str | None = None, *, catalog: Catalog | None = None,
-                   mode: str | None = None) -> st.SearchStrategy[dict[str, Any]]:
+def valid_requests(model: str | None = None, *, catalog: Catalog | None = None, mode: str | None = None,
+                   dialect: str = "documented") -> st.SearchStrategy[dict[str, Any]]:
     """Bodies the model accepts: any allowed duration, size, fps and metadata field, optional fields present or
     not. ``model=None`` draws from every model; ``mode`` ("text_to_video" or "image_to_video") picks one kind
-    of request, otherwise both kinds the model supports are drawn. Raises ValueError for a mode the model
-    does not support."""
+    of request, otherwise both kinds the model supports are drawn; ``dialect`` (see :data:`DIALECTS`) is the
+    API whose create request is drawn. Raises ValueError for a mode the model does not support."""
     catalog = _catalog(catalog)
+    rules = _dialect(dialect)
     if mode is not None and mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     if model is None:
-        specs = [spec for spec in catalog.values() if mode is None or _mode_alternatives(spec, mode)]
+        specs = [spec for spec in catalog.values() if mode is None or _mode_alternatives(rules, spec, catalog, mode)]
         if not specs:
             raise ValueError(f"no model in the catalog supports {mode}")
-        return st.one_of([valid_requests(spec.id, catalog=catalog, mode=mode) for spec in specs])
+        return st.one_of([valid_requests(spec.id, catalog=catalog, mode=mode, dialect=dialect) for spec in specs])
     spec = _spec(catalog, model)
-    modes = [mode] if mode is not None else [m for m in MODES if _mode_alternatives(spec, m)]
-    options = [alt for m in modes for alt in _mode_alternatives(spec, m)]
+    modes = [mode] if mode is not None else [m for m in MODES if _mode_alternatives(rules, spec, catalog, m)]
+    options = [alt for m in modes for alt in _mode_alternatives(rules, spec, catalog, m)]
     if not options:
         raise ValueError(f"{spec.id} does not support {mode}")
     return st.one_of([_bodies(alt) for alt in options])
 
 
-def invalid_requests(model: str | None = None, *, catalog: Catalog | None = None,
-                     rules: Iterable[str] | None = None) -> st.SearchStrategy[tuple[dict[str, Any], Breakage]]:
+def invalid_requests(model: str | None = None, *, catalog: Catalog | None = None, rules: Iterable[str] | None = None,
+                     dialect: str = "documented", form: bool = False) -> st.SearchStrategy[tuple[dict[str, Any], Breakage]]:
     """``(body, breakage)`` pairs: a body that is valid but for exactly one broken rule, and that rule. The
     fake answers each with a 400 whose ``param`` is ``breakage.param``. ``rules`` narrows the rules drawn
-    (see :data:`RULES`); a rule no chosen model can break raises ValueError."""
+    (see :data:`RULES`); a rule no chosen model can break raises ValueError. ``dialect`` is the API whose
+    create request is broken; ``form`` draws only bodies a form carries (:func:`carried_by_forms`: a wrong
+    type is then an object where text belongs, or text where an object does), for a dialect that takes forms."""
     catalog = _catalog(catalog)
+    grammar = _dialect(dialect)
+    if form and not grammar.forms:
+        raise ValueError(f"the {dialect} dialect takes JSON bodies only, not forms")
     wanted = set(RULES) if rules is None else set(rules)
     unknown = wanted - set(RULES)
     if unknown:
         raise ValueError(f"unknown rule(s) {', '.join(sorted(unknown))}; known: {', '.join(RULES)}")
     specs = [_spec(catalog, model)] if model is not None else list(catalog.values())
+    values = _FORM_VALUES if form else _JSON_VALUES
     by_rule: dict[str, list[st.SearchStrategy[tuple[dict[str, Any], Breakage]]]] = {}
     for spec in specs:
-        for site in _sites(spec, catalog):
-            option = site.strategy(spec) if site.rule in wanted else None
+        request = grammar.schema(spec, catalog)
+        for site in _sites(spec, catalog, grammar, values):
+            option = site.strategy(request) if site.rule in wanted else None
             if option is not None:
-                by_rule.setdefault(site.rule, []).append(option)
+                by_rule.setdefault(site.rule, []).append(option.filter(lambda case: carried_by_forms(case[0])) if form else option)
     if not by_rule:
         raise ValueError(f"no model among {', '.join(s.id for s in specs)} can break {', '.join(sorted(wanted))}")
     # Rule first, then where: every rule is drawn as often, however many fields it applies to.
@@ -159,8 +179,9 @@ def _spec(catalog: Catalog, model: str) -> ModelSpec:
     return catalog[model]
 
 
-def _mode_alternatives(spec: ModelSpec, mode: str) -> list[Schema]:
-    return alternatives(merge(spec.request_schema, _MODE_SCHEMAS[mode]))
+def _mode_alternatives(dialect: _Dialect, spec: ModelSpec, catalog: Catalog, mode: str) -> list[Schema]:
+    image: Schema = {"properties": {dialect.image: False}} if mode == "text_to_video" else {"required": [dialect.image]}
+    return alternatives(merge(dialect.schema(spec, catalog), image))
 
 
 def _bodies(schema: Schema) -> st.SearchStrategy[dict[str, Any]]:
@@ -183,8 +204,9 @@ class _Site:
     needs: Schema
     mutation: Mutation
 
-    def strategy(self, spec: ModelSpec) -> st.SearchStrategy[tuple[dict[str, Any], Breakage]] | None:
-        options = alternatives(merge(spec.request_schema, self.needs))
+    def strategy(self, request: Schema) -> st.SearchStrategy[tuple[dict[str, Any], Breakage]] | None:
+        """Broken bodies, from the valid bodies of ``request`` (the model's request schema) this site needs."""
+        options = alternatives(merge(request, self.needs))
         if not options:
             return None
         return _broken(st.one_of([_bodies(alt) for alt in options]), self.rule, self.mutation)
@@ -197,66 +219,124 @@ def _broken(draw: st.DrawFn, bodies: st.SearchStrategy[dict[str, Any]], rule: st
     return body, Breakage(rule, mutation(draw, body))
 
 
-def _sites(spec: ModelSpec, catalog: Catalog) -> Iterator[_Site]:
-    schema = constraints(spec.request_schema)
+@dataclass(frozen=True)
+class _Values:
+    """The values mutations draw where any will do (an unknown field's name and value, a wrong type): any JSON,
+    or, for bodies sent as forms, what a form carries (text, or an object of texts)."""
+
+    any: st.SearchStrategy[Any]
+    #: Field names other than the given ones.
+    names: Callable[[set[str]], st.SearchStrategy[str]]
+    #: Values of none of the given types; None when there are none to draw.
+    not_of_type: Callable[[str | Sequence[str]], st.SearchStrategy[Any] | None]
+
+
+_FORM_NAMES = st.from_regex(FIELD_NAME, fullmatch=True).filter(lambda name: len(name) <= 20)
+_FORM_TEXTS = st.text(max_size=20) | st.dictionaries(_FORM_NAMES, st.text(max_size=20), min_size=1, max_size=2)
+
+
+def _form_not_of_type(types: str | Sequence[str]) -> st.SearchStrategy[Any] | None:
+    wanted = {types} if isinstance(types, str) else set(types)
+    if {"string", "object"} <= wanted:
+        return None
+    return _FORM_TEXTS.filter(lambda value: json_type(value) not in wanted)
+
+
+_JSON_VALUES = _Values(json_values(max_leaves=3), lambda known: st.text(max_size=20).filter(lambda key: key not in known),
+                       values_not_of_type)
+_FORM_VALUES = _Values(_FORM_TEXTS, lambda known: _FORM_NAMES.filter(lambda key: key not in known), _form_not_of_type)
+
+
+def _sites(spec: ModelSpec, catalog: Catalog, dialect: _Dialect, values: _Values) -> Iterator[_Site]:
+    schema = constraints(dialect.schema(spec, catalog))
     assert isinstance(schema, dict)
-    generic = constraints(load_schema("generation_request"))
-    for path, node in _walk(schema, ()):
-        if node is False:
-            yield _Site("forbidden_field", _require(path[:-1]), _set_value(path, _valid_value(generic, path)))
-        if not isinstance(node, dict):
+    generic = constraints(dialect.fields)
+    for node in _walk(schema, (), True):
+        if node.schema is False:
+            yield _Site("forbidden_field", node.where, _set_value(node.path, _valid_value(generic, node.path)))
+        if not isinstance(node.schema, dict):
             continue
-        if path:
-            yield from _value_sites(path, node)
-        if "properties" in node:
-            yield from _object_sites(path, node)
-    yield from _size_sites(spec)
-    yield _Site("unknown_model", True, _set_value(("model",), st.text(min_size=1).filter(lambda m: m not in catalog)))
+        if node.path:
+            yield from _value_sites(node, values)
+        if "properties" in node.schema:
+            yield from _object_sites(node, values, keep=dialect.kept)
+    yield from dialect.size_sites(spec)
+    yield _Site("unknown_model", True, _set_value(("model",), st.text(min_size=1).filter(lambda m: not dialect.knows(catalog, m))))
 
 
-def _walk(schema: Schema, path: Path) -> Iterator[tuple[Path, Schema]]:
-    yield path, schema
-    if isinstance(schema, dict):
-        for name, sub in schema.get("properties", {}).items():
-            yield from _walk(constraints(sub), (*path, name))
+@dataclass(frozen=True)
+class _Node:
+    """A (sub)schema of a request at ``path``; ``where`` narrows the request to the bodies that have it (the
+    alternative it is one of, when its field has several: ``input_reference`` is an image or an object)."""
+
+    path: Path
+    schema: Schema
+    where: Schema
+    #: One of several alternatives of its field, whose types the field as a whole is checked for.
+    alternative: bool = False
+
+    def needs(self, path: Path | None = None) -> Schema:
+        """The bodies that have this node, with every key along ``path`` (default: the node's own) present."""
+        return merge(self.where, _require(self.path if path is None else path))
 
 
-def _value_sites(path: Path, node: Mapping[str, Any]) -> Iterator[_Site]:
-    needs = _require(path)
-    if "type" in node:
-        yield _Site("wrong_type", needs, _set_value(path, values_not_of_type(node["type"])))
-    if any(k in node for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")):
-        yield _Site("out_of_range", needs, _set_value(path, _out_of_range(node)))
-    if ("enum" in node or "const" in node) and path != ("model",):  # another model id is unknown_model
-        yield _Site("not_allowed", needs, _set_value(path, _not_allowed(node)))
-    if "maxLength" in node:
-        yield _Site("too_long", needs, _set_value(path, _strings_of_length(node["maxLength"] + 1, node["maxLength"] + 40)))
-    if node.get("minLength", 0) >= 1:
-        yield _Site("too_short", needs, _set_value(path, st.text(max_size=node["minLength"] - 1)))
-    if "pattern" in node:
-        pattern = node["pattern"]
+def _walk(schema: Schema, path: Path, where: Schema, alternative: bool = False) -> Iterator[_Node]:
+    yield _Node(path, schema, where, alternative)
+    if not isinstance(schema, dict):
+        return
+    for name, sub in schema.get("properties", {}).items():
+        field, sub = (*path, name), constraints(sub)
+        options = alternatives(sub) if isinstance(sub, dict) and {"anyOf", "oneOf"} & set(sub) else [sub]
+        if len(options) == 1:
+            yield from _walk(sub, field, where)
+            continue
+        types: list[Any] = [option.get("type") for option in options if isinstance(option, dict)]
+        if len(types) == len(options) and all(types):  # the field's own type check, across its alternatives
+            yield _Node(field, {"type": sorted({t for kind in types for t in ([kind] if isinstance(kind, str) else kind)})}, where)
+        for option in options:
+            yield from _walk(option, field, merge(where, _at(field, option)), alternative=True)
+
+
+def _value_sites(node: _Node, values: _Values) -> Iterator[_Site]:
+    path, schema, needs = node.path, node.schema, node.needs()
+    assert isinstance(schema, dict)
+    wrong = values.not_of_type(schema["type"]) if "type" in schema and not node.alternative else None
+    if wrong is not None:
+        yield _Site("wrong_type", needs, _set_value(path, wrong))
+    if any(k in schema for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")):
+        yield _Site("out_of_range", needs, _set_value(path, _out_of_range(schema)))
+    if ("enum" in schema or "const" in schema) and path != ("model",):  # another model id is unknown_model
+        yield _Site("not_allowed", needs, _set_value(path, _not_allowed(schema)))
+    if "maxLength" in schema:
+        yield _Site("too_long", needs, _set_value(path, _strings_of_length(schema["maxLength"] + 1, schema["maxLength"] + 40)))
+    if schema.get("minLength", 0) >= 1:
+        yield _Site("too_short", needs, _set_value(path, st.text(max_size=schema["minLength"] - 1)))
+    if "pattern" in schema:
+        pattern = schema["pattern"]
         yield _Site("pattern_mismatch", needs, _set_value(path, st.text().filter(lambda s: not pattern_matches(pattern, s))))
-    if node.get("format") == SCHEMA_FORMAT:
+    if schema.get("format") == SCHEMA_FORMAT:
         yield _Site("bad_image", needs, _set_value(path, bad_image_references()))
 
 
-def _object_sites(path: Path, node: Mapping[str, Any]) -> Iterator[_Site]:
-    needs = _require(path)
-    for name in node.get("required", []):
-        yield _Site("missing_required", _require((*path, name)), _delete((*path, name)))
-    for present, needed in node.get("dependentRequired", {}).items():
+def _object_sites(node: _Node, values: _Values, *, keep: frozenset[Path]) -> Iterator[_Site]:
+    """``keep``: fields never left out, because a body without one means something else (another model)."""
+    path, schema, needs = node.path, node.schema, node.needs()
+    assert isinstance(schema, dict)
+    for name in schema.get("required", []):
+        if (*path, name) not in keep:
+            yield _Site("missing_required", node.needs((*path, name)), _delete((*path, name)))
+    for present, needed in schema.get("dependentRequired", {}).items():
         for name in needed:
-            yield _Site("missing_required", _require((*path, present)), _delete((*path, name)))
-    branches = node.get("anyOf", [])
+            yield _Site("missing_required", node.needs((*path, present)), _delete((*path, name)))
+    branches = schema.get("anyOf", [])
     if branches and all(set(b) == {"required"} for b in branches):
         # None of the alternatives given: the first one is what is missing ("prompt", or "image" when the
         # model takes images only), as the validator reports it.
         names = [name for b in branches for name in b["required"]]
         yield _Site("missing_required", needs, _delete(*[(*path, n) for n in names], report=(*path, names[0])))
-    if node.get("additionalProperties") is False:
-        known = set(node["properties"])
-        keys = st.text(max_size=20).filter(lambda key: key not in known)
-        yield _Site("unknown_field", needs, lambda draw, body: _set_value((*path, draw(keys)), json_values(max_leaves=3))(draw, body))
+    if schema.get("additionalProperties") is False:
+        keys = values.names(set(schema["properties"]))
+        yield _Site("unknown_field", needs, lambda draw, body: _set_value((*path, draw(keys)), values.any)(draw, body))
 
 
 def _size_sites(spec: ModelSpec) -> Iterator[_Site]:
@@ -280,6 +360,56 @@ def _size_sites(spec: ModelSpec) -> Iterator[_Site]:
                 yield _Site("size_mismatch", needs, _set_value(("metadata", key), st.sampled_from(others)))
 
 
+def _openai_size_sites(spec: ModelSpec) -> Iterator[_Site]:
+    """For each size, and for a body that names none (the default size's): seconds the model takes, but not
+    at that size."""
+    default = next(s for s in spec.sizes if (s.width, s.height) == (spec.defaults["width"], spec.defaults["height"]))
+    rows: list[tuple[Schema, Size]] = [({"required": ["size"], "properties": {"size": {"const": s.label}}}, s)
+                                       for s in spec.sizes]
+    for needs, row in [*rows, ({"properties": {"size": False}}, default)]:
+        seconds = [str(d) for d in spec.durations if d not in spec.durations_at(row)]
+        if seconds:
+            yield _Site("size_mismatch", needs, _set_value(("seconds",), st.sampled_from(seconds)))
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    """What the strategies read of a dialect's create request, all of it from its contract."""
+
+    #: The model's request, as the bodies that ask for that model.
+    schema: Callable[[ModelSpec, Catalog], Schema]
+    #: The field whose presence makes a request image-to-video.
+    image: str
+    #: Each field's values whatever the model (so that a field a model refuses is sent it with a valid value).
+    fields: Schema
+    #: Whether clients of the dialect may name a model so.
+    knows: Callable[[Catalog, str], bool]
+    size_sites: Callable[[ModelSpec], Iterator[_Site]]
+    #: Fields never left out of a body (see :func:`_object_sites`).
+    kept: frozenset[Path] = frozenset()
+    #: Whether the dialect takes forms as well as JSON.
+    forms: bool = False
+
+
+#: The dialects strategies draw create requests for: the documented gateway API's (``POST /v1/video/generations``)
+#: and the OpenAI Videos API's (``POST /v1/videos``), where a body that names no model is the default model's.
+_DIALECTS = {
+    "documented": _Dialect(lambda spec, catalog: spec.request_schema, "image", load_schema("generation_request"),
+                           lambda catalog, name: name in catalog, _size_sites),
+    openai.NAME: _Dialect(openai.DIALECT.selecting_schema, "input_reference",
+                          {"properties": {"input_reference": openai.INPUT_REFERENCE}},
+                          lambda catalog, name: openai.DIALECT.model_of({"model": name}, catalog)[1] is not None,
+                          _openai_size_sites, kept=frozenset({("model",)}), forms=True),
+}
+DIALECTS = tuple(_DIALECTS)
+
+
+def _dialect(name: str) -> _Dialect:
+    if name not in _DIALECTS:
+        raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}; got {name!r}")
+    return _DIALECTS[name]
+
+
 def _require(path: Path) -> Schema:
     """A schema that makes every key along ``path`` present."""
     schema: Schema = True
@@ -288,9 +418,17 @@ def _require(path: Path) -> Schema:
     return schema
 
 
+def _at(path: Path, value: Schema) -> Schema:
+    """A schema that makes ``path`` present and its value valid against ``value``."""
+    schema = value
+    for name in reversed(path):
+        schema = {"required": [name], "properties": {name: schema}}
+    return schema
+
+
 def _valid_value(schema: Schema, path: Path) -> st.SearchStrategy[Any]:
-    """A value the generic request schema (no model's limits) allows at ``path``: an image where a model
-    refuses images, so that only the refusal is wrong. Any value, for a field only a model's schema names."""
+    """A value the dialect's fields (no model's limits) allow at ``path``: an image where a model refuses
+    images, so that only the refusal is wrong. Any value, for a field only a model's schema names."""
     for name in path:
         properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
         if name not in properties:

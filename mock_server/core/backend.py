@@ -31,6 +31,9 @@ from videomock.core.idempotency import Claim, IdempotencyKeys, Replay
 from videomock.core.journal import capped, journal_entry
 from videomock.core.limits import charge, check_in_flight, task_cost
 from videomock.core.tasks import Origin, Plan, Task, TaskState, is_due, is_running, observe, output_seed
+from videomock.core.webhooks.engine import WebhookEngine
+from videomock.core.webhooks.faults import early_seconds
+from videomock.core.webhooks.signing import seal_config
 from videomock.media.images import fetch_image
 from videomock.media.library import MissingImage, VideoLibrary
 from videomock.media.render import RenderError, VideoSpec
@@ -82,9 +85,12 @@ class VideoBackend:
         self._video_seconds: dict[str, float] = {}
         self._rules_cache: tuple[object, list[Rule]] | None = None
         if store.get_state("config") is None:
-            store.set_state("config", dict(config))
+            store.set_state("config", seal_config(store, config))
         clock_cfg = self.config["clock"]
         self.clock = Clock(store, mode=clock_cfg["mode"], speed=clock_cfg["speed"], real_time=real_time)
+        self.webhooks = WebhookEngine(store, self.clock, seed=lambda: self.seed, config=lambda: self.config,
+                                      view=self._current_view, real_time=real_time)
+        self.webhooks.resume()   # deliveries a previous run left unsent
 
     # --- configuration -------------------------------------------------------------------------------
 
@@ -149,9 +155,11 @@ class VideoBackend:
         for section in STARTUP_ONLY:
             if checked[section] != current[section]:
                 raise ConfigError(f"{section} settings only take effect at start; restart the server to change them")
-        self.store.set_state("config", checked)
+        sealed = seal_config(self.store, checked)
+        self.store.set_state("config", sealed)
         self.clock.configure(checked["clock"]["mode"], checked["clock"]["speed"])
-        return checked
+        self.webhooks.wake()
+        return sealed
 
     def update_config(self, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Merge ``changes`` into the runtime configuration (tables merge, other values replace)."""
@@ -200,10 +208,12 @@ class VideoBackend:
         charge(limits, self.store, owner, task_cost(spec, params["duration"]) * outputs)
         shape = job_shape(exchange.applied)
         plan = self._plan(shape, outputs)
+        early = early_seconds(exchange.applied)
 
         def build(seq: int) -> Task:
             resolved = params if "seed" in params else {**params, "seed": rng.derive(self.seed, "video-seed", seq) % 2**32}
             queue, render = self._timeline(spec, seq, shape)
+            render = round(render + early, 3)   # an early-event fault: the task ends later than its event says
             first, *more = (self.video_spec(spec.id, resolved, image_bytes, output).cache_key() for output in range(outputs))
             task = Task(
                 id=origin.ids.make(self.seed, seq), seq=seq, owner=owner, model=spec.id,
@@ -218,6 +228,7 @@ class VideoBackend:
         task = self.store.create_task(build)
         if not task.rendered and task.queue_seconds == 0 and is_running(task, now):
             self._start_render(task)
+        self.webhooks.plan(task, origin, exchange.applied)
         return task
 
     def get(self, owner: str, task_id: str, exchange: Exchange | None = None) -> TaskView:
@@ -265,8 +276,8 @@ class VideoBackend:
         try:
             return self.videos.ensure_variant(keys[output], variant, lambda: self._spec_for(view.task, output))
         except MissingImage as exc:
-            raise APIError(410, f"Task {task_id}'s video was evicted from the cache and cannot be rendered again: {exc}.",
-                           param="task_id", code="video_expired") from None
+            raise provider_error("video_expired", f"Task {task_id}'s video was evicted from the cache and cannot be "
+                                 f"rendered again: {exc}.", param="task_id") from None
         except RenderError as exc:
             log.error("re-render of %s failed: %s", task_id, exc)
             raise provider_error("render_failed", "The video could not be re-rendered; see the server log.") from None
@@ -291,7 +302,8 @@ class VideoBackend:
     def remix(self, owner: str, task_id: str, prompt: str, exchange: Exchange | None = None, *,
               origin: Origin = DOCUMENTED) -> Task:
         """A new task that renders a completed task's request again with another prompt (the OpenAI API's
-        remix). Faults and limits apply to it as to any submit."""
+        remix). Faults and limits apply to it as to any submit. ``prompt`` is one the dialect's contract
+        accepts (a non-empty string); how long it may be is the source model's rule, checked here."""
         exchange = exchange if exchange is not None else Exchange()
         source = self._view(self._owned(owner, task_id))
         if source.state.status != "completed":
@@ -301,16 +313,16 @@ class VideoBackend:
         if spec is None:
             raise provider_error("model_not_found", f"Task {task_id}'s model {source.task.model!r} is no longer offered.",
                                  param="video_id")
-        if not isinstance(prompt, str) or not prompt or len(prompt) > spec.prompt_max_length:
-            raise provider_error("invalid_value", f"prompt must be 1 to {spec.prompt_max_length} characters.",
-                                 param="prompt")
+        if len(prompt) > spec.prompt_max_length:
+            raise provider_error("string_above_max_length", f"prompt is too long ({len(prompt)} characters); at most "
+                                 f"{spec.prompt_max_length} allowed by {spec.id}", param="prompt")
         self._apply_faults(RequestFacts("submit", owner, spec.id, prompt), exchange)
         ref = source.task.params.get("image") or {}
         try:
             image = self.videos.image(ref["sha256"]) if "sha256" in ref else None
         except MissingImage as exc:
-            raise APIError(410, f"Task {task_id}'s input image is no longer in the media cache: {exc}.",
-                           param="video_id", code="video_expired") from None
+            raise provider_error("video_expired", f"Task {task_id}'s input image is no longer in the media cache: {exc}.",
+                                 param="video_id") from None
         params = {**source.task.params, "prompt": prompt}
         return self._create(owner, spec, params, image, exchange,
                             replace(origin, model_name=source.task.model_name, remixed_from=task_id))
@@ -379,11 +391,13 @@ class VideoBackend:
         for task in self.store.tasks():
             if not task.rendered and is_running(task, now):
                 self._start_render(self._render_if_cached(task))
+        self.webhooks.wake()
         return now
 
     def reset(self) -> None:
         self.store.reset()
         self.clock.reset()
+        self.webhooks.wake()
 
     # --- signed links ------------------------------------------------------------------------------------
 
@@ -416,6 +430,11 @@ class VideoBackend:
             response_body=response_body, virtual_time=self.clock.now()))
 
     # --- helpers -------------------------------------------------------------------------------------
+
+    def _current_view(self, task_id: str) -> TaskView | None:
+        """The task as a poll sees it now, for a webhook event about to be sent (None: it was deleted)."""
+        task = self.store.get_task(task_id)
+        return None if task is None else self._view(task)
 
     def _view(self, task: Task) -> TaskView:
         now = self.clock.now()

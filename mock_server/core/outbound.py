@@ -1,4 +1,4 @@
-"""Requests the fake itself makes to the outside world: today fetching ``image`` URLs, next webhook deliveries.
+"""Requests the fake itself makes to the outside world: fetching ``image`` URLs, and posting webhook deliveries.
 
 A URL from a client is a request the fake makes on the client's behalf, from inside the operator's network,
 so what is checked must be exactly what is used:
@@ -16,9 +16,10 @@ so what is checked must be exactly what is used:
   timeouts cannot give one (a server trickling a byte a second answers every read in time), so the
   connection is shut down at the deadline whatever it is waiting for, and the body is cut off past the cap.
 
-Every network-level failure (no such name, refused, reset, timed out, a non-200 answer, a bad certificate)
-raises :class:`Unreachable` with one message, so a client cannot use the fake to map what listens where; the
-cause goes to the log for the operator. Only policy refusals say why: they reveal nothing the configuration
+Every network-level failure of a fetch (no such name, refused, reset, timed out, a non-200 answer, a bad
+certificate) raises :class:`Unreachable` with one message, so a client cannot use the fake to map what listens
+where; the cause goes to the log for the operator. A POST's failure names its cause: it goes into a delivery
+record, which only the admin API shows. Only policy refusals say why: they reveal nothing the configuration
 does not. Nothing here knows Flask: the caller turns these errors into its own.
 """
 
@@ -33,7 +34,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -214,16 +215,64 @@ def fetch(url: str, policy: Policy) -> bytes:
     target = check_url(url, policy)
     deadline = _Deadline(policy.timeout)
     try:
-        with waiting():
-            addresses = _resolve(target, deadline)
-            _check_addresses(target, addresses, policy)
-            with _connection(target, addresses, deadline) as connection:
-                return _get(connection, target, policy, deadline)
+        with _connected(target, policy, deadline) as connection:
+            return _get(connection, target, policy, deadline)
     except OutboundError:
         raise
     except (OSError, http.client.HTTPException, ValueError) as exc:
         log.info("%s from %s could not be fetched: %s", policy.label, target.authority, str(exc) or type(exc).__name__)
         raise Unreachable(policy.unreachable) from None
+
+
+def post(url: str, body: bytes, headers: Mapping[str, str], policy: Policy, *, send: int | None = None) -> int:
+    """POST ``body`` to ``url`` under ``policy``, checked, resolved and connected to exactly as a fetch is; returns
+    the answer's status, whatever it is (a redirect is an answer too, never followed). With ``send``, only that
+    many bytes of the body go out after headers that announce all of it, and the connection is closed: there
+    is no answer, so Unreachable. Refused or Unreachable (naming the cause) otherwise."""
+    target = check_url(url, policy)
+    deadline = _Deadline(policy.timeout)
+    try:
+        with _connected(target, policy, deadline) as connection:
+            return _post(connection, target, body, headers, policy, deadline, send)
+    except OutboundError:
+        raise
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        cause = "timed out" if deadline.cut.is_set() or isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+        log.info("%s to %s failed: %s", policy.label, target.authority, cause)
+        raise Unreachable(f"{policy.label} to {target.authority} failed: {cause}") from None
+
+
+@contextmanager
+def _connected(target: Target, policy: Policy, deadline: _Deadline) -> Iterator[http.client.HTTPConnection]:
+    """A connection to ``target``: looked up once, every address checked against the policy, connected to a
+    checked one; the request's turn goes to others meanwhile (it waits, it does not compute)."""
+    with waiting():
+        addresses = _resolve(target, deadline)
+        _check_addresses(target, addresses, policy)
+        with _connection(target, addresses, deadline) as connection:
+            yield connection
+
+
+def _post(connection: http.client.HTTPConnection, target: Target, body: bytes, headers: Mapping[str, str],
+          policy: Policy, deadline: _Deadline, send: int | None) -> int:
+    connection.putrequest("POST", target.path, skip_host=True, skip_accept_encoding=True)
+    for name, value in {"Host": target.authority, "User-Agent": "videomock", **headers,
+                        "Content-Length": str(len(body))}.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    if send is not None:
+        connection.send(body[:send])
+        raise ConnectionAbortedError(f"sent {send} of the body's {len(body)} bytes, then closed the connection")
+    connection.send(body)
+    response = connection.getresponse()
+    read = 0
+    while read <= policy.max_bytes:   # the answer is read (so the connection ends cleanly) but not kept
+        chunk = response.read1(_CHUNK)
+        deadline.left()
+        if not chunk:
+            break
+        read += len(chunk)
+    return response.status
 
 
 class _Deadline:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from videomock.core.clock import Clock
+from videomock.core.webhooks.signing import seal_config
 from videomock.store import Store
 
 
@@ -19,6 +20,6 @@ def publish_config(store: Store, config: Mapping[str, Any], *, real_time: Callab
     and move the stored clock to its mode and speed without a jump in virtual time. Done once per server
     start, before any app serves from the store: by :func:`create_app` when it opens the store itself, and
     by the ``serve`` master before it starts its workers."""
-    store.set_state("config", config)
+    store.set_state("config", seal_config(store, config))
     Clock(store, real_time=real_time).configure(config["clock"]["mode"], config["clock"]["speed"])
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from videomock.core import rng
+from videomock.core.webhooks.events import Callback
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class Origin:
     model_name: str | None = None
     remixed_from: str | None = None
     dialect_data: dict[str, Any] | None = None
+    #: Where the task's events go: the targets its request named, and the shape in which configured webhook
+    #: endpoints get them (None: the dialect sends them none); ``base_url`` is what links in them start with.
+    webhooks: tuple[Callback, ...] = ()
+    endpoint_shape: str | None = None
+    base_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ from typing import Any
 
 from flask import Blueprint
 
+from videomock.core.backend import VideoBackend
 from videomock.core.errors import APIError
+from videomock.core.webhooks.events import Shape
 from videomock.http.fastpath import FastPoll
 
 
@@ -32,14 +34,21 @@ class Adapter:
     render_error: Callable[[APIError], Any] | None = None
     #: Paths the dialect owns even where no route of its matches (an unknown one answers in its error shape).
     prefixes: tuple[str, ...] = ()
+    #: The callbacks the dialect sends, given the app's backend (the delivery engine renders a task's events
+    #: through them, outside any request).
+    webhook_shapes: Callable[[VideoBackend], tuple[Shape, ...]] = lambda backend: ()
 
 
 def adapters() -> tuple[Adapter, ...]:
     """Every dialect the app serves, in the order their routes are registered."""
     from videomock.dialects import documented, gateway, gemini, google, kling, openai, vertex
 
-    return (Adapter(documented.provider, documented.FAULT_ENDPOINTS, documented.FAST_POLL, gateway.render_error),
+    return (Adapter(documented.provider, documented.FAULT_ENDPOINTS, documented.FAST_POLL, gateway.render_error,
+                    webhook_shapes=lambda backend: documented.WEBHOOK_SHAPES),
             Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL, gateway.render_error),
-            Adapter(vertex.vertex, vertex.FAULT_ENDPOINTS, render_error=google.render_error, prefixes=vertex.PREFIXES),
-            Adapter(gemini.gemini, gemini.FAULT_ENDPOINTS, render_error=google.render_error, prefixes=gemini.PREFIXES),
-            Adapter(kling.kling, kling.FAULT_ENDPOINTS, render_error=kling.render_error, prefixes=kling.ERROR_PREFIXES))
+            Adapter(vertex.vertex, vertex.FAULT_ENDPOINTS, render_error=google.render_error, prefixes=vertex.PREFIXES,
+                    webhook_shapes=lambda backend: (vertex.WEBHOOK,)),
+            Adapter(gemini.gemini, gemini.FAULT_ENDPOINTS, render_error=google.render_error, prefixes=gemini.PREFIXES,
+                    webhook_shapes=lambda backend: (gemini.WEBHOOK,)),
+            Adapter(kling.kling, kling.FAULT_ENDPOINTS, render_error=kling.render_error, prefixes=kling.ERROR_PREFIXES,
+                    webhook_shapes=lambda backend: (kling.callback_shape(backend),)))

@@ -12,6 +12,7 @@ same backend calls.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from videomock.contracts.openapi import RANGE_PATTERN
 from videomock.core.backend import DOCUMENTED, TaskView, VideoBackend
 from videomock.core.errors import APIError, provider_error
-from videomock.dialects import gateway
+from videomock.core.tasks import Task
+from videomock.core.webhooks.events import Event
+from videomock.dialects import callbacks, gateway
 from videomock.http.bodies import parse_json_body
 from videomock.http.context import backend, caller, exchange, public_base
 from videomock.http.errors import api_error_body
@@ -88,6 +91,17 @@ PROFILE = gateway.Profile(
 )
 
 
+def _callback_videos(task: Task, event: Event) -> list[dict[str, Any]]:
+    return [{"id": f"{task.id}-{output}", "url": video_url(event.base_url, task.id),
+             "duration": str(task.params["duration"])} for output in range(len(task.video_keys))]
+
+
+#: Kling's callback, for a request's metadata.callback_url: its videos linked to this dialect's download.
+KLING_CALLBACK = callbacks.kling_shape("kling-via-gateway", _callback_videos)
+#: The callback shapes this dialect sends.
+WEBHOOK_SHAPES = (callbacks.OPENAI_EVENTS, KLING_CALLBACK)
+
+
 # --- links ------------------------------------------------------------------------------------------------------
 
 def _signed_query(task_id: str, ttl: float) -> str:
@@ -97,7 +111,12 @@ def _signed_query(task_id: str, ttl: float) -> str:
 def cdn_url(task_id: str, ttl: float) -> str:
     """A link to the task's video that needs no API key and works for ``ttl`` virtual seconds: where a redirect
     fault sends a download, and where a dialect whose provider serves videos from a CDN (Kling) links them."""
-    return f"{public_base()}/cdn/videos/{task_id}.mp4?{_signed_query(task_id, ttl)}"
+    return cdn_link(public_base(), task_id, _signed_query(task_id, ttl))
+
+
+def cdn_link(base: str, task_id: str, signed_query: str) -> str:
+    """:func:`cdn_url` under ``base``, for links made outside a request (a callback's)."""
+    return f"{base}/cdn/videos/{task_id}.mp4?{signed_query}"
 
 
 def poll_url(task_id: str, link_ttl: float | None) -> str:
@@ -115,6 +134,8 @@ def submit() -> Any:
     ex.body = parse_json_body(request)
     profile, b = gateway.current(), backend()
     body, origin = profile.read(ex.body, b.catalog)
+    origin = replace(origin, webhooks=callbacks.kling_callbacks(body, KLING_CALLBACK.name),
+                     endpoint_shape=callbacks.OPENAI_EVENTS.name, base_url=public_base())
     task = b.submit(owner, body, ex, idempotency_key=request.headers.get("Idempotency-Key"), origin=origin)
     ex.task_id = task.id
     ex.response = profile.submitted(task)

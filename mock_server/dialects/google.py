@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import request
@@ -24,9 +25,10 @@ from videomock.core.backend import TaskView, bad_request
 from videomock.core.errors import APIError, provider_error
 from videomock.core.keys import fingerprint
 from videomock.core.tasks import IdFormat, Origin, Task
+from videomock.core.webhooks.events import Callback, Event, Shape
 from videomock.http.auth import accepts, bearer_token
 from videomock.http.bodies import parse_json_body
-from videomock.http.context import backend, exchange
+from videomock.http.context import backend, exchange, public_base
 
 #: Operation ids, as Google's look (``vz341u0pmdlc``): lowercase letters and digits.
 IDS = IdFormat(prefix="", alphabet="0123456789abcdefghijklmnopqrstuvwxyz", length=12)
@@ -71,11 +73,41 @@ def caller() -> str:
     return owner
 
 
-def create(dialect: RequestDialect, model: str, resource: str,
+def veo_shape(name: str, operation_name: Callable[[Task], str],
+              video_uri: Callable[[TaskView, str, int], str | None]) -> Shape:
+    """The event a finished operation posts to its request's ``webhookConfig.uris``: ``video.generated``, in the
+    Standard Webhooks payload Google's webhooks send, ``{"type", "version": "v1", "timestamp", "data": {"id": <the
+    operation's name>, "video_uri", "user_metadata"}}``, ``video_uri`` linking its first video where the dialect
+    gives videos a URI (``video_uri(view, base_url, output)``). Google documents no event for a failed
+    operation, so none is sent."""
+
+    def render(view: TaskView, event: Event) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": operation_name(view.task)}
+        uri = video_uri(view, event.base_url, 0) if view.task.video_keys else None
+        if uri is not None:
+            data["video_uri"] = uri
+        if event.user_metadata is not None:
+            data["user_metadata"] = event.user_metadata
+        stamp = datetime.fromtimestamp(event.created_at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return {"type": event.type, "version": "v1", "timestamp": stamp, "data": data}
+
+    return Shape(name, {"completed": "video.generated"}, render)
+
+
+def webhook_callbacks(body: Mapping[str, Any], shape: Shape) -> tuple[Callback, ...]:
+    """The targets a valid body's ``webhookConfig`` names."""
+    config = body.get("webhookConfig")
+    if config is None:
+        return ()
+    return tuple(Callback(shape.name, uri, config.get("userMetadata")) for uri in config["uris"])
+
+
+def create(dialect: RequestDialect, model: str, resource: str, shape: Shape,
            dialect_data: Callable[[Mapping[str, Any]], dict[str, Any] | None] = lambda body: None) -> Task:
     """Submit a predictLongRunning request for ``model`` (``resource`` is the model as the path names it):
     404 for a model the catalog does not give the dialect, 400 naming the field for a bad body.
-    ``dialect_data`` picks from the valid body what the dialect must remember for later answers."""
+    ``dialect_data`` picks from the valid body what the dialect must remember for later answers; ``shape`` is
+    the dialect's event, for the request's ``webhookConfig``."""
     owner = caller()
     ex = exchange()
     ex.body = body = parse_json_body(request)
@@ -88,7 +120,8 @@ def create(dialect: RequestDialect, model: str, resource: str,
     if violations or spec is None:
         raise bad_request(violations)
     task = b.submit(owner, dialect.to_generation_request(body, spec), ex,
-                    origin=Origin(dialect=dialect.name, ids=IDS, model_name=model, dialect_data=dialect_data(body)))
+                    origin=Origin(dialect=dialect.name, ids=IDS, model_name=model, dialect_data=dialect_data(body),
+                                  webhooks=webhook_callbacks(body, shape), base_url=public_base()))
     ex.task_id = task.id
     return task
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -24,13 +25,14 @@ from videomock.config import key_pairs
 from videomock.contracts.dialects import kling as contract
 from videomock.contracts.validation import validate_dialect_request
 from videomock.core import rng
-from videomock.core.backend import TaskView, bad_request
+from videomock.core.backend import TaskView, VideoBackend, bad_request
 from videomock.core.errors import APIError, provider_error
 from videomock.core.tasks import IdFormat, Origin, Task
-from videomock.dialects import kling_auth
-from videomock.dialects.documented import cdn_url
+from videomock.core.webhooks.events import Event, Shape
+from videomock.dialects import callbacks, kling_auth
+from videomock.dialects.documented import cdn_link, cdn_url
 from videomock.http.bodies import parse_json_body
-from videomock.http.context import backend, exchange
+from videomock.http.context import backend, exchange, public_base
 
 log = logging.getLogger("videomock")
 
@@ -48,6 +50,8 @@ ERROR_PREFIXES = ("/kling/", *(f"/v1/videos/{operation}" for operation in contra
 #: 18 digits, never starting with 0 (Kling's look like ``867283741759111202``).
 IDS = IdFormat(prefix="8", alphabet="0123456789", length=17)
 ORIGIN = Origin(dialect=contract.NAME, ids=IDS)
+#: The name of the shape of Kling's callbacks.
+CALLBACK_SHAPE = "kling"
 #: Kling clears generated videos 30 days after they are made; their links stop working then.
 VIDEO_LIFETIME_SECONDS = 30 * 86400
 STATUSES = {"queued": "submitted", "in_progress": "processing", "completed": "succeed", "failed": "failed"}
@@ -138,9 +142,23 @@ def task_data(view: TaskView, link_ttl: float | None = None) -> dict[str, Any]:
     if view.state.status == "completed" and view.state.completed_at is not None:
         b, task = backend(), view.task
         ttl = link_ttl if link_ttl is not None else VIDEO_LIFETIME_SECONDS - (b.clock.now() - view.state.completed_at)
-        data["task_result"] = {"videos": [{"id": _uuid(b.seed, "kling-video", task.seq), "url": cdn_url(task.id, ttl),
-                                           "duration": f"{b.video_seconds(task):.3f}"}]}
+        data["task_result"] = {"videos": _videos(b, task, cdn_url(task.id, ttl))}
     return data
+
+
+def _videos(b: VideoBackend, task: Task, url: str) -> list[dict[str, Any]]:
+    """A succeeded task's ``task_result.videos``, the same in a query and in a callback."""
+    return [{"id": _uuid(b.seed, "kling-video", task.seq), "url": url, "duration": f"{b.video_seconds(task):.3f}"}]
+
+
+def callback_shape(b: VideoBackend) -> Shape:
+    """Kling's callback for a request's ``callback_url``: its videos as a query shows them, linked to the CDN
+    for the 30 days Kling keeps a video."""
+
+    def videos(task: Task, event: Event) -> list[dict[str, Any]]:
+        return _videos(b, task, cdn_link(event.base_url, task.id, b.signed_query(task.id, VIDEO_LIFETIME_SECONDS)))
+
+    return callbacks.kling_shape(CALLBACK_SHAPE, videos)
 
 
 def _answer(data: Any) -> Response:
@@ -205,7 +223,9 @@ def create(operation: str) -> Response:
         raise provider_error("invalid_value", f"external_task_id {external!r} is already the id of another {operation} "
                                               "task of this access key; Kling's must be unique.",
                              param="external_task_id")
-    task = b.submit(owner, dialect.to_generation_request(body, spec), ex, origin=ORIGIN)
+    canonical = dialect.to_generation_request(body, spec)
+    origin = replace(ORIGIN, webhooks=callbacks.kling_callbacks(canonical, CALLBACK_SHAPE), base_url=public_base())
+    task = b.submit(owner, canonical, ex, origin=origin)
     ex.task_id = task.id
     return _answer(_created(b.view(task)))
 

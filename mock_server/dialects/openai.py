@@ -19,11 +19,12 @@ from flask import Blueprint, Response, jsonify, request
 
 from videomock.contracts.dialects import openai as contract
 from videomock.contracts.images import data_uri
-from videomock.contracts.validation import validate_dialect_request
+from videomock.contracts.validation import validate_against, validate_dialect_request
 from videomock.core.backend import TaskView, VideoBackend, bad_request
 from videomock.core.errors import provider_error
 from videomock.core.tasks import IdFormat, Origin, Task
 from videomock.dialects import gateway
+from videomock.dialects.callbacks import OPENAI_EVENTS
 from videomock.dialects.documented import video_url
 from videomock.http.bodies import FORM_TYPES, UploadedFile, parse_form_body, parse_json_body
 from videomock.http.context import backend, caller, exchange, public_base
@@ -49,6 +50,8 @@ IDS = IdFormat(prefix="video_", alphabet="0123456789abcdef", length=32)
 ASSETS_LIFETIME_SECONDS = 3600
 #: A page of the list: OpenAI's default and largest ``limit``.
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+#: The remix request's contract (its prompt's length is the source video's model's to limit).
+REMIX_SCHEMA = "openai_remix_request"
 #: Task error codes (the catalog's numbers, Kling's where it has them) as this API's string codes.
 ERROR_CODES = {1301: "moderation_blocked", 5000: "internal_error", 5004: "timeout", 5010: "render_failed"}
 
@@ -133,7 +136,8 @@ def create_body() -> dict[str, Any]:
 
 def _origin(body: dict[str, Any], spec_id: str) -> Origin:
     name = body.get("model", contract.DEFAULT_MODEL)
-    return Origin(dialect=contract.NAME, ids=IDS, model_name=name if name != spec_id else None)
+    return Origin(dialect=contract.NAME, ids=IDS, model_name=name if name != spec_id else None,
+                  endpoint_shape=OPENAI_EVENTS.name, base_url=public_base())
 
 
 def _owned_view(task_id: str) -> TaskView:
@@ -210,16 +214,12 @@ def remix(video_id: str) -> Response:
     owner = caller()
     exchange().task_id = video_id
     body = parse_json_body(request) if request.mimetype not in FORM_TYPES else parse_form_body(request)
-    if not isinstance(body, dict):
-        raise provider_error("invalid_type", "The request body must be a JSON object with a prompt.")
     exchange().body = body
-    unknown = sorted(set(body) - {"prompt"})
-    if unknown:
-        raise provider_error("unknown_parameter", f"unknown field {unknown[0]!r}; allowed: prompt", param=unknown[0])
-    if not isinstance(body.get("prompt"), str):
-        raise provider_error("missing_required_parameter", "prompt is required: the new prompt for the remix.",
-                             param="prompt")
+    violations = validate_against(REMIX_SCHEMA, body)
+    if violations:
+        raise bad_request(violations)
     b = backend()
-    task: Task = b.remix(owner, video_id, body["prompt"], exchange(), origin=Origin(dialect=contract.NAME, ids=IDS))
+    origin = Origin(dialect=contract.NAME, ids=IDS, endpoint_shape=OPENAI_EVENTS.name, base_url=public_base())
+    task: Task = b.remix(owner, video_id, body["prompt"], exchange(), origin=origin)
     exchange().task_id = task.id
     return _answer(b.view(task))

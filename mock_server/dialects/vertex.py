@@ -51,10 +51,20 @@ def operation_name(task: Task) -> str:
     return f"{data.get('resource')}/operations/{task.id}"
 
 
-def _video(view: TaskView, output: int) -> dict[str, Any]:
+def _gcs_uri(view: TaskView, base: str, output: int) -> str | None:
+    """Where the request's storageUri puts video ``output`` (None: the videos are answered as bytes)."""
     storage = (view.task.dialect_data or {}).get("storage_uri")
-    if storage is not None:
-        return {"gcsUri": f"{storage.rstrip('/')}/{view.task.id}/sample_{output}.mp4", "mimeType": google.VIDEO_MIME_TYPE}
+    return None if storage is None else f"{storage.rstrip('/')}/{view.task.id}/sample_{output}.mp4"
+
+
+#: The event a request's webhookConfig gets (it links the video only where a storageUri put it).
+WEBHOOK = google.veo_shape("veo-vertex", operation_name, _gcs_uri)
+
+
+def _video(view: TaskView, output: int) -> dict[str, Any]:
+    uri = _gcs_uri(view, "", output)
+    if uri is not None:
+        return {"gcsUri": uri, "mimeType": google.VIDEO_MIME_TYPE}
     data = backend().rendered_file(view, output).read_bytes()
     return {"bytesBase64Encoded": base64.b64encode(data).decode("ascii"), "mimeType": google.VIDEO_MIME_TYPE}
 
@@ -88,7 +98,7 @@ def _kept(resource: str) -> Any:
 @vertex.post(_EXPRESS_MODEL + ":predictLongRunning")
 def submit(version: str, model: str, project: str | None = None, location: str | None = None) -> Response:
     resource = _resource(model, project, location)
-    task = google.create(contract.VERTEX_DIALECT, model, resource, _kept(resource))
+    task = google.create(contract.VERTEX_DIALECT, model, resource, WEBHOOK, _kept(resource))
     return _answer({"name": operation_name(task)})
 
 

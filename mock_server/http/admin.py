@@ -31,11 +31,16 @@ ADMIN_TOKEN_HEADER = "X-Videomock-Admin-Token"
 
 @admin.before_request
 def _require_admin_token() -> None:
+    check_admin_access()
+
+
+def check_admin_access(*, token_needed: bool = True) -> None:
     """Either header carrying the token opens the API: a client may send a provider key as its bearer token
-    and the admin token in the other header, or a stale admin header next to a right bearer token."""
+    and the admin token in the other header, or a stale admin header next to a right bearer token. A route
+    that needs no token (``token_needed`` False) still answers loopback clients only, on a server without one."""
     config = backend().config
     token = config["auth"]["admin_token"]   # its fingerprint: the config keeps no secret
-    if token is None:
+    if token is None or not token_needed:
         if not is_loopback(config["server"]["host"]) and not is_loopback(request.remote_addr or ""):
             raise provider_error("admin_loopback_only", "The admin API answers loopback clients only on this server, "
                                  "which has no admin token; start it with --admin-token to administer it remotely.")

@@ -14,8 +14,9 @@ from videomock.config import check_config, default_cache_dir
 from videomock.core.backend import VideoBackend
 from videomock.core.runtime import publish_config
 from videomock.dialects import adapters
-from videomock.http import meta
+from videomock.http import meta, webhook_admin
 from videomock.http.admin import admin
+from videomock.http.bodies import FormRequest
 from videomock.http.cors import CrossOrigin
 from videomock.http.errors import ErrorRenderers, register_error_handlers
 from videomock.http.fastpath import PollFastPath
@@ -32,7 +33,10 @@ INLINE = "videomock.inline"
 
 class FakeProviderApp(Flask):
     """Flask, answering OPTIONS with a 204 and Allow. Flask's own answer is an empty 200 labelled text/html:
-    a client or a proxy that checks content types sees an HTML page where the API promises JSON or nothing."""
+    a client or a proxy that checks content types sees an HTML page where the API promises JSON or nothing.
+    Its forms are parsed whole (:class:`~videomock.http.bodies.FormRequest`)."""
+
+    request_class = FormRequest
 
     def make_default_options_response(self) -> Response:
         response = super().make_default_options_response()
@@ -63,6 +67,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     cfg = check_config(dict(config or {}))
     app = FakeProviderApp("videomock")
     app.config["MAX_CONTENT_LENGTH"] = cfg["server"]["max_body_bytes"]
+    # A form's text field may be as large as a body (an image's data URI, as the openai SDK sends
+    # input_reference[image_url]); Flask's default of 500 kB answered such a form 413, naming max_body_bytes.
+    app.config["MAX_FORM_MEMORY_SIZE"] = cfg["server"]["max_body_bytes"]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.compact = True  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
@@ -80,11 +87,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
                                **{name: kind for adapter in dialects for name, kind in adapter.fault_endpoints.items()}})
     for adapter in dialects:
         app.register_blueprint(adapter.blueprint)
+        for shape in adapter.webhook_shapes(backend):
+            backend.webhooks.register(shape)
     app.extensions["videomock.error_renderers"] = ErrorRenderers(
         {a.blueprint.name: a.render_error for a in dialects if a.render_error is not None},
         tuple((prefix, a.render_error) for a in dialects if a.render_error is not None for prefix in a.prefixes))
     app.register_blueprint(meta.meta)
     app.register_blueprint(admin)
+    app.register_blueprint(webhook_admin.admin)
     install_journal(app)
     # Outermost first: CORS when asked for, plain polls, then transport faults, then the per-request Exchange, then Flask.
     # The fast path serialises exactly as Flask's JSON responses do (compact, with a trailing newline), with

@@ -11,15 +11,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from videomock.contracts.media import TimeLimit, ffmpeg_executable, probe, run_ffmpeg
+from videomock.contracts.media import VARIANT_MEDIA_TYPES, TimeLimit, ffmpeg_executable, probe, run_ffmpeg
 from videomock.media.render import RenderError
 
-#: Variant -> (file suffix, media type). ``video`` is the MP4 itself.
-VARIANTS = {
-    "video": (".mp4", "video/mp4"),
-    "thumbnail": (".thumbnail.webp", "image/webp"),
-    "spritesheet": (".spritesheet.jpg", "image/jpeg"),
-}
+_SUFFIXES = {"video": ".mp4", "thumbnail": ".thumbnail.webp", "spritesheet": ".spritesheet.jpg"}
+#: Variant -> (file suffix in the cache, media type). ``video`` is the MP4 itself.
+VARIANTS = {variant: (_SUFFIXES[variant], media_type) for variant, media_type in VARIANT_MEDIA_TYPES.items()}
 #: The spritesheet's grid: columns x rows of frames, each this wide (height follows the aspect).
 SPRITE_COLUMNS, SPRITE_ROWS, SPRITE_WIDTH = 5, 2, 256
 

@@ -198,11 +198,15 @@ class GunicornServer(BaseApplication):
         left as the master and the admin API set them; a memory store is new, and this worker's own."""
         # The master never loads Flask and the app: only workers do.
         from videomock.http.app import INLINE, create_app
+        from videomock.recording.replay import replay_from_config
         from videomock.serving.bridge import WSGIBridge
         from videomock.serving.workpool import WorkPool
 
         server = self.config["server"]
         app = create_app(self.config, store=None if server["store"] == MEMORY else SqliteStore(server["store"]))
+        replay_from_config(app, self.config)
+        # Every worker runs a sender, so that one takes over the deliveries when the one sending dies.
+        app.extensions["videomock"].webhooks.start()
         return WSGIBridge(app, WorkPool(server["threads"]), app.extensions.get(INLINE),
                           multiprocess=worker_count(server["workers"]) > 1)
 

@@ -13,9 +13,10 @@ from typing import Any, Protocol
 
 from videomock.core.tasks import Task
 
-#: Named state a reset keeps: configuration outlives tests, and so does the link-signing secret (links handed
-#: out before a reset still check); tasks, journal, counters and clock do not.
-KEPT_ON_RESET = frozenset({"config", "link_secret"})
+#: Named state a reset keeps: configuration outlives tests, and so do the link-signing secret (links handed
+#: out before a reset still check) and the sealed webhook signing secrets the configuration refers to; tasks,
+#: journal, counters, deliveries and clock do not.
+KEPT_ON_RESET = frozenset({"config", "link_secret", "webhook_secrets"})
 
 
 #: The journal's size caps, by count and by the size of its entries' text: a journal of rejected 15 MB
@@ -76,8 +77,24 @@ class Store(Protocol):
         """Atomically replace the named state with ``value`` if it equals ``expected`` (None: absent;
         ``value`` None removes it); returns whether it did. Claims and one-time secrets are built on it."""
 
+    def add_deliveries(self, records: list[dict[str, Any]]) -> None:
+        """Store webhook delivery records (JSON-like, each with a unique ``id`` and a ``due`` virtual time);
+        a record whose id is stored already is left as it is."""
+
+    def update_delivery(self, delivery_id: str, *, when: Callable[[dict[str, Any]], bool] | None = None,
+                        **changes: Any) -> dict[str, Any] | None:
+        """Replace some fields of a stored delivery, atomically, if ``when`` (if given) holds for it as stored;
+        returns the record as it now is (None if unknown)."""
+
+    def get_delivery(self, delivery_id: str) -> dict[str, Any] | None: ...
+
+    def deliveries(self, *, state: str | None = None, due_by: float | None = None,
+                   limit: int | None = None) -> list[dict[str, Any]]:
+        """Delivery records in sending order (``due``, then ``rank``), optionally only those in ``state`` and
+        due by ``due_by``, at most ``limit`` of them."""
+
     def reset(self) -> None:
-        """Forget tasks, journal, counters and state other than :data:`KEPT_ON_RESET`."""
+        """Forget tasks, journal, counters, deliveries and state other than :data:`KEPT_ON_RESET`."""
 
 
 

@@ -30,6 +30,7 @@ class MemoryStore:
         self._state: dict[str, Any] = {}
         self._state_changes = 0
         self._state_versions: dict[str, int] = {}
+        self._deliveries: dict[str, dict[str, Any]] = {}
 
     def next_id(self, counter: str) -> int:
         return self.increment(counter, 1)
@@ -122,8 +123,37 @@ class MemoryStore:
             self._set_state(name, value)
             return True
 
+    def add_deliveries(self, records: list[dict[str, Any]]) -> None:
+        with self._lock:
+            for record in records:
+                self._deliveries.setdefault(record["id"], copy.deepcopy(record))
+
+    def update_delivery(self, delivery_id: str, *, when: Callable[[dict[str, Any]], bool] | None = None,
+                        **changes: Any) -> dict[str, Any] | None:
+        with self._lock:
+            record = self._deliveries.get(delivery_id)
+            if record is None:
+                return None
+            if when is None or when(record):
+                record = self._deliveries[delivery_id] = {**record, **copy.deepcopy(changes)}
+            return copy.deepcopy(record)
+
+    def get_delivery(self, delivery_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            record = self._deliveries.get(delivery_id)
+            return copy.deepcopy(record) if record is not None else None
+
+    def deliveries(self, *, state: str | None = None, due_by: float | None = None,
+                   limit: int | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            found = [r for r in self._deliveries.values()
+                     if (state is None or r["state"] == state) and (due_by is None or r["due"] <= due_by)]
+            found.sort(key=lambda r: (r["due"], r["rank"]))
+            return copy.deepcopy(found[:limit] if limit is not None else found)
+
     def reset(self) -> None:
         with self._lock:
+            self._deliveries.clear()
             self._tasks.clear()
             self._counters.clear()
             self._journal.clear()

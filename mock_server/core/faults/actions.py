@@ -131,6 +131,78 @@ class FilterOutputs(Action):
 JobAction = FailTask | Stuck | Stall | Slow | Duration | FilterOutputs
 
 
+# --- webhook actions: decided at submit, they shape the job's deliveries (videomock.core.webhooks.faults) -------
+
+@dataclass(frozen=True)
+class WebhookAction(Action):
+    """What happens to some of the job's webhook events."""
+
+    endpoints: ClassVar[frozenset[str]] = _SUBMIT
+
+    def applies_to(self, status: str) -> bool:
+        """Whether the action acts on the job's event that reports task status ``status``."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class WebhookEventsAction(WebhookAction):
+    """An action on the job's events whose task status is in ``events`` (None: all of them)."""
+
+    events: tuple[str, ...] | None = None
+
+    def applies_to(self, status: str) -> bool:
+        return self.events is None or status in self.events
+
+
+@dataclass(frozen=True)
+class WebhookDuplicate(WebhookEventsAction):
+    type: ClassVar[str] = "webhook_duplicate"
+
+
+@dataclass(frozen=True)
+class WebhookDelay(WebhookEventsAction):
+    type: ClassVar[str] = "webhook_delay"
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class WebhookOutOfOrder(WebhookEventsAction):
+    type: ClassVar[str] = "webhook_out_of_order"
+
+
+@dataclass(frozen=True)
+class WebhookDrop(WebhookEventsAction):
+    type: ClassVar[str] = "webhook_drop"
+
+
+@dataclass(frozen=True)
+class WebhookBadSignature(WebhookEventsAction):
+    type: ClassVar[str] = "webhook_bad_signature"
+
+
+@dataclass(frozen=True)
+class WebhookStaleTimestamp(WebhookEventsAction):
+    type: ClassVar[str] = "webhook_stale_timestamp"
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class WebhookTruncated(WebhookEventsAction):
+    type: ClassVar[str] = "webhook_truncated"
+    fraction: float = 0.5
+
+
+@dataclass(frozen=True)
+class WebhookEarly(WebhookAction):
+    """The terminal event goes out ``seconds`` before the task's end, which moves that much later."""
+
+    type: ClassVar[str] = "webhook_early"
+    seconds: float = 0.0
+
+    def applies_to(self, status: str) -> bool:
+        return status in ("completed", "failed")
+
+
 # --- answering with an error --------------------------------------------------------------------------------
 
 #: Defaults for injected HTTP errors, by status: (code, message). The status of each is the error table's
@@ -261,7 +333,8 @@ class Redirect(Action):
 
 ACTIONS: Mapping[str, type[Action]] = {cls.type: cls for cls in (
     FailTask, Stuck, Stall, Slow, Duration, FilterOutputs, HttpError, Delay, Reset, Empty, TruncatedJson, MalformedJson, Dribble,
-    TruncatedDownload, ExpireUrl, Redirect,
+    TruncatedDownload, ExpireUrl, Redirect, WebhookDuplicate, WebhookDelay, WebhookOutOfOrder, WebhookDrop,
+    WebhookBadSignature, WebhookStaleTimestamp, WebhookTruncated, WebhookEarly,
 )}
 
 
@@ -273,6 +346,8 @@ def parse_action(raw: Mapping[str, Any]) -> Action:
         value = raw.get(field.name)
         if value is None and field.metadata.get("fill_default", True):
             value = schema_default(cls.type, field.name)
+        if isinstance(value, list):   # JSON arrays (the events a webhook action applies to) as hashable tuples
+            value = tuple(value)
         if value is not None or field.default is dataclasses.MISSING:
             values[field.name] = value
     return cls(**values)

@@ -21,8 +21,22 @@ HEADER_GRAMMAR = (
     "[retry-after=S] [code=C] [message=M], delay=S or delay=MIN-MAX (at most limits.max_delay_seconds), reset, empty, malformed, truncate[=FRACTION], "
     "dribble[=BYTES[/SECONDS]], expire=TTL, redirect[=30X]. Per job (submit only): fail=REASON[@PROGRESS] "
     "(content_policy, upstream_error, timeout), stuck, stall=PROGRESS, slow=FACTOR, duration=SECONDS [queue=SECONDS], "
-    "filter[=COUNT] (a safety filter withholds COUNT of the job's videos, default all)."
+    "filter[=COUNT] (a safety filter withholds COUNT of the job's videos, default all). Per job, on its webhook events: "
+    "webhook-duplicate, webhook-delay=SECONDS, webhook-out-of-order, webhook-drop, webhook-bad-signature, "
+    "webhook-stale[=SECONDS], webhook-truncate[=FRACTION], webhook-early[=SECONDS]."
 )
+
+#: The webhook directives: name -> (action type, the field its value sets, whether a value is required).
+WEBHOOK_DIRECTIVES: dict[str, tuple[str, str | None, bool]] = {
+    "webhook-duplicate": ("webhook_duplicate", None, False),
+    "webhook-delay": ("webhook_delay", "seconds", True),
+    "webhook-out-of-order": ("webhook_out_of_order", None, False),
+    "webhook-drop": ("webhook_drop", None, False),
+    "webhook-bad-signature": ("webhook_bad_signature", None, False),
+    "webhook-stale": ("webhook_stale_timestamp", "seconds", False),
+    "webhook-truncate": ("webhook_truncated", "fraction", False),
+    "webhook-early": ("webhook_early", "seconds", False),
+}
 
 
 def _number(name: str, text: str) -> float:
@@ -143,6 +157,12 @@ def _actions_from(d: dict[str, str | None], endpoint: str, max_delay: float) -> 
     if "redirect" in d:
         status = take("redirect")
         actions.append({"type": "redirect", **({"status": _integer("redirect", status)} if status else {})})
+    for name, (kind, field, required) in WEBHOOK_DIRECTIVES.items():
+        if name in d:
+            given = need(name) if required else take(name)
+            if field is None and given:
+                raise FaultSpecError(f"directive {name!r} takes no value")
+            actions.append({"type": kind, **({field: _number(name, given)} if field and given else {})})
     if d:
         raise FaultSpecError(f"unknown directive {next(iter(d))!r}")
     return actions
