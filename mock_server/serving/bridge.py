@@ -57,7 +57,8 @@ class _Answer:
     headers: list[tuple[str, str]]
     chunks: list[bytes]
     rest: Iterator[bytes] | None   # the body still to read, in a thread; None once it is all in ``chunks``
-    result: Iterable[bytes] = field(repr=False)   # the app's own iterable, to close
+    #: The app's own iterable, still to close (in a thread) once its body is sent; None if closed already.
+    unclosed: Iterable[bytes] | None = field(repr=False)
 
 
 class StreamedBody:
@@ -163,8 +164,8 @@ class WSGIBridge:
                 link.close_after_answer()   # its body was never read whole: the connection cannot carry on
             await self._answer(answer, exchange, link, send)
         finally:
-            if answer.rest is not None:
-                await loop.run_in_executor(self.pool, _close, answer.result)
+            if answer.unclosed is not None:
+                await loop.run_in_executor(self.pool, _close, answer.unclosed)
 
     async def _preread(self, receive: Receive, link: Link) -> bytes | None:
         """The whole (small) body, read on the loop; None when the request was answered for want of it."""
@@ -192,7 +193,7 @@ class WSGIBridge:
         if not more:   # read whole (nearly always): closed here rather than in a second trip to a thread
             _close(result)
         status, headers = started
-        return _Answer(int(status.split(" ", 1)[0]), headers, chunks, body if more else None, result)
+        return _Answer(int(status.split(" ", 1)[0]), headers, chunks, body if more else None, result if more else None)
 
     async def _answer(self, answer: _Answer, exchange: Exchange, link: Link, send: Send) -> None:
         if exchange.delay > 0 and not await _stays(link, exchange.delay):
