@@ -102,7 +102,8 @@ def serve(config_file: str | None, quiet: bool, **flags: Any) -> None:
                    f"(workers: {worker_count(server['workers'])} x {server['threads']} threads, "
                    f"clock: {clock['mode']}{' x' + format(clock['speed'], 'g') if clock['mode'] == 'speed' else ''}, "
                    f"seed: {config['seed']}, store: {server['store']}, "
-                   f"models: {', '.join(Catalog.load(config['models']))})", err=True)
+                   f"models: {', '.join(Catalog.load(config['models']))})\n"
+                   f"videomock dashboard: {url}/__admin/ui", err=True)
 
     try:
         serve_forever(config, log_requests=not quiet, on_ready=announce)

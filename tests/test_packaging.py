@@ -43,7 +43,7 @@ def test_the_wheel_holds_every_module_and_data_file_of_the_mapped_folders(wheel:
         nested = [f for p, f in mapping.items() if p != package and Path(f).is_relative_to(folder)]
         for path in (ROOT / folder).rglob("*"):
             relative = path.relative_to(ROOT)
-            if (path.is_file() and path.suffix in (".py", ".json", ".ttf") and "__pycache__" not in path.parts
+            if (path.is_file() and path.suffix in (".py", ".json", ".ttf", ".html", ".js", ".css") and "__pycache__" not in path.parts
                     and not any(relative.is_relative_to(n) for n in nested)):
                 expected.add("/".join([*package.split("."), *path.relative_to(ROOT / folder).parts]))
     assert expected - set(wheel.namelist()) == set()

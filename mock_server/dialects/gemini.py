@@ -27,8 +27,8 @@ from videomock.core.backend import TaskView
 from videomock.core.errors import APIError, provider_error
 from videomock.core.tasks import Task
 from videomock.dialects import google
-from videomock.dialects.documented import send_video
 from videomock.http.context import backend, exchange, public_base
+from videomock.http.files import send_video
 
 gemini = Blueprint("gemini", __name__)
 
