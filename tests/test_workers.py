@@ -213,7 +213,7 @@ def test_transport_faults_break_their_own_connection_and_no_worker(tmp_path: Pat
 # --- requests that wait ------------------------------------------------------------------------------------
 
 def test_a_client_stalled_half_way_through_its_body_does_not_hold_up_its_worker(tmp_path: Path) -> None:
-    """A request whose body stalls waits in the worker's poller (serving/arrival.py), not in one of its
+    """A request whose body stalls is read on the worker's event loop (serving/bridge.py), not in one of its
     threads, so the worker's other requests go on; when the client ends its body short it gets a 400."""
     with serve("--workers", "1", "--store", "memory", "--cache-dir", str(tmp_path / "videos"),
                "--clock", "instant") as server, requests.Session() as session:
@@ -231,7 +231,7 @@ def test_a_client_stalled_half_way_through_its_body_does_not_hold_up_its_worker(
             assert stalled.recv(65536).startswith(b"HTTP/1.1 400")
 
 
-# --- requests gunicorn cannot parse -------------------------------------------------------------------------
+# --- requests the HTTP parser cannot parse -------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("raw", "status"), [
     (b"GARBAGE\r\n\r\n", 400),
