@@ -77,8 +77,9 @@ def poll_all(fake: Fake, task_ids: list[str]) -> list[dict[str, Any]]:
 # --- render_timeout bounds ffmpeg's run, not the queue --------------------------------------------------------
 
 def test_waiting_for_a_render_slot_does_not_count_against_render_timeout(tmp_path: Path) -> None:
-    """One render thread and a 1 s timeout: eighty renders queue for two seconds or more, each well within it."""
-    with live(tmp_path, threads=1, render_timeout=1.0) as fake:
+    """One render thread and a 3 s timeout: eighty renders queue for several times that (about 10 s here), each
+    well within it (a tenth of a second; more on a loaded machine, which 1 s did not always allow)."""
+    with live(tmp_path, threads=1, render_timeout=3.0) as fake:
         task_ids = [fake.submit(TINY | {"seed": seed}).json()["task_id"] for seed in range(80)]
         polled = poll_all(fake, task_ids)
         assert [task["status"] for task in polled] == ["completed"] * len(task_ids), [
