@@ -22,6 +22,7 @@ placeholder video is rendered from ``image`` alone, so they reach no further tha
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,6 +48,8 @@ CANONICAL_PARAMETERS = {"durationSeconds": "duration", "sampleCount": "n", "seed
 VERTEX_ONLY = frozenset({"seed", "fps", "generateAudio", "storageUri", "compressionQuality", "resizeMode", "pubsubTopic"})
 
 _IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"]
+#: The media type of every video Veo answers with.
+VIDEO_MIME_TYPE = "video/mp4"
 
 #: A request's own webhook targets (a dynamic webhook): each of ``uris`` gets the operation's event, with
 #: ``userMetadata`` in it.
@@ -243,6 +246,12 @@ def status_name(http_status: int) -> str:
     """The canonical name Google's errors give an HTTP status (``x-status-names`` of the error schema)."""
     names: Mapping[str, str] = load_schema("google_error")["x-status-names"]
     return names.get(str(http_status), "INTERNAL" if http_status >= 500 else "INVALID_ARGUMENT")
+
+
+def error_reason(code: str) -> str:
+    """The google.rpc.ErrorInfo ``reason`` that carries one of the fake's error codes (contracts/errors.json):
+    Google's reasons are upper-case words, so a client matches them as it matches Google's own."""
+    return re.sub(r"[^A-Z0-9]+", "_", code.upper())
 
 
 def rpc_code(name: str) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from hypothesis import strategies as st
 from PIL import Image
 
-from videomock.contracts.images import FORMATS, MAX_ASPECT, MAX_BYTES, MIN_SIDE
+from videomock.contracts.images import CONTRACT_IMAGES, FORMATS, MAX_ASPECT, MAX_BYTES, MIN_SIDE, ImageRules
 
 #: Media types a data URI may declare for each format (the fake accepts image/jpg as well as image/jpeg).
 MEDIA_TYPES = {"PNG": ("image/png",), "JPEG": ("image/jpeg", "image/jpg"), "WEBP": ("image/webp",)}
@@ -50,11 +50,13 @@ def image_urls() -> st.SearchStrategy[str]:
 
 
 @functools.cache
-def image_references() -> st.SearchStrategy[str]:
-    """Every kind of value the ``image`` field accepts: URLs, data URIs and raw base64 (standard and URL-safe)."""
-    raw = image_files().flatmap(lambda data: st.sampled_from([
+def image_references(rules: ImageRules = CONTRACT_IMAGES) -> st.SearchStrategy[str]:
+    """Every kind of value an image field following ``rules`` accepts: URLs, raw base64 (standard and URL-safe)
+    of the rules' formats, and data URIs where the rules take them (Kling's images are raw base64 JPEG or PNG)."""
+    formats = [fmt for fmt in FORMATS if fmt in rules.formats]
+    raw = image_files(formats=formats).flatmap(lambda data: st.sampled_from([
         base64.b64encode(data).decode(), base64.urlsafe_b64encode(data).decode().rstrip("=")]))
-    return image_urls() | image_data_uris() | raw
+    return st.one_of([image_urls(), *([image_data_uris(formats=formats)] if rules.data_uris else []), raw])
 
 
 @functools.cache
