@@ -107,9 +107,9 @@ def _image(what: str) -> dict[str, Any]:
     }
 
 
-def _instance(spec: ModelSpec) -> dict[str, Any]:
-    unsupported = {"not": {}, "x-videomock-rule": "image_to_video_unsupported"}
-    images = {
+def image_fields() -> dict[str, Any]:
+    """An instance's images, whatever the model: the first and last frames and the subject's references."""
+    return {
         "image": _image("The first frame"),
         "lastFrame": _image("The last frame (with image, the first)"),
         "referenceImages": {
@@ -119,6 +119,11 @@ def _instance(spec: ModelSpec) -> dict[str, Any]:
                       "required": ["image"], "additionalProperties": False},
         },
     }
+
+
+def _instance(spec: ModelSpec) -> dict[str, Any]:
+    unsupported = {"not": {}, "x-videomock-rule": "image_to_video_unsupported"}
+    images = image_fields()
     instance: dict[str, Any] = {
         "type": "object",
         "properties": {
@@ -221,6 +226,13 @@ def _explain_size(error: Any, body: Any, spec: ModelSpec) -> Violation:
     parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
     given = {k: catalog_spelling(spec, k, parameters[camel(k)]) for k in spec.metadata_fields if camel(k) in parameters
              and any(k in size.selectors for size in spec.sizes)}
+    for key, value in given.items():
+        # A value no size has is its own parameter's fault (its enum says so too), not the others'.
+        values = [size.selectors[key] for size in spec.sizes if key in size.selectors]
+        if value not in values:
+            return Violation(f"/parameters/{camel(key)}", f"parameters.{camel(key)} {_show(parameters[camel(key)])} is not "
+                                                           f"supported by {spec.id}; allowed: {_choices(dict.fromkeys(values))}",
+                             "unsupported_value")
     rows = [s for s in spec.sizes if all(s.selectors.get(k, v) == v for k, v in given.items())]
     if not rows:
         offered = _choices(", ".join(f"{camel(k)} {v}" for k, v in s.selectors.items() if k in given) for s in spec.sizes)
