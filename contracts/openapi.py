@@ -427,7 +427,11 @@ def _google_operations(catalog: Catalog, schemas: dict[str, Any]) -> list[tuple[
                                "operation, which fetchPredictOperation reads under the same model resource." + versions,
                 "parameters": parameters,
                 "requestBody": {"required": True, "content": {"application/json": {"schema": vertex_body}}},
-                "responses": {"200": _json("The operation, started.", "GoogleOperation_vertex")},
+                "responses": {"200": {**_json("The operation, started.", "GoogleOperation_vertex"), "links": {
+                    "fetch": {"operationId": "vertexFetchPredictOperation" + suffix,
+                              "description": "Read the operation under the model resource it was started under.",
+                              "parameters": {p["name"]: f"$request.path.{p['name']}" for p in parameters},
+                              "requestBody": {"operationName": "$response.body#/name"}}}}},
             }),
             ("vertex_fetch", prefix + ":fetchPredictOperation", "post", {
                 "operationId": "vertexFetchPredictOperation" + suffix,
@@ -520,8 +524,10 @@ def _kling_operations(catalog: Catalog, schemas: dict[str, Any]) -> list[tuple[s
 
 def _new_api_profile(catalog: Catalog, schemas: dict[str, Any], operations: dict[str, dict[str, Any]]) -> None:
     """The documented operations as the new-api gateway profile answers them: its submit body (any model, read
-    leniently), its video object for a submit, its {code, message, data} wrapper for a poll, and the
-    X-Videomock-Gateway header that picks it."""
+    leniently), its video object for a submit, its {code, message, data} wrapper for a poll. The submit and the
+    poll are operations of their own (their ids say so): an unknown task is new-api's 400, and new-api checks only what its relay reads, and what the upstream then
+    refuses depends on how the relay read the rest (fields dropped, the first image, Atoi), which no body schema
+    states."""
     schemas.update(_components("newapi_video", "newapi_task", "newapi_error"))
     operations["submit"]["requestBody"]["content"]["application/json"]["schema"] = _model_requests(
         newapi.DIALECT, catalog, schemas, "NewApiTaskSubmit",
@@ -529,11 +535,10 @@ def _new_api_profile(catalog: Catalog, schemas: dict[str, Any], operations: dict
         "not offer leaves its default size.")
     operations["submit"]["responses"]["200"] = _json("Task accepted: the OpenAI video object, with task_id.", "NewApiVideo")
     operations["poll"]["responses"]["200"] = _json("The task's row, in new-api's success wrapper.", "NewApiTaskResponse")
-    header = {"name": "X-Videomock-Gateway", "in": "header", "required": True, "schema": {"const": newapi.NAME},
-              "description": "Picks the new-api profile for this request (a key in gateway.keys, or gateway.profile, "
-                             "picks it without the header)."}
-    for route in PROFILED_ROUTES:
-        operations[route].setdefault("parameters", []).append(header)
+    # The header that picks the profile is no parameter here: a request without it is answered by the server's own
+    # profile (gateway.profile, or the key's in gateway.keys), which a server this variant describes has set.
+    operations["submit"]["operationId"] = "createVideoGenerationNewApi"
+    operations["poll"]["operationId"] = "getVideoGenerationNewApi"
 
 
 def openapi_document(catalog: Catalog, *, server_url: str | None = None, version: str = "0.1.0",
@@ -617,8 +622,9 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None, version
         operation["responses"].update(_error_responses(route, error_shape(route, profile), profile))
         paths.setdefault(path, {})[method] = operation
     profiled = (" This is the document of the new-api gateway profile: the generations routes and the OpenAI "
-                "Videos API's answer as new-api does (send X-Videomock-Gateway: new-api). GET /openapi.json?profile=documented "
-                "gives the documented one.") if profile == newapi.NAME else (
+                "Videos API's answer as new-api does, on a server run with --gateway new-api (gateway.profile), for a "
+                "key gateway.keys maps to it, or for any request with the header X-Videomock-Gateway: new-api. "
+                "GET /openapi.json?profile=documented gives the documented one.") if profile == newapi.NAME else (
                 " Under the new-api gateway profile (X-Videomock-Gateway: new-api) the generations routes and the OpenAI "
                 "Videos API answer as new-api does: GET /openapi.json?profile=new-api documents that.")
     document: dict[str, Any] = {

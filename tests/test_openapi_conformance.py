@@ -1174,6 +1174,69 @@ def _expected_status(provocation: Provocation) -> int:
     return entry.status
 
 
+# --- the new-api gateway profile, against its variant of the document --------------------------------------------
+
+NEW_API = {"X-Videomock-Gateway": "new-api"}
+
+
+def _new_api_task(s: Scene, *, complete: bool = False, fault: str | None = None) -> str:
+    headers = {**NEW_API, **({HEADER: fault} if fault else {})}
+    task_id: str = s.submit(headers=headers).json()["task_id"]
+    if complete or fault:
+        s.advance(3600)
+    return task_id
+
+
+def _new_api_configured(s: Scene, changes: dict[str, Any], **kwargs: Any) -> Answer:
+    s.configure(changes)
+    return s.submit(headers=NEW_API, **kwargs)
+
+
+NEW_API_PROVOCATIONS = [
+    Provocation("submit", 200, lambda s: s.submit(headers=NEW_API)),
+    Provocation("submit", 200, lambda s: s.submit({**BODY, "width": 1, "height": 1, "duration": "8"}, headers=NEW_API),
+                "lenient"),
+    Provocation("poll", 200, lambda s: s.call("GET", f"/v1/video/generations/{_new_api_task(s)}", headers=NEW_API), "queued"),
+    Provocation("poll", 200, lambda s: s.call("GET", f"/v1/video/generations/{_new_api_task(s, complete=True)}",
+                                              headers=NEW_API), "completed"),
+    Provocation("poll", 200, lambda s: s.call("GET", f"/v1/video/generations/{_new_api_task(s, fault='fail=content_policy@0')}",
+                                              headers=NEW_API), "failed"),
+    Provocation("retrieve", 200, lambda s: s.call("GET", f"/v1/videos/{_new_api_task(s, complete=True)}", headers=NEW_API)),
+    Provocation("download", 200, lambda s: s.call("GET", f"/v1/videos/{_new_api_task(s, complete=True)}/content",
+                                                  headers=NEW_API)),
+    Provocation("poll", "task_not_exist", lambda s: s.call("GET", "/v1/video/generations/task_nope", headers=NEW_API)),
+    Provocation("submit", "invalid_request", lambda s: s.submit({**BODY, "prompt": " "}, headers=NEW_API)),
+    Provocation("submit", "unsupported_value", lambda s: s.submit({**BODY, "duration": 5}, headers=NEW_API)),
+    Provocation("submit", "invalid_api_key", lambda s: _new_api_configured(s, {"auth": {"api_keys": [s.fake.key]}},
+                                                                      key="sk-nobody")),
+    Provocation("submit", "insufficient_user_quota", lambda s: _new_api_configured(s, {"limits": {"credits": 0}})),
+    Provocation("list", "invalid_gateway_header", lambda s: s.call("GET", "/v1/videos", headers={"X-Videomock-Gateway": "kong"})),
+]
+
+
+@pytest.fixture(scope="module")
+def new_api_document(live_fake: Fake) -> dict[str, Any]:
+    response = requests.get(f"{live_fake.url}/openapi.json?profile=new-api", timeout=10)
+    assert response.status_code == 200
+    served_document: dict[str, Any] = response.json()
+    return served_document
+
+
+@pytest.mark.parametrize("provocation", NEW_API_PROVOCATIONS, ids=lambda p: p.id)
+def test_the_new_api_profile_answers_as_its_variant_of_the_document_says(
+        fake: Fake, request: pytest.FixtureRequest, new_api_document: dict[str, Any], provocation: Provocation) -> None:
+    """Its wrapper, its video object and its errors in their shapes, each code listed for its status there."""
+    answer = provocation.send(Scene(fake, request))
+    documented = _check_against_document(new_api_document, provocation.route, answer)
+    if isinstance(provocation.expect, int):
+        assert answer.status == provocation.expect, answer.body[:500]
+        return
+    body = answer.json()
+    code = body["code"] if "data" in body else body["error"]["code"]
+    assert (code, answer.status) == (provocation.expect, error_code(provocation.expect).status), body
+    assert f"`{code}`" in documented["description"]
+
+
 @pytest.mark.parametrize("route", FAULT_ROUTES + DIALECT_ROUTES)
 def test_an_injected_error_with_a_code_of_its_own_is_documented_by_its_status(
         fake: Fake, request: pytest.FixtureRequest, document: dict[str, Any], route: str) -> None:
