@@ -60,8 +60,17 @@ def image_references(rules: ImageRules = CONTRACT_IMAGES) -> st.SearchStrategy[s
 
 
 @functools.cache
-def bad_image_references() -> st.SearchStrategy[str]:
-    """Strings the ``image`` field refuses, one for each of the contract's image rules."""
+def bad_image_references(rules: ImageRules = CONTRACT_IMAGES) -> st.SearchStrategy[str]:
+    """Strings an image field following ``rules`` refuses, one for each of the image rules: for rules stricter
+    than the contract's (Kling's), also the images only the contract takes (a data URI, a WebP)."""
+    refused = [fmt for fmt in FORMATS if fmt not in rules.formats]
+    stricter = ([image_data_uris()] if not rules.data_uris else []) + (
+        [image_files(formats=refused).map(lambda data: base64.b64encode(data).decode())] if refused else [])
+    return st.one_of([_bad_image_references(), *stricter])
+
+
+@functools.cache
+def _bad_image_references() -> st.SearchStrategy[str]:
     too_small = st.builds(_encode, st.sampled_from(FORMATS), st.integers(16, MIN_SIDE - 1), st.integers(MIN_SIDE, 400), _COLOURS)
     too_narrow = st.integers(MIN_SIDE, 400).flatmap(
         lambda side: st.builds(_encode, st.just("PNG"), st.just(side), st.integers(math.floor(side * MAX_ASPECT) + 1, 1200), _COLOURS))
