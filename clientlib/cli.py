@@ -1,4 +1,5 @@
-"""``videomock generate | validate | verify``: the client library from the command line.
+"""``videomock generate | verify``: the client library from the command line (``validate`` is
+:mod:`videomock.recording.commands`, which checks cassettes too).
 
 Registered on the ``videomock`` group in :mod:`videomock.cli`. Progress goes to stderr and results to
 stdout, so the commands compose in scripts; on a non-terminal, progress is a line per change instead of a
@@ -21,7 +22,6 @@ import click
 from videomock.client.client import VideoClient
 from videomock.client.errors import APIError, ContractViolation, VideoClientError
 from videomock.client.generation_request import image_data_uri
-from videomock.client.recordings import check_recording
 from videomock.client.task import Task
 from videomock.client.verify import format_report, verify_provider
 from videomock.contracts import Catalog, CatalogError, default_catalog
@@ -169,33 +169,6 @@ def generate(base_url: str, api_key: str, model: str, image: Path | None, metada
             raise fail(exc) from None
     progress.end()
     click.echo(f"{task.id} {out} {out.stat().st_size} bytes")
-
-
-@click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def validate(files: tuple[Path, ...]) -> None:
-    """Check recorded requests/responses against the contracts; exit 1 if any is invalid.
-
-    A file holds one JSON document or a list of them. A document is a bare body (its kind is inferred from
-    its shape) or an envelope {"request": ..., "response": ..., "kind": ..., "status": ...}; kind is one of
-    request, submit, task, error, model_list.
-    """
-    catalog = default_catalog()
-    invalid = 0
-    for path in files:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            click.echo(f"{path}: INVALID (not readable JSON: {exc})")
-            invalid += 1
-            continue
-        for finding in check_recording(document, str(path), catalog):
-            click.echo(f"{finding.where}: {'ok' if finding.ok else 'INVALID'} ({finding.kind or 'unknown kind'})")
-            for v in finding.violations:
-                click.echo(f"  {v.pointer or '/'}: {v.message}")
-            invalid += not finding.ok
-    if invalid:
-        raise click.ClickException(f"{invalid} invalid")
 
 
 @click.command()

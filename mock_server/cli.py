@@ -13,9 +13,11 @@ import click
 
 from videomock.config import SETTINGS, ConfigError, load_config
 
-#: Commands that live in videomock.client, imported only when run (the server's processes never need them).
-CLIENT_COMMANDS = {"generate": "videomock.client.cli:generate", "validate": "videomock.client.cli:validate",
-                   "verify": "videomock.client.cli:verify"}
+#: Commands that live in videomock.client and videomock.recording, imported only when run (the server's
+#: processes never need them).
+CLIENT_COMMANDS = {"generate": "videomock.client.cli:generate", "validate": "videomock.recording.commands:validate",
+                   "verify": "videomock.client.cli:verify", "record": "videomock.recording.commands:record",
+                   "import-har": "videomock.recording.commands:import_har_command"}
 
 
 class VideomockGroup(click.Group):
@@ -88,6 +90,7 @@ def serve(config_file: str | None, quiet: bool, **flags: Any) -> None:
     from videomock.store import StoreError
 
     config = config_from_cli(config_file, flags)
+    check_replay(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server, clock = config["server"], config["clock"]
 
@@ -99,12 +102,32 @@ def serve(config_file: str | None, quiet: bool, **flags: Any) -> None:
                    f"(workers: {worker_count(server['workers'])} x {server['threads']} threads, "
                    f"clock: {clock['mode']}{' x' + format(clock['speed'], 'g') if clock['mode'] == 'speed' else ''}, "
                    f"seed: {config['seed']}, store: {server['store']}, "
-                   f"models: {', '.join(Catalog.load(config['models']))})", err=True)
+                   f"models: {', '.join(Catalog.load(config['models']))})\n"
+                   f"videomock dashboard: {url}/__admin/ui", err=True)
 
     try:
         serve_forever(config, log_requests=not quiet, on_ready=announce)
     except (ConfigError, StoreError, CannotListen) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def check_replay(config: dict[str, Any]) -> None:
+    """Refuse a --replay folder that holds no usable cassettes, or several workers, before anything starts."""
+    server = config["server"]
+    if server["replay"] is None:
+        return
+    from pathlib import Path
+
+    from videomock.recording.cassette import CassetteError, load_folder
+    from videomock.serving.gunicorn import worker_count
+
+    if worker_count(server["workers"]) != 1:
+        raise click.ClickException("--replay needs one worker (--workers 1): a replayed task lives in the worker "
+                                   "that answered its submit")
+    try:
+        load_folder(Path(server["replay"]))
+    except CassetteError as exc:
+        raise click.ClickException(f"--replay: {exc}") from None
 
 
 @main.command("render")

@@ -57,6 +57,13 @@ def _maybe_none(text: str) -> str | None:
     return None if text.strip().lower() in ("", "none", "null") else text
 
 
+def _yes_no(text: str) -> bool:
+    words = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+    if text.strip().lower() not in words:
+        raise ValueError(f"{text!r} is not yes or no")
+    return words[text.strip().lower()]
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", ("server", "host"), str, "Interface to listen on."),
     Setting("port", ("server", "port"), int, "Port to listen on (0 picks a free one)."),
@@ -66,6 +73,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", ("server", "workers"), int, "Worker processes (0: one per CPU); more than 1 needs a SQLite store."),
     Setting("read-timeout", ("server", "read_timeout"), float, "Seconds a request has to arrive in full (else a JSON 408)."),
     Setting("cors-origin", ("server", "cors_origins"), str, "Let a browser page on this origin call the fake, e.g. http://localhost:5173, or * for any (repeatable).", multiple=True),
+    Setting("replay", ("server", "replay"), _maybe_none, "Answer recorded requests from this folder of cassettes "
+            "(videomock record); others get a 404 naming the closest cassette."),
+    Setting("replay-fallback", ("server", "replay_fallback"), _yes_no, "With --replay: yes lets the fake answer what "
+            "no cassette matches."),
     Setting("threads", ("server", "threads"), int, "Threads per worker process: requests it holds at once (they compute one at a time)."),
     Setting("api-key", ("auth", "api_keys"), str, "Accept only this API key (repeatable). Default: any non-empty key.", multiple=True),
     Setting("kling-key", ("auth", "kling_keys"), str, "Accept Kling JWTs signed with this key pair, ACCESS:SECRET "

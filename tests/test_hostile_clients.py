@@ -197,6 +197,7 @@ def test_without_an_admin_token_a_public_server_answers_admin_requests_from_loop
         remote = requests.get(f"http://{own_address}:{port}/__admin/clock", timeout=PROMPT)
         assert remote.status_code == 403 and remote.json()["error"]["code"] == "admin_loopback_only"
         assert requests.get(f"http://{own_address}:{port}/healthz", timeout=PROMPT).ok
+        assert f"videomock dashboard: http://0.0.0.0:{port}/__admin/ui" in running.output()   # the line after "serving on"
 
 
 def _non_loopback_address() -> str | None:

@@ -45,6 +45,7 @@ from videomock.core import idempotency
 from videomock.core.errors import provider_error
 from videomock.core.faults.actions import ENDPOINTS, HTTP_ERROR_DEFAULTS
 from videomock.core.faults.header import HEADER
+from videomock.http.dashboard import link_signature
 from videomock.media.library import VideoLibrary
 from videomock.pytest_plugin.live import LiveServer
 
@@ -547,6 +548,19 @@ def _forged(route: str) -> Callable[[Scene], Answer]:
     return send
 
 
+def _dashboard_video(request: Callable[[Scene, str, str], Answer]) -> Callable[[Scene], Answer]:
+    """``request(scene, task_id, link)`` with the link the dashboard is given to a completed task's video."""
+    def send(s: Scene) -> Answer:
+        task_id = s.completed()
+        return request(s, task_id, s.call("GET", f"/__admin/tasks/{task_id}", key=False).json()["media"]["video"])
+    return send
+
+
+def _expired_dashboard_link(s: Scene, task_id: str, link: str) -> Answer:
+    signature = link_signature(s.fake.backend.store, task_id, 1)
+    return s.call("GET", f"{link.partition('?')[0]}?expires=1&signature={signature}", key=False)
+
+
 def _on_video(route: str, headers: Callable[[Scene, str], dict[str, str]]) -> Callable[[Scene], Answer]:
     """A download or CDN request for a completed task's video with ``headers(scene, task_id)``."""
     def send(s: Scene) -> Answer:
@@ -611,8 +625,8 @@ def _model_gone(s: Scene) -> Answer:
 
 
 def _evicted(route: str) -> Callable[[Scene], Answer]:
-    """A video made from an image, asked for (downloaded, by its CDN link, or remixed) once another video from
-    another image has pushed both the video and its image out of a media cache that holds one of each."""
+    """A video made from an image, asked for (downloaded, by its CDN link or the dashboard's, or remixed) once another
+    video from another image has pushed both the video and its image out of a media cache that holds one of each."""
     def send(s: Scene) -> Answer:
         forgetful: Fake = s.other("forgetful_fake")
         forgetful.backend.reset()
@@ -622,6 +636,8 @@ def _evicted(route: str) -> Callable[[Scene], Answer]:
         link = f"/v1/videos/{video_id}/content"
         if route == "cdn":
             link = s.call("GET", link, headers={HEADER: "redirect"}, **here).headers["Location"].removeprefix(forgetful.url)
+        elif route == "admin":   # the dashboard's player
+            link = s.call("GET", f"/__admin/tasks/{video_id}", key=False, **here).json()["media"]["video"]
         s.completed_video({"model": "tiny", "prompt": "y", "input_reference": second}, **here)
         if route == "remix":
             return s.remix(video_id, **here)
@@ -818,7 +834,19 @@ PROVOCATIONS: list[Provocation] = [
     *[Provocation(route, "requested_range_not_satisfiable", _on_video(route, lambda s, t: {"Range": "bytes=99999999-"}))
       for route in ("download", "cdn")],
     *[Provocation(route, "render_failed", _rendered_again(route)) for route in ("download", "cdn")],
-    *[Provocation(route, "video_expired", _evicted(route)) for route in ("download", "cdn", "remix")],
+    *[Provocation(route, "video_expired", _evicted(route)) for route in ("download", "cdn", "remix", "admin")],
+    # the dashboard's task page and its player
+    Provocation("admin", "task_not_found", lambda s: s.call("GET", "/__admin/tasks/task_nope", key=False)),
+    Provocation("admin", "video_not_ready", lambda s: s.call("GET", f"/__admin/tasks/{s.task()}/video", key=False)),
+    Provocation("admin", "url_expired", _dashboard_video(_expired_dashboard_link)),
+    Provocation("admin", "invalid_signature", _dashboard_video(
+        lambda s, task_id, link: s.call("GET", link.partition("?")[0] + "?expires=9999999999&signature=forged", key=False))),
+    Provocation("admin", "precondition_failed", _dashboard_video(
+        lambda s, task_id, link: s.call("GET", link, key=False, headers={"If-Match": '"another-video"'}))),
+    Provocation("admin", "requested_range_not_satisfiable", _dashboard_video(
+        lambda s, task_id, link: s.call("GET", link, key=False, headers={"Range": "bytes=99999999-"}))),
+    Provocation("admin", "render_failed", _dashboard_video(
+        lambda s, task_id, link: s.call("GET", link, key=False, base=s.other("broken_renderer")))),
     # faults: every status an http_error fault can inject, and a fault header that does not parse, on every route
     *[_injected(route, status) for route in FAULT_ROUTES for status in sorted(HTTP_ERROR_DEFAULTS)],
     *[Provocation(route, "invalid_fault_header", lambda s, route=route: s.to(route, {HEADER: "status=teapot"}))

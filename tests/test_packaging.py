@@ -7,6 +7,7 @@ top-level names (``fixtures``, ``contracts``) would shadow the user's own packag
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -42,7 +43,7 @@ def test_the_wheel_holds_every_module_and_data_file_of_the_mapped_folders(wheel:
         nested = [f for p, f in mapping.items() if p != package and Path(f).is_relative_to(folder)]
         for path in (ROOT / folder).rglob("*"):
             relative = path.relative_to(ROOT)
-            if (path.is_file() and path.suffix in (".py", ".json", ".ttf") and "__pycache__" not in path.parts
+            if (path.is_file() and path.suffix in (".py", ".json", ".ttf", ".html", ".js", ".css") and "__pycache__" not in path.parts
                     and not any(relative.is_relative_to(n) for n in nested)):
                 expected.add("/".join([*package.split("."), *path.relative_to(ROOT / folder).parts]))
     assert expected - set(wheel.namelist()) == set()
@@ -114,6 +115,7 @@ def test_a_fresh_user_project_runs_the_how_to_tests_from_the_installed_wheel(whe
     tests.mkdir(parents=True)
     for example in (ROOT / "tests" / "examples").glob("test_*.py"):
         (tests / example.name).write_text(example.read_text())
+    shutil.copytree(ROOT / "tests" / "examples" / "cassettes", tests / "cassettes")
     (tests / "test_installed.py").write_text(textwrap.dedent(f"""
         import videomock
 
@@ -126,4 +128,5 @@ def test_a_fresh_user_project_runs_the_how_to_tests_from_the_installed_wheel(whe
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     expected = sum(path.read_text().count("\ndef test_") + path.read_text().count("\n    def test_")
                    for path in tests.glob("test_*.py"))
+    expected += len(list((tests / "cassettes").glob("*.json"))) - 1   # cassette_cases: a test per cassette
     assert f"{expected} passed" in result.stdout, result.stdout[-2000:]

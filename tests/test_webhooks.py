@@ -290,6 +290,34 @@ def test_klings_own_api_calls_back_with_the_videos_its_query_shows(videomock_ser
     assert download.status_code == 200 and download.content[4:8] == b"ftyp"
 
 
+@pytest.mark.videomock(clock="manual")
+def test_a_retry_is_due_its_back_off_after_the_attempt_was_sent_however_long_the_answer_takes(
+        videomock_server: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that advances the clock as soon as a delivery arrives moves it while the receiver answers; the
+    back-off still counts from when the attempt was sent."""
+    videomock_server.configure(webhooks={"endpoints": [{"url": "http://127.0.0.1:9/slow-receiver"}]})
+
+    calls: list[str] = []
+
+    def first_answer_after_30_virtual_seconds(url: str, body: bytes, headers: Any, policy: Any, *,
+                                              send: int | None = None) -> int:
+        calls.append(url)
+        if len(calls) == 1:
+            videomock_server.advance(30)
+        return 500
+
+    monkeypatch.setattr(videomock_server.backend.webhooks, "transport", first_answer_after_30_virtual_seconds)
+    task_id = submit(videomock_server, fault="duration=10")
+    start = videomock_server.now
+    videomock_server.advance(10)
+
+    (record,) = videomock_server.deliveries(task_id=task_id)
+    # The first retry was due 5 s (first_retry_seconds) after the first send, long past when it was answered:
+    # it went at once, and the next is due 10 s after it.
+    assert [a["at"] - start for a in record["attempts"]] == [10, 40]
+    assert (record["state"], record["due"] - start) == ("pending", 40 + 10)
+
+
 # --- the rules of the schedule and of the header -------------------------------------------------------------
 
 def test_the_back_off_doubles_from_the_first_retry_up_to_its_cap_and_stops_after_the_last_attempt() -> None:

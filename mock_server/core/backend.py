@@ -382,15 +382,18 @@ class VideoBackend:
         return min(max(until, 0.0), MAX_POLL_AFTER_VIRTUAL_SECONDS) / state.speed
 
     def views(self, owner: str | None = None) -> list[TaskView]:
+        """Every task (of ``owner``) now, without waiting for any render. A task that began running has its
+        render started, so that a listing (the dashboard's, Kling's) sees it complete when its time comes, as
+        its polls would, even in speed mode where nothing else starts it."""
         now = self.clock.now()
-        return [TaskView(t, observe(t, now)) for t in self.store.tasks(owner)]
+        tasks = [self._rendering(task, now) for task in self.store.tasks(owner)]
+        return [TaskView(task, observe(task, now)) for task in tasks]
 
     def advance(self, seconds: float) -> float:
         """Move the virtual clock, then start renders for tasks that began running."""
         now = self.clock.advance(seconds)
         for task in self.store.tasks():
-            if not task.rendered and is_running(task, now):
-                self._start_render(self._render_if_cached(task))
+            self._rendering(task, now)
         self.webhooks.wake()
         return now
 
@@ -550,6 +553,16 @@ class VideoBackend:
     def _render_if_cached(self, task: Task) -> Task:
         if self._all_cached(task):
             return self._record_rendered(task)
+        return task
+
+    def _rendering(self, task: Task, now: float) -> Task:
+        """``task``, its render started if it is running without a video (recorded as rendered if its videos
+        are already cached)."""
+        if task.rendered or not is_running(task, now):
+            return task
+        task = self._render_if_cached(task)
+        if not task.rendered:
+            self._start_render(task)
         return task
 
     def _start_render(self, task: Task) -> None:

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Response, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from videomock.contracts.openapi import RANGE_PATTERN
 from videomock.core.backend import DOCUMENTED, TaskView, VideoBackend
 from videomock.core.errors import APIError, provider_error
 from videomock.core.tasks import Task
@@ -29,6 +27,7 @@ from videomock.http.bodies import parse_json_body
 from videomock.http.context import backend, caller, exchange, public_base
 from videomock.http.errors import api_error_body
 from videomock.http.fastpath import FastPoll
+from videomock.http.files import send_video
 from videomock.http.urls import base_url
 from videomock.media.variants import VARIANTS
 
@@ -191,44 +190,3 @@ def cdn_download(task_id: str) -> Response:
 
 def _check_link(task_id: str) -> None:
     backend().check_link(task_id, request.args.get("expires", ""), request.args.get("signature", ""))
-
-
-def _check_if_match(etag: str) -> None:
-    """If-Match as RFC 9110 evaluates it: the first precondition, true for "*" or the video's own tag.
-    werkzeug answers it with a 412 whose body is the video, refuses "*", and serves a Range before looking
-    at it; so it is answered here, and werkzeug no longer sees it."""
-    header = request.headers.get("If-Match")
-    if header is None:
-        return
-    if not request.if_match.contains(etag):
-        raise provider_error("precondition_failed", f"If-Match {header} names none of this video's entity tags "
-                                                    f'(its ETag is "{etag}").')
-    del request.environ["HTTP_IF_MATCH"]
-
-
-def send_video(path: Path, task_id: str, variant: str = "video") -> Response:
-    """The video, honouring conditional and single-range requests. A request for several ranges gets the whole
-    file (RFC 9110 14.2 lets a server ignore Range): werkzeug serves one range only and answers 416 to more,
-    which a client reads as "the file is not that long"."""
-    # The file name is the render's cache key: identical bytes, identical ETag, even after a re-render.
-    suffix, media_type = VARIANTS[variant]
-    key = path.name.removesuffix(suffix)
-    etag = key if variant == "video" else f"{key}.{variant}"
-    _check_if_match(etag)
-    several = _names_several_ranges(request.headers.get("Range"))
-    response = send_file(path, mimetype=media_type, conditional=not several, etag=etag, max_age=0,
-                         download_name=f"{task_id}{suffix}")
-    if several:
-        without_range = {name: value for name, value in request.environ.items() if name != "HTTP_RANGE"}
-        response.make_conditional(without_range, accept_ranges=True, complete_length=response.content_length)
-    response.headers["Accept-Ranges"] = "bytes"
-    return response
-
-
-def _names_several_ranges(header: str | None) -> bool:
-    """Whether ``header`` is a Range the OpenAPI document allows that names more than one byte range (in any
-    order: werkzeug parses only ascending ones)."""
-    return header is not None and "," in header and _RANGES.match(header) is not None
-
-
-_RANGES = re.compile(RANGE_PATTERN)

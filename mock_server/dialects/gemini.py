@@ -1,5 +1,5 @@
-"""The Gemini API dialect of Google Veo (``generativelanguage.googleapis.com``), as raw HTTP clients and the SDKs
-other than google-genai's Python one call it (which sends generate_videos to Vertex AI only).
+"""The Gemini API dialect of Google Veo (``generativelanguage.googleapis.com``), as raw HTTP clients, the other
+SDKs and google-genai's Python SDK up to 2.x call it (google-genai 3 sends generate_videos to Vertex AI only).
 
 - ``POST /v1beta/models/{m}:predictLongRunning``: the request of :mod:`videomock.contracts.dialects.google`
   (without Vertex AI's own parameters), answered ``{"name": "models/{m}/operations/{id}"}``.
@@ -7,13 +7,16 @@ other than google-genai's Python one call it (which sends generate_videos to Ver
   ``response.generateVideoResponse.generatedSamples[].video.uri`` links each video.
 - ``GET /v1beta/files/{file}:download?alt=media``: the MP4 (Range and conditional requests as the documented
   download). A file id is the operation id and the video's number, so it is lowercase alphanumeric as
-  google-genai's ``files.download`` expects (which takes https links only).
+  google-genai's ``files.download`` expects. That SDK reduces a video's ``uri`` to its file id only when the
+  uri starts with ``https://``; given the fake's plain-http one it sends the whole uri after ``files/`` (and
+  its own ``:download?alt=media`` after that), which is answered too, so the SDK downloads unchanged.
 
 Auth is ``x-goog-api-key`` (or ``?key=``), as :mod:`videomock.dialects.google` reads it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,13 +27,14 @@ from videomock.core.backend import TaskView
 from videomock.core.errors import APIError, provider_error
 from videomock.core.tasks import Task
 from videomock.dialects import google
-from videomock.dialects.documented import send_video
 from videomock.http.context import backend, exchange, public_base
+from videomock.http.files import send_video
 
 gemini = Blueprint("gemini", __name__)
 
 #: Flask endpoint -> the endpoint names fault rules use.
-FAULT_ENDPOINTS = {"gemini.submit": "submit", "gemini.poll": "poll", "gemini.download": "download"}
+FAULT_ENDPOINTS = {"gemini.submit": "submit", "gemini.poll": "poll", "gemini.download": "download",
+                   "gemini.download_by_link": "download"}
 #: Paths of this API, where a path no route serves answers in Google's error shape.
 PREFIXES = ("/v1beta/",)
 RESPONSE_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse"
@@ -91,8 +95,12 @@ def poll(model: str, operation_id: str) -> Response:
 
 @gemini.get("/v1beta/files/<file>:download")
 def download(file: str) -> Response:
+    return _download(file, alt_media=request.args.get("alt") == "media")
+
+
+def _download(file: str, *, alt_media: bool) -> Response:
     owner = google.caller()
-    if request.args.get("alt") != "media":
+    if not alt_media:
         raise provider_error("invalid_value", f"alt must be media to download the file's bytes, not {request.args.get('alt')!r}.",
                              param="alt")
     task_id, number = file[:google.IDS.length], file[google.IDS.length:]
@@ -106,3 +114,15 @@ def download(file: str) -> Response:
             raise
         raise google.not_found(f"File files/{file}") from None
     return send_video(path, file)
+
+
+#: The path google-genai sends for a plain-http video uri: the uri itself after files/ (see the module's doc).
+_SDK_LINK = re.compile(r"https?:/{1,2}[^/]+/v1beta/files/([a-z0-9]+):download")
+
+
+@gemini.get("/v1beta/files/<path:link>")
+def download_by_link(link: str) -> Response:
+    found = _SDK_LINK.fullmatch(link)
+    if found is None:
+        raise google.not_found(f"File files/{link[:200]}")
+    return _download(found[1], alt_media=request.args.get("alt", "").startswith("media"))

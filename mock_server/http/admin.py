@@ -218,9 +218,10 @@ def requests_journal() -> Any:
 def task_summary(view: TaskView) -> dict[str, Any]:
     task, state = view.task, view.state
     return {
-        "task_id": task.id, "key": task.owner, "model": task.model, "status": state.status,
+        "task_id": task.id, "dialect": task.dialect, "key": task.owner, "model": task.model, "status": state.status,
         "progress": state.progress, "error": state.error, "params": task.params,
-        "created_at": task.created_at, "queue_seconds": task.queue_seconds, "render_seconds": task.render_seconds,
+        "created_at": task.created_at, "completed_at": state.completed_at,
+        "queue_seconds": task.queue_seconds, "render_seconds": task.render_seconds,
         "plan": {k: v for k, v in vars(task.plan).items() if v is not None}, "rendered": task.rendered,
     }
 

@@ -18,6 +18,7 @@ from videomock.http import meta, webhook_admin
 from videomock.http.admin import admin
 from videomock.http.bodies import FormRequest
 from videomock.http.cors import CrossOrigin
+from videomock.http.dashboard import dashboard
 from videomock.http.errors import ErrorRenderers, register_error_handlers
 from videomock.http.fastpath import PollFastPath
 from videomock.http.fault_header import install_fault_header
@@ -92,6 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     app.register_blueprint(meta.meta)
     app.register_blueprint(admin)
     app.register_blueprint(webhook_admin.admin)
+    app.register_blueprint(dashboard)
     install_journal(app)
     # Outermost first: CORS when asked for, plain polls, then transport faults, then the per-request Exchange, then Flask.
     # The fast path serialises exactly as Flask's JSON responses do (compact, with a trailing newline), with

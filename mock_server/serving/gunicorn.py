@@ -314,7 +314,10 @@ class GunicornServer(BaseApplication):
         from videomock.http.app import create_app  # the master never loads Flask and the app: only workers do
 
         store = self.config["server"]["store"]
+        from videomock.recording.replay import replay_from_config
+
         app = create_app(self.config, store=None if store == MEMORY else SqliteStore(store))
+        replay_from_config(app, self.config)
         # Every worker runs a sender, so that one takes over the deliveries when the one sending dies.
         app.extensions["videomock"].webhooks.start()
         return readable_bodies(app)

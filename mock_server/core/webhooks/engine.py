@@ -278,7 +278,8 @@ class WebhookEngine:
             self._send(claimed)
         except Exception as exc:   # a bug or a vanished secret: the record says so rather than stay "sending"
             log.exception("webhook delivery %s failed", record["id"])
-            attempt = self._attempt_entry(claimed, self._real_time(), None, f"the delivery could not be made: {exc}", 0.0)
+            attempt = self._attempt_entry(claimed, self._clock.now(), self._real_time(), None,
+                                          f"the delivery could not be made: {exc}", 0.0)
             self._finish(claimed, "failed", attempts=[*claimed["attempts"], attempt])
         finally:
             with self._idle:
@@ -311,6 +312,9 @@ class WebhookEngine:
         status: int | None = None
         error: str | None = None
         final = False
+        # The attempt's virtual time is when it is sent: a clock moved while the receiver answers (a test that
+        # advances as soon as the body arrives) must not push the retry back.
+        at = self._clock.now()
         started = time.monotonic()
         try:
             status = self.transport(target["url"], body, headers, delivery_policy(webhooks), send=send)
@@ -318,8 +322,7 @@ class WebhookEngine:
             error, final = str(exc), True
         except OutboundError as exc:
             error = str(exc)
-        now = self._clock.now()
-        attempt = self._attempt_entry(record, wall, status, error, time.monotonic() - started)
+        attempt = self._attempt_entry(record, at, wall, status, error, time.monotonic() - started)
         if faults:
             attempt["faults"] = faults
         attempts = [*record["attempts"], attempt]
@@ -330,12 +333,13 @@ class WebhookEngine:
         if wait is None:
             self._finish(record, "failed", type=event_type, attempts=attempts)
         else:
-            self._finish(record, "pending", type=event_type, attempts=attempts, due=now + wait)
+            self._finish(record, "pending", type=event_type, attempts=attempts, due=at + wait)
 
-    def _attempt_entry(self, record: Mapping[str, Any], wall: float, status: int | None, error: str | None,
+    @staticmethod
+    def _attempt_entry(record: Mapping[str, Any], at: float, wall: float, status: int | None, error: str | None,
                        seconds: float) -> dict[str, Any]:
         """One attempt as the record keeps it: its number, virtual and real time, answer, error and latency."""
-        return {"n": len(record["attempts"]) + 1, "at": self._clock.now(), "wall": wall, "status": status,
+        return {"n": len(record["attempts"]) + 1, "at": at, "wall": wall, "status": status,
                 "latency_ms": round(seconds * 1000, 2), "error": error}
 
     def _finish(self, record: dict[str, Any], state: str, **changes: Any) -> None:
