@@ -254,7 +254,7 @@ def _path_model(dialect: str) -> st.SearchStrategy[str]:
     return st.sampled_from([spec.id for spec in DIALECT_CATALOG.values() if spec.names_in(dialect)])
 
 
-@examples(3)
+@examples(1)
 @given(data=st.data(), dialect=st.sampled_from(sorted(PATH_DIALECTS)))
 def test_valid_veo_bodies_satisfy_the_dialects_contract_for_the_model_of_the_path(data: st.DataObject, dialect: str) -> None:
     model = data.draw(_path_model(dialect))
@@ -263,7 +263,7 @@ def test_valid_veo_bodies_satisfy_the_dialects_contract_for_the_model_of_the_pat
     assert validate_dialect_request(PATH_DIALECTS[dialect], body, DIALECT_CATALOG, model=name)[1] == []
 
 
-@examples(3)
+@examples(1)
 @given(data=st.data(), dialect=st.sampled_from(sorted(PATH_DIALECTS)))
 def test_invalid_veo_bodies_are_refused_first_for_the_labelled_field(data: st.DataObject, dialect: str) -> None:
     model = data.draw(_path_model(dialect))
@@ -274,14 +274,14 @@ def test_invalid_veo_bodies_are_refused_first_for_the_labelled_field(data: st.Da
     assert violations[0].pointer == breakage.pointer, [v.as_dict() for v in violations]
 
 
-@examples(3)
+@examples(1)
 @given(data=st.data(), dialect=st.sampled_from(sorted(BODY_DIALECTS)))
 def test_valid_kling_bodies_satisfy_the_dialects_contract(data: st.DataObject, dialect: str) -> None:
     body = data.draw(valid_requests(catalog=DIALECT_CATALOG, dialect=dialect))
     assert validate_dialect_request(BODY_DIALECTS[dialect], body, DIALECT_CATALOG)[1] == []
 
 
-@examples(3)
+@examples(1)
 @given(data=st.data(), dialect=st.sampled_from(sorted(BODY_DIALECTS)))
 def test_invalid_kling_bodies_are_refused_first_for_the_labelled_field(data: st.DataObject, dialect: str) -> None:
     body, breakage = data.draw(invalid_requests(catalog=DIALECT_CATALOG, dialect=dialect))
