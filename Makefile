@@ -29,7 +29,7 @@ lint: $(STAMP)
 fuzz: $(STAMP)
 	VIDEOMOCK_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Needs wrk (apt-get install wrk); compare_peers installs WireMock and Prism into bench/.peers/ (npm, Java).
+# Needs wrk (apt-get install wrk); compare_peers installs aimock, WireMock and Prism into bench/.peers/ (npm; Node, Java).
 bench: $(STAMP)
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_download.py

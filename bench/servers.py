@@ -117,9 +117,12 @@ def _group_pids(pgid: int) -> list[int]:
     return pids
 
 
-def start_videomock(log_dir: Path, *args: str) -> tuple[ServerProcess, str]:
-    """``videomock serve`` on a free port, quiet; returns the process and its base URL."""
-    server = ServerProcess("videomock", [sys.executable, "-m", "videomock", "serve", "--port", "0", "--quiet",
-                                         "--cache-dir", str(log_dir / "videos"), *args], log_dir, cwd=REPO)
+def start_videomock(log_dir: Path, *args: str, python: Path | None = None,
+                    name: str = "videomock") -> tuple[ServerProcess, str]:
+    """``videomock serve`` on a free port, quiet; returns the process and its base URL. ``python`` runs another
+    tree's videomock (a baseline) instead of this one's."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    server = ServerProcess(name, [str(python or sys.executable), "-m", "videomock", "serve", "--port", "0", "--quiet",
+                                  "--cache-dir", str(log_dir / "videos"), *args], log_dir, cwd=REPO)
     url = server.wait_for_log(r"serving on (http://\S+)").group(1)
     return server, url

@@ -2,6 +2,10 @@
 req/s with p50/p90/p99 at 16 connections (``wrk -t1 -c16``), and resident memory after 10,000 tasks.
 
 Run: .venv/bin/python bench/throughput.py [--seconds 10] [--workers 2] [--threads 8] [--store memory]
+     [--baseline-python OTHER_TREE/.venv/bin/python]
+
+``--baseline-python`` measures another tree's ``videomock serve`` (e.g. a worktree of main) in the same run,
+the two servers taking turns round by round, and prints this tree's figures divided by the baseline's.
 
 Polls ask for one completed task (the body a CI job sees last, url included). The clock runs 1000x so that
 task completes at once; submitted tasks are never polled, so no video is rendered during the runs.
@@ -15,6 +19,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +34,7 @@ SUBMIT_BODY = {"model": "kling-v2-5-turbo", "prompt": "An astronaut walking on t
                "width": 1280, "height": 720, "fps": 30}
 SUBMIT = Load("/v1/video/generations", "POST", {**AUTH, "Content-Type": "application/json"}, json.dumps(SUBMIT_BODY))
 RSS_TASKS = 10_000
-TARGETS = {"poll_rps": 4000, "submit_rps": 1500, "poll_p99_ms": 10, "rss_mib": 150}
+TARGETS = {"poll_rps": 4000, "submit_rps": 1500, "poll_p99_ms": 5, "rss_mib": 150, "submit_vs_baseline": 2.0}
 
 
 def completed_task(url: str) -> tuple[Load, bytes]:
@@ -140,28 +145,41 @@ class Report:
     pss_mib: float
 
 
-def measure(serving: Serving, seconds: int, rounds: int = 5) -> Report:
+def measure(serving: Serving, seconds: int, rounds: int = 5, baseline_python: Path | None = None) -> list[Report]:
+    """A report for this tree's server, then (with ``baseline_python``) for the baseline's; their wrk rounds
+    alternate, so that both share the machine's moods alike."""
+    pythons = [None] + ([baseline_python] if baseline_python else [])
     with tempfile.TemporaryDirectory() as tmp:
-        server, url = start_videomock(Path(tmp), *serving.args(Path(tmp)))
+        servers = [start_videomock(Path(tmp) / str(n), *serving.args(Path(tmp) / str(n)), python=python,
+                                   name=f"videomock-{n}") for n, python in enumerate(pythons)]
         try:
-            poll, _ = completed_task(url)
-            poll_result, openai_result = measure_loads(server, url, [poll, completed_video(url)], seconds, rounds)
-            submit_result = measure_load(server, url, SUBMIT, seconds, rounds)
+            loads = [[completed_task(url)[0], completed_video(url), SUBMIT] for _, url in servers]
+            measured: list[list[list[Measured]]] = [[[] for _ in range(3)] for _ in servers]
+            for _ in range(rounds):
+                for (server, url), server_loads, results in zip(servers, loads, measured):
+                    for load, median_of in zip(server_loads, results):
+                        median_of.append(measure_loads(server, url, [load], seconds, 1)[0])
         finally:
-            server.stop()
-    with tempfile.TemporaryDirectory() as tmp:
-        server, url = start_videomock(Path(tmp), *serving.args(Path(tmp)))
-        try:
-            submit_tasks(url, RSS_TASKS)
-            rss, pss = server.rss_mib(), server.pss_mib()
-        finally:
-            server.stop()
-    return Report(poll_result, openai_result, submit_result, RSS_TASKS, rss, pss)
+            for server, _ in servers:
+                server.stop()
+    reports = []
+    for n, python in enumerate(pythons):
+        with tempfile.TemporaryDirectory() as tmp:
+            server, url = start_videomock(Path(tmp), *serving.args(Path(tmp)), python=python)
+            try:
+                submit_tasks(url, RSS_TASKS)
+                rss, pss = server.rss_mib(), server.pss_mib()
+            finally:
+                server.stop()
+        poll, openai_poll, submit = (sorted(rs, key=lambda m: m.wrk.requests_per_second)[len(rs) // 2]
+                                     for rs in measured[n])
+        reports.append(Report(poll, openai_poll, submit, RSS_TASKS, rss, pss))
+    return reports
 
 
-def print_load_average() -> None:
+def print_load_average(when: str = "at start") -> None:
     """Other processes on the machine move req/s (CPU per request much less): say how busy it was."""
-    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"load average {when}: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
 
 def print_report(report: Report) -> None:
@@ -183,12 +201,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of one wrk round")
     parser.add_argument("--rounds", type=int, default=5, help="wrk rounds per load; the median round is reported")
+    parser.add_argument("--baseline-python", type=Path,
+                        help="the Python of another tree whose videomock serve to measure too (e.g. main's)")
     Serving.add_arguments(parser)
     args = parser.parse_args()
     serving = Serving.from_arguments(args)
     print_load_average()
     print(f"videomock serve --workers {serving.workers} --threads {serving.threads}, median of {args.rounds} rounds")
-    print_report(measure(serving, args.seconds, args.rounds))
+    reports = measure(serving, args.seconds, args.rounds, args.baseline_python)
+    print_report(reports[0])
+    if len(reports) > 1:
+        print(f"\nbaseline ({args.baseline_python}), rounds alternating with the above:")
+        print_report(reports[1])
+        print_ratios(reports[0], reports[1])
+    print_load_average("at the end")
+
+
+def print_ratios(ours: Report, baseline: Report) -> None:
+    def ratio(pick: Callable[[Report], Measured]) -> str:
+        return f"{pick(ours).wrk.requests_per_second / pick(baseline).wrk.requests_per_second:.2f}x"
+
+    print(f"this tree / baseline: poll {ratio(lambda r: r.poll)}, retrieve {ratio(lambda r: r.openai_poll)}, "
+          f"submit {ratio(lambda r: r.submit)} (target >= {TARGETS['submit_vs_baseline']:.1f}x)")
 
 
 if __name__ == "__main__":

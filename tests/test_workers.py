@@ -188,11 +188,11 @@ def test_the_same_seed_and_requests_give_the_same_answers_from_4_workers_as_from
     assert {plan["outcome"] for _, _, plan in tasks} == {"complete", "fail"}
 
 
-# --- transport faults under gunicorn ----------------------------------------------------------------------
+# --- transport faults in the workers ------------------------------------------------------------------------
 
 def test_transport_faults_break_their_own_connection_and_no_worker(tmp_path: Path) -> None:
-    """The faults swap the connection's descriptor for a dead socket; gunicorn's keep-alive handling of it
-    must neither answer the client nor take the worker down."""
+    """The faults break the connection they are applied to (reset, close, cut short); what the server does
+    with that connection afterwards must neither answer the client nor take the worker down."""
     with serve(*serving(tmp_path, 2), "--clock", "instant") as server, requests.Session() as session:
         workers = server.wait_for_workers(2)
         session.headers.update(HEADERS)
@@ -213,7 +213,7 @@ def test_transport_faults_break_their_own_connection_and_no_worker(tmp_path: Pat
 # --- requests that wait ------------------------------------------------------------------------------------
 
 def test_a_client_stalled_half_way_through_its_body_does_not_hold_up_its_worker(tmp_path: Path) -> None:
-    """A request whose body stalls waits in the worker's poller (serving/arrival.py), not in one of its
+    """A request whose body stalls is read on the worker's event loop (serving/bridge.py), not in one of its
     threads, so the worker's other requests go on; when the client ends its body short it gets a 400."""
     with serve("--workers", "1", "--store", "memory", "--cache-dir", str(tmp_path / "videos"),
                "--clock", "instant") as server, requests.Session() as session:
@@ -231,16 +231,17 @@ def test_a_client_stalled_half_way_through_its_body_does_not_hold_up_its_worker(
             assert stalled.recv(65536).startswith(b"HTTP/1.1 400")
 
 
-# --- requests gunicorn cannot parse -------------------------------------------------------------------------
+# --- requests the HTTP parser cannot parse ----------------------------------------------------------------
 
 @pytest.mark.parametrize(("raw", "status"), [
     (b"GARBAGE\r\n\r\n", 400),
     (b"GET /v1/video/generations/x HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n", 400),
     (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
 ])
-def test_a_request_gunicorn_cannot_parse_gets_a_json_error_in_the_contracts_shape(
+def test_a_request_the_http_parser_cannot_parse_gets_a_json_error_in_the_contracts_shape(
         tmp_path: Path, raw: bytes, status: int) -> None:
-    """gunicorn answers these itself, before the app sees them; by default with an HTML page."""
+    """The HTTP server answers these itself, before the app sees them; servers' own answers are HTML pages or
+    plain text."""
     with serve("--workers", "1", "--store", "memory", "--cache-dir", str(tmp_path / "videos")) as server:
         assert_unparsable_request_refused(server.url, raw, status)
 

@@ -28,6 +28,9 @@ from videomock.http.transport import TransportFaults
 from videomock.media.library import VideoLibrary
 from videomock.store import Store, open_store
 
+#: The key, in ``app.extensions``, of the answers the app gives without waiting (see PollFastPath.answer).
+INLINE = "videomock.inline"
+
 
 class FakeProviderApp(Flask):
     """Flask, answering OPTIONS with a 204 and Allow. Flask's own answer is an empty 200 labelled text/html:
@@ -101,8 +104,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     encoder = json.JSONEncoder(ensure_ascii=app.json.ensure_ascii, sort_keys=app.json.sort_keys,  # type: ignore[attr-defined]
                                separators=(",", ":"), default=app.json.default)  # type: ignore[attr-defined]
     fast = [adapter.fast_poll for adapter in dialects if adapter.fast_poll is not None]
-    app.wsgi_app = PollFastPath(TransportFaults(open_exchanges(app.wsgi_app)), backend,  # type: ignore[method-assign]
-                                encoder.encode, fast)
+    fast_path = PollFastPath(TransportFaults(open_exchanges(app.wsgi_app)), backend, encoder.encode, fast)
+    app.wsgi_app = fast_path  # type: ignore[method-assign]
     if cfg["server"]["cors_origins"]:
         app.wsgi_app = CrossOrigin(app.wsgi_app, cfg["server"]["cors_origins"])  # type: ignore[method-assign]
+    else:
+        # What a server with an event loop may answer there, without handing the request to a thread
+        # (with CORS on, every answer goes through CrossOrigin).
+        app.extensions[INLINE] = fast_path.answer
     return app

@@ -36,6 +36,11 @@ class FastPoll:
     applies: Callable[[dict[str, Any], VideoBackend], bool] = lambda environ, backend: True
 
 
+#: Set in the environ of a GET a server asked :meth:`PollFastPath.answer` about first (and was declined), so
+#: that the full path does not ask again.
+DECLINED = "videomock.fast_path_declined"
+
+
 class PollFastPath:
     def __init__(self, app: WSGIApp, backend: VideoBackend, dumps: Callable[[Any], str],
                  routes: Sequence[FastPoll]) -> None:
@@ -45,14 +50,16 @@ class PollFastPath:
         self.routes = tuple(routes)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        answer = self._answer(environ) if environ["REQUEST_METHOD"] == "GET" else None
+        answer = self.answer(environ) if environ["REQUEST_METHOD"] == "GET" and DECLINED not in environ else None
         if answer is None:
             return self.app(environ, start_response)
         body, headers = answer
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
         return [body]
 
-    def _answer(self, environ: dict[str, Any]) -> tuple[bytes, list[tuple[str, str]]] | None:
+    def answer(self, environ: dict[str, Any]) -> tuple[bytes, list[tuple[str, str]]] | None:
+        """The body and extra headers of the 200 a GET gets, or None when the full path must answer it. It
+        never waits (a store read and a queued journal entry), so a server may call it on its event loop."""
         if "HTTP_X_VIDEOMOCK_FAULT" in environ:
             return None
         path = environ.get("PATH_INFO", "")

@@ -4,8 +4,9 @@ The app decides (:mod:`videomock.core.faults.decision`) and leaves its decision 
 this middleware renders the decision's fate on the client's connection: it delays the answer, resets or
 closes the connection, cuts or corrupts the body, or dribbles it out. Closing is done by swapping the
 connection's file descriptor for a dead socket: the peer sees a reset or an early close at once, and the
-WSGI server's own later writes fail quietly instead of reaching the client or logging tracebacks. Works
-with werkzeug's server and gunicorn's.
+WSGI server's own later writes fail quietly instead of reaching the client or logging tracebacks. This is
+how werkzeug's threaded server (the fixtures') breaks connections; ``videomock serve`` acts the same decisions
+out on its event loop (:mod:`videomock.serving.bridge`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from videomock.core.faults.decision import Abort, Corrupt, CutShort, Trickle, co
 from videomock.core.waits import waiting
 from videomock.http.middleware import exchange_in
 
-#: Set by the in-process adapter, which renders transport faults as its HTTP library's exceptions itself.
-IN_PROCESS_KEY = "videomock.in_process"
+#: Set by a caller that acts transport faults out itself: the in-process adapter (as its HTTP library's
+#: exceptions) and ``videomock serve`` (on its event loop's connections).
+CALLER_RENDERS_FAULTS = "videomock.caller_renders_faults"
 
 log = logging.getLogger("videomock")
 
@@ -33,7 +35,7 @@ StartResponse = Callable[..., Any]
 
 
 def connection_socket(environ: dict[str, Any]) -> socket.socket | None:
-    sock: socket.socket | None = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
+    sock: socket.socket | None = environ.get("werkzeug.socket")
     return sock
 
 
@@ -98,7 +100,7 @@ class TransportFaults:
             captured.update(status=status, headers=headers, exc_info=exc_info)
             return lambda data: None
 
-        if environ.get(IN_PROCESS_KEY):
+        if environ.get(CALLER_RENDERS_FAULTS):
             return self.app(environ, start_response)
         body = self.app(environ, capture)
         exchange = exchange_in(environ)
@@ -118,7 +120,7 @@ class TransportFaults:
     def _broken(self, action: TransportAction, environ: dict[str, Any], start_response: StartResponse,
                 captured: dict[str, Any], body: Iterable[bytes]) -> Iterable[bytes]:
         status, headers = captured["status"], captured["headers"]
-        fate = transport_fate(action, _content_length(headers) or 0)
+        fate = transport_fate(action, content_length(headers) or 0)
         if isinstance(fate, Abort):
             _close(body)
             abort_connection(environ, reset=fate.reset)
@@ -128,7 +130,7 @@ class TransportFaults:
             data = b"".join(body)
             _close(body)
             broken = corrupted(data)
-            start_response(status, _with_length(headers, len(broken)))
+            start_response(status, with_length(headers, len(broken)))
             return [broken]
         start_response(status, headers)
         if isinstance(fate, CutShort):
@@ -143,14 +145,14 @@ def _close(body: Iterable[bytes]) -> None:
         close()
 
 
-def _content_length(headers: list[tuple[str, str]]) -> int | None:
+def content_length(headers: list[tuple[str, str]]) -> int | None:
     for name, value in headers:
         if name.lower() == "content-length":
             return int(value)
     return None
 
 
-def _with_length(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]:
+def with_length(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]:
     return [(n, v) for n, v in headers if n.lower() != "content-length"] + [("Content-Length", str(length))]
 
 

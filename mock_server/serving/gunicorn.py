@@ -1,11 +1,13 @@
-"""``videomock serve``: the app under gunicorn, one or more worker processes with threads each.
+"""``videomock serve``: gunicorn's master process over worker processes that each serve HTTP from an event
+loop: uvicorn's, on uvloop, parsing with httptools (bench/README.md has the measurements and the other
+candidates).
 
-Why gunicorn's threaded (gthread) worker (bench/README.md has the measurements): worker processes use
-every core, which threads in one Python process cannot; connections are kept alive, where werkzeug's
-development server opens a connection and a thread per request; the master restarts a worker that dies
-and stops them gracefully; and each request's socket is in ``environ["gunicorn.socket"]``, which the
-transport faults need. waitress measured the same per request, but in one process, so on one core. The
-worker's thread pool is our own (:class:`~videomock.serving.workpool.WorkPool`), for the tail latency.
+gunicorn keeps what it does well and what the tests of restarts and workers rely on: the master binds the
+port, forks the workers, restarts one that dies, and stops them gracefully. The HTTP itself is no longer
+gunicorn's pure-Python parsing and thread hand-offs, which cost about two thirds of a served poll: each
+worker runs uvicorn (:class:`Worker`), with a protocol class of ours that gives the fault layer a hold on each
+connection and keeps hostile clients from holding anything but a socket (serving/protocol.py), and a bridge
+that answers plain polls on the loop and runs everything else in the worker's threads (serving/bridge.py).
 
 Workers are forked without the app (no preload): each builds its own, because neither SQLite connections
 nor the render threads survive a fork. Everything they must agree on lives in the store: tasks, the
@@ -23,32 +25,25 @@ while gunicorn replaces a worker.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
-import selectors
 import socket
 import sys
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
-from gunicorn.http.errors import ParseException
-from gunicorn.workers import gthread
+from uvicorn_worker import UvicornWorker
 
 from videomock.config import ConfigError, default_store_path
 from videomock.core.runtime import publish_config
-from videomock.http.errors import http_error_json
-from videomock.http.middleware import WSGIApp
-from videomock.serving.arrival import Arrival, ReadDeadline, RequestTimedOut
-from videomock.serving.workpool import WorkPool
+from videomock.serving.protocol import RequestProtocol
 from videomock.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
     from gunicorn.workers.base import Worker as BaseWorker
+
+    from videomock.serving.bridge import WSGIBridge
 
 #: Seconds an idle client connection stays open for its next request (clients poll every few seconds).
 KEEPALIVE_SECONDS = 5
@@ -121,55 +116,6 @@ def _bound(family: int, kind: int, proto: int, address: Any, *, reuse_port: bool
     return sock
 
 
-def write_json_error(sock: socket.socket, status: int, reason: str, message: str) -> None:
-    """gunicorn's own answer to a request it cannot parse (a broken request line or header, an oversized
-    one), in the provider's error shape."""
-    body = http_error_json(status, reason, message)
-    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
-    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
-
-
-class ReadableBody:
-    """gunicorn's request body (``wsgi.input``), raising OSError where gunicorn raises its own ParseException
-    (a chunk size that is not hexadecimal, a missing chunk terminator). WSGI applications, werkzeug among
-    them, take an OSError from the input stream for a body that could not be read, as werkzeug's own server
-    raises one, and answer 400; any other exception is a 500."""
-
-    def __init__(self, body: Any) -> None:
-        self._body = body
-
-    def read(self, size: int | None = None) -> bytes:
-        return self._unless_broken(self._body.read, size)
-
-    def readline(self, size: int | None = None) -> bytes:
-        return self._unless_broken(self._body.readline, size)
-
-    def readlines(self, hint: int | None = None) -> list[bytes]:
-        lines: list[bytes] = self._unless_broken(self._body.readlines, hint)
-        return lines
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.readline, b"")
-
-    @staticmethod
-    def _unless_broken(read: Callable[[int | None], Any], size: int | None) -> Any:
-        try:
-            return read(size)
-        except ParseException as exc:
-            raise OSError(str(exc)) from exc
-
-
-def readable_bodies(app: WSGIApp) -> WSGIApp:
-    """``app`` with each request's body a :class:`ReadableBody`."""
-
-    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        environ["wsgi.input"] = ReadableBody(environ["wsgi.input"])
-        return app(environ, start_response)
-
-    return wsgi
-
-
 def return_large_buffers_at_once() -> None:
     """Have glibc give freed large buffers back to the system at once, with a fixed mmap threshold.
 
@@ -185,82 +131,21 @@ def return_large_buffers_at_once() -> None:
     mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
-class Worker(gthread.ThreadWorker):
-    """gunicorn's gthread worker, with three changes: a request is given a thread only once it has arrived
-    (read in the poller under ``read_timeout``: serving/arrival.py), its requests compute one at a time in
-    arrival order (workpool.py), and its own error answers are in the provider's JSON shape."""
+class Worker(UvicornWorker):
+    """uvicorn's gunicorn worker: an event loop (uvloop) serving HTTP with httptools, through
+    :class:`~videomock.serving.protocol.RequestProtocol` (read deadlines, JSON refusals, a hold on each
+    connection for the fault layer), the app's requests run by :class:`~videomock.serving.bridge.WSGIBridge`."""
 
-    #: Seconds a request has to arrive in full; the master sets it from ``server.read_timeout`` before forking.
-    read_timeout = 5.0
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
+        "loop": "uvloop", "http": RequestProtocol, "ws": "none", "lifespan": "off", "interface": "asgi3",
+        "proxy_headers": False,   # X-Forwarded-For must not make a remote client look like loopback (the admin API)
+        "server_header": False, "timeout_graceful_shutdown": GRACEFUL_TIMEOUT_SECONDS,
+    }
 
     def init_process(self) -> None:
-        # gunicorn writes those answers through this module function; a worker process serves only videomock,
-        # so its allocator is ours to tune as well.
-        gunicorn_util.write_error = write_json_error
-        #: Connections whose request is arriving, oldest deadline first (all share one timeout).
-        self.arriving: dict[Any, Arrival] = {}
+        # A worker process serves only videomock, so its allocator is ours to tune.
         return_large_buffers_at_once()
         super().init_process()
-
-    def get_thread_pool(self) -> WorkPool:
-        return WorkPool(self.cfg.threads)
-
-    def enqueue_req(self, conn: Any) -> None:
-        """Called in the poller for a new connection, a kept-alive one that became readable, and one whose
-        previous request left bytes read ahead."""
-        if self.cfg.is_ssl:   # a TLS handshake happens in the thread; not a videomock serve setting
-            super().enqueue_req(conn)
-            return
-        ahead = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
-        self._read_arrival(conn, Arrival(time.monotonic() + self.read_timeout, bytearray(ahead)))
-
-    def _read_arrival(self, conn: Any, arrival: Arrival) -> None:
-        arrived = arrival.read_from(conn.sock)
-        if arrived is False:
-            if conn not in self.arriving:
-                self.arriving[conn] = arrival
-                self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_arriving, conn))
-            return
-        if self.arriving.pop(conn, None) is not None:
-            self.poller.unregister(conn.sock)
-        if arrived is None:   # the client went away
-            self.nr_conns -= 1
-            conn.close()
-            return
-        conn.init()
-        conn.parser.unreader.unread(bytes(arrival.data))
-        ReadDeadline.install(conn.parser.unreader, arrival.deadline)
-        conn.data_ready = True
-        super().enqueue_req(conn)
-
-    def _keepalive_after(self, conn: Any, keepalive: bool) -> bool:
-        """gunicorn drains a body the app left unread before reusing the connection; one that does not arrive
-        by the request's deadline closes the connection instead."""
-        try:
-            return bool(super()._keepalive_after(conn, keepalive))
-        except RequestTimedOut:
-            return False
-
-    def _on_arriving(self, conn: Any, _fileobj: Any) -> None:
-        self._read_arrival(conn, self.arriving[conn])
-
-    def murder_pending(self) -> None:
-        """Also close the connections whose request has not arrived by its deadline: a JSON 408 if it had
-        begun, quietly if the client never sent anything (a browser's spare connection, say)."""
-        super().murder_pending()
-        now = time.monotonic()
-        while self.arriving:
-            conn, arrival = next(iter(self.arriving.items()))
-            if arrival.deadline > now:
-                break
-            del self.arriving[conn]
-            self.poller.unregister(conn.sock)
-            self.nr_conns -= 1
-            if arrival.started:
-                with contextlib.suppress(OSError):
-                    write_json_error(conn.sock, 408, "Request Timeout", RequestTimedOut.description)
-                    conn.sock.shutdown(socket.SHUT_WR)
-            conn.close()
 
 
 class GunicornServer(BaseApplication):
@@ -296,7 +181,7 @@ class GunicornServer(BaseApplication):
             "proc_name": "videomock",
             "post_worker_init": self._announce_once,
         }
-        Worker.read_timeout = server["read_timeout"]
+        RequestProtocol.read_timeout = server["read_timeout"]
         if socket_per_worker(settings["workers"]):
             # Each worker binds its own socket to the held port; gunicorn then opens none in the master.
             address = self.listener.getsockname()[0]
@@ -308,19 +193,22 @@ class GunicornServer(BaseApplication):
         for name, value in settings.items():
             self.cfg.set(name, value)
 
-    def load(self) -> WSGIApp:
+    def load(self) -> WSGIBridge:
         """Runs in each worker as it starts, never in the master. A SQLite store's configuration and clock are
         left as the master and the admin API set them; a memory store is new, and this worker's own."""
-        from videomock.http.app import create_app  # the master never loads Flask and the app: only workers do
-
-        store = self.config["server"]["store"]
+        # The master never loads Flask and the app: only workers do.
+        from videomock.http.app import INLINE, create_app
         from videomock.recording.replay import replay_from_config
+        from videomock.serving.bridge import WSGIBridge
+        from videomock.serving.workpool import WorkPool
 
-        app = create_app(self.config, store=None if store == MEMORY else SqliteStore(store))
+        server = self.config["server"]
+        app = create_app(self.config, store=None if server["store"] == MEMORY else SqliteStore(server["store"]))
         replay_from_config(app, self.config)
         # Every worker runs a sender, so that one takes over the deliveries when the one sending dies.
         app.extensions["videomock"].webhooks.start()
-        return readable_bodies(app)
+        return WSGIBridge(app, WorkPool(server["threads"]), app.extensions.get(INLINE),
+                          multiprocess=worker_count(server["workers"]) > 1)
 
     def _announce_once(self, worker: BaseWorker) -> None:
         """Runs in each worker once its app is loaded and its socket listens: the server is ready when the

@@ -173,7 +173,8 @@ class _JournalQueue:
                 self._thread = threading.Thread(target=_write_queued_entries, args=(weakref.ref(self),),
                                                 name="videomock-journal", daemon=True)
                 self._thread.start()
-        self._wake.set()
+        if not self._wake.is_set():   # set already: the writer is gathering, and will take this one too
+            self._wake.set()
 
     def write_queued(self) -> None:
         """Commit what is queued now (also called by readers, for their own store's entries)."""
