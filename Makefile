@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.videomock-installed
 ARGS ?=
 PYTEST_ARGS ?=
+# The suite runs on every core (pytest-xdist); PYTEST_WORKERS=0 runs it in one process (for -s, or pdb).
+PYTEST_WORKERS ?= auto
 
 .PHONY: serve test lint fuzz bench clean
 
@@ -20,14 +22,14 @@ serve: $(STAMP)
 
 # The static checks first (ruff, the layer contracts, mypy), then the suite.
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/python .ci/lint.py
 
 # The same suite with the long Hypothesis profile: thousands of examples per property, and Schemathesis too.
 fuzz: $(STAMP)
-	VIDEOMOCK_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest $(PYTEST_ARGS)
+	VIDEOMOCK_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Needs wrk (apt-get install wrk); compare_peers installs aimock, WireMock and Prism into bench/.peers/ (npm; Node, Java).
 bench: $(STAMP)

@@ -39,6 +39,9 @@ class ErrorCode:
     #: The gateway profile that answers with this code ("any": the header choosing one), for a code the
     #: documented API has not; None for the documented API's own.
     profile: str | None = None
+    #: The documented code a profile's code is answered instead of, on its routes (new-api's 400
+    #: ``task_not_exist`` where the documented poll says 404 ``task_not_found``).
+    replaces: str | None = None
 
     def answers_on(self, route: str) -> bool:
         """Whether a request to ``route`` can get this code."""
@@ -66,7 +69,7 @@ def _table() -> _Table:
         if unknown:
             raise ValueError(f"{ERRORS_FILE}: {code} names unknown routes {unknown}; known: {', '.join(routes)}")
         found = codes[code] = ErrorCode(code, int(entry["status"]), entry["description"], named,
-                                        bool(entry.get("protocol")), entry.get("profile"))
+                                        bool(entry.get("protocol")), entry.get("profile"), entry.get("replaces"))
         if found.protocol:
             if found.status in protocol:
                 raise ValueError(f"{ERRORS_FILE}: {code} and {protocol[found.status].code} are both the protocol "

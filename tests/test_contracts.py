@@ -283,6 +283,33 @@ def test_openapi_document_is_valid_openapi_3_1() -> None:
     assert set(document["components"]["schemas"]["GenerationRequest"]["discriminator"]["mapping"]) == set(MODELS)
 
 
+@pytest.mark.parametrize("profile", ["documented", "new-api"])
+def test_each_variant_of_the_openapi_document_is_valid_openapi_3_1(profile: str) -> None:
+    validate_openapi(openapi_document(CATALOG, profile=profile))
+
+
+def test_the_dialects_request_bodies_in_the_document_are_their_contracts() -> None:
+    """Kling's bodies are each model's contract, discriminated by model_name; Google's are the model's, the model
+    an enum of the path; new-api's submit is its contract's, in its variant of the document."""
+    from videomock.contracts.dialects import google, kling, newapi
+
+    document = openapi_document(CATALOG)
+    schemas = document["components"]["schemas"]
+    for operation, dialect in kling.DIALECTS.items():
+        mapping = schemas[f"Kling{operation.capitalize()}Request"]["discriminator"]["mapping"]
+        assert set(mapping) == set(CATALOG.names_for(kling.NAME, by_id=False))
+        for name, ref in mapping.items():
+            spec = CATALOG.named(name, kling.NAME, by_id=False)
+            assert spec is not None
+            assert schemas[ref.rsplit("/", 1)[1]] == dialect.selecting_schema(spec, CATALOG)
+    submit = document["paths"]["/v1beta/models/{model}:predictLongRunning"]["post"]
+    (model,) = [p for p in submit["parameters"] if p["name"] == "model"]
+    assert model["schema"]["enum"] == CATALOG.names_for(google.GEMINI, by_id=False)
+    assert schemas["PredictLongRunning_gemini_veo_3_1"] == google.gemini_request_schema(CATALOG["veo_3_1"])
+    variant = openapi_document(CATALOG, profile=newapi.NAME)["components"]["schemas"]
+    assert variant["NewApiTaskSubmit_veo_3_1"] == newapi.DIALECT.selecting_schema(CATALOG["veo_3_1"], CATALOG)
+
+
 def test_openapi_request_schemas_are_the_catalog_schemas() -> None:
     document = openapi_document(CATALOG)
     for model in MODELS:

@@ -345,6 +345,18 @@ def test_unknown_paths_and_methods_under_klings_routes_answer_in_its_shape(kling
     kling_error(requests.post(f"{kling.base}/v1/videos/image2video/123", timeout=10), 405, 1202)
 
 
+@pytest.mark.parametrize("method, path", [("DELETE", "/v1/videos/text2video"), ("POST", "/v1/videos/image2video/remix"),
+                                          ("OPTIONS", "/v1/videos/text2video")])
+def test_the_openai_videos_routes_never_take_a_kling_path_for_a_video_id(kling: KlingClient, method: str, path: str) -> None:
+    """/v1/videos/text2video is Kling's whatever the method: a DELETE there is Kling's 405, not the OpenAI delete of a
+    video called text2video, and the methods its Allow header lists are Kling's (as Schemathesis checks them)."""
+    answer = requests.request(method, kling.base + path, headers=kling.headers(), timeout=10)
+    if method == "OPTIONS":
+        assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+    else:
+        kling_error(answer, 405, 1202)
+
+
 # --- the same seed, the same answers ------------------------------------------------------------------------------
 
 def test_one_seed_fixes_task_ids_request_ids_and_video_ids(video_library: Any) -> None:
@@ -410,10 +422,10 @@ def test_the_openai_videos_routes_still_answer_beside_klings(fake: Fake, kling: 
     content = openai.get(f"{fake.url}/v1/videos/{video_id}/content", timeout=30)
     assert content.status_code == 200 and content.content[4:8] == b"ftyp"
     assert openai.delete(f"{fake.url}/v1/videos/{video_id}", timeout=10).json()["deleted"] is True
-    # Kling's static segments win over /v1/videos/<video_id> for the methods Kling serves; the others stay OpenAI's.
+    # Kling's paths are Kling's whatever the method (no video is called text2video): another method is its 405.
     kling_error(openai.get(f"{fake.url}/v1/videos/text2video", timeout=10), 401, 1002)   # an API key is no JWT
     kling_error(openai.get(f"{fake.url}/v1/videos/image2video/content", timeout=10), 401, 1002)
     for response in (openai.delete(f"{fake.url}/v1/videos/text2video", timeout=10),
                      openai.post(f"{fake.url}/v1/videos/text2video/remix", json={"prompt": "x"}, timeout=10)):
-        assert response.status_code == 404 and response.json()["error"]["code"] == "task_not_found"
+        kling_error(response, 405, 1202)
     assert kling.list("text2video").json()["data"] == []   # the OpenAI video is no Kling task

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from tests.profiles import examples
 from videomock.contracts import Catalog, validate_request
-from videomock.contracts.dialects import openai
+from videomock.contracts.dialects import google, kling, openai
 from videomock.contracts.images import MIN_SIDE, ImageError, parse_image
 from videomock.contracts.strategies import (
     RULES,
@@ -194,8 +195,9 @@ def test_every_rule_of_the_openai_create_request_is_broken_for_some_model() -> N
 
 
 def test_openai_strategies_refuse_what_the_dialect_does_not_take() -> None:
-    with pytest.raises(ValueError, match="dialect must be one of documented, openai"):
-        valid_requests(dialect="gemini")
+    with pytest.raises(ValueError, match="dialect must be one of documented, openai, vertex, gemini, kling:text2video, "
+                                         "kling:image2video"):
+        valid_requests(dialect="kling")
     with pytest.raises(ValueError, match="takes JSON bodies only"):
         invalid_requests(form=True)
 
@@ -233,3 +235,79 @@ def _png_bytes(width: int, height: int) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), (10, 120, 60)).save(out, "PNG")
     return out.getvalue()
+
+
+# --- Google Veo's and Kling's create requests -------------------------------------------------------------------
+
+#: The built-in models plus a text-only Veo and an image-only Kling model from config, each named for its dialects.
+DIALECT_CATALOG = Catalog.load({
+    "veo-text-only": {"extends": "veo_3_1", "image_to_video": False,
+                      "names": {"vertex": ["veo-text-only"], "gemini": ["veo-text-only"]}},
+    "kling-image-only": {"extends": "kling-v2-5-turbo", "text_to_video": False, "names": {"kling": ["kling-image-only"]}},
+})
+#: Each dialect's strategies' name, and its contract.
+PATH_DIALECTS = {google.VERTEX: google.VERTEX_DIALECT, google.GEMINI: google.GEMINI_DIALECT}
+BODY_DIALECTS = {dialect.key: dialect for dialect in kling.DIALECTS.values()}
+
+
+def _path_model(dialect: str) -> st.SearchStrategy[str]:
+    return st.sampled_from([spec.id for spec in DIALECT_CATALOG.values() if spec.names_in(dialect)])
+
+
+@examples(1)
+@given(data=st.data(), dialect=st.sampled_from(sorted(PATH_DIALECTS)))
+def test_valid_veo_bodies_satisfy_the_dialects_contract_for_the_model_of_the_path(data: st.DataObject, dialect: str) -> None:
+    model = data.draw(_path_model(dialect))
+    body = data.draw(valid_requests(model, catalog=DIALECT_CATALOG, dialect=dialect))
+    name = DIALECT_CATALOG[model].names_in(dialect)[0]
+    assert validate_dialect_request(PATH_DIALECTS[dialect], body, DIALECT_CATALOG, model=name)[1] == []
+
+
+@examples(1)
+@given(data=st.data(), dialect=st.sampled_from(sorted(PATH_DIALECTS)))
+def test_invalid_veo_bodies_are_refused_first_for_the_labelled_field(data: st.DataObject, dialect: str) -> None:
+    model = data.draw(_path_model(dialect))
+    body, breakage = data.draw(invalid_requests(model, catalog=DIALECT_CATALOG, dialect=dialect))
+    name = DIALECT_CATALOG[model].names_in(dialect)[0]
+    violations = validate_dialect_request(PATH_DIALECTS[dialect], body, DIALECT_CATALOG, model=name)[1]
+    assert violations, f"{breakage} but the body is valid: {body}"
+    assert violations[0].pointer == breakage.pointer, [v.as_dict() for v in violations]
+
+
+@examples(1)
+@given(data=st.data(), dialect=st.sampled_from(sorted(BODY_DIALECTS)))
+def test_valid_kling_bodies_satisfy_the_dialects_contract(data: st.DataObject, dialect: str) -> None:
+    body = data.draw(valid_requests(catalog=DIALECT_CATALOG, dialect=dialect))
+    assert validate_dialect_request(BODY_DIALECTS[dialect], body, DIALECT_CATALOG)[1] == []
+
+
+@examples(1)
+@given(data=st.data(), dialect=st.sampled_from(sorted(BODY_DIALECTS)))
+def test_invalid_kling_bodies_are_refused_first_for_the_labelled_field(data: st.DataObject, dialect: str) -> None:
+    body, breakage = data.draw(invalid_requests(catalog=DIALECT_CATALOG, dialect=dialect))
+    violations = validate_dialect_request(BODY_DIALECTS[dialect], body, DIALECT_CATALOG)[1]
+    assert violations, f"{breakage} but the body is valid: {body}"
+    assert violations[0].pointer == breakage.pointer, [v.as_dict() for v in violations]
+
+
+def test_every_rule_a_veo_or_kling_body_can_break_is_drawn_and_a_path_model_is_never_in_the_body() -> None:
+    """Veo's model is the path's: a body cannot name an unknown one. Kling's has no size table in the body, and an
+    image2video body's image is its only kind of request (there is no text2video body to forbid it in)."""
+    for dialect in PATH_DIALECTS:
+        for rule in set(RULES) - {"unknown_model"}:
+            invalid_requests(catalog=DIALECT_CATALOG, rules=[rule], dialect=dialect)
+        with pytest.raises(ValueError, match="can break unknown_model"):
+            invalid_requests(catalog=DIALECT_CATALOG, rules=["unknown_model"], dialect=dialect)
+    for dialect in BODY_DIALECTS:
+        unbreakable = {"size_mismatch", "forbidden_field"} | ({"bad_image"} if dialect.endswith("text2video") else set())
+        for rule in set(RULES) - unbreakable:
+            invalid_requests(catalog=DIALECT_CATALOG, rules=[rule], dialect=dialect)
+
+
+def test_dialect_strategies_draw_only_the_models_and_modes_the_dialect_serves() -> None:
+    with pytest.raises(ValueError, match="the vertex dialect does not serve sora-2"):
+        valid_requests("sora-2", dialect="vertex")
+    with pytest.raises(ValueError, match="does not support image_to_video"):
+        valid_requests("kling-v2-5-turbo", dialect="kling:text2video", mode="image_to_video")
+    with pytest.raises(ValueError, match="kling-image-only does not support"):
+        valid_requests("kling-image-only", catalog=DIALECT_CATALOG, dialect="kling:text2video")

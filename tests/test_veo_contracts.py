@@ -221,3 +221,14 @@ def test_the_fetch_request_needs_the_operation_name() -> None:
     assert validate_against("vertex_fetch_operation", {"operationName": "x/operations/y"}) == []
     assert [v.pointer for v in validate_against("vertex_fetch_operation", {})] == ["/operationName"]
     assert [v.pointer for v in validate_against("vertex_fetch_operation", {"operationName": "x", "name": "y"})] == ["/name"]
+
+
+def test_a_size_parameter_the_model_does_not_offer_is_named_not_the_other_size_parameter() -> None:
+    """A resolution no size has is the resolution's fault, whatever the aspect ratio beside it (the size rule
+    named the aspect ratio, which is valid)."""
+    from videomock.contracts.dialects import google
+    from videomock.contracts.validation import validate_dialect_request
+
+    body = {"instances": [{"prompt": "x"}], "parameters": {"aspectRatio": "16:9", "resolution": ""}}
+    violations = validate_dialect_request(google.GEMINI_DIALECT, body, model="veo-3.1-generate-preview")[1]
+    assert [v.pointer for v in violations] == ["/parameters/resolution"], [v.as_dict() for v in violations]

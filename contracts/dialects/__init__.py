@@ -51,11 +51,12 @@ class RequestDialect:
         return name, catalog.named(name, self.name, by_id=self.by_id)
 
     def selecting_schema(self, spec: ModelSpec, catalog: Catalog) -> dict[str, Any]:
-        """The model's request as the bodies that ask for it: ``model`` is required, but for the default model,
+        """The model's request as the bodies that ask for it: the model's field is required, but for the default model,
         whose bodies may name none. So no body fits two models' schemas, and a oneOf of every model's is the
         dialect's whole request (the OpenAPI document's), and a body drawn for a model is that model's."""
         schema = self.request_schema(spec)
         default = self.model_of({}, catalog)[1]
-        if (default is None or default.id != spec.id) and "model" not in schema["required"]:
-            schema["required"] = [*schema["required"], "model"]
+        required = schema.get("required", [])
+        if (default is None or default.id != spec.id) and self.model_field not in required:
+            schema["required"] = [*required, self.model_field]
         return schema

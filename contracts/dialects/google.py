@@ -22,6 +22,7 @@ placeholder video is rendered from ``image`` alone, so they reach no further tha
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,6 +48,8 @@ CANONICAL_PARAMETERS = {"durationSeconds": "duration", "sampleCount": "n", "seed
 VERTEX_ONLY = frozenset({"seed", "fps", "generateAudio", "storageUri", "compressionQuality", "resizeMode", "pubsubTopic"})
 
 _IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"]
+#: The media type of every video Veo answers with.
+VIDEO_MIME_TYPE = "video/mp4"
 
 #: A request's own webhook targets (a dynamic webhook): each of ``uris`` gets the operation's event, with
 #: ``userMetadata`` in it.
@@ -104,9 +107,9 @@ def _image(what: str) -> dict[str, Any]:
     }
 
 
-def _instance(spec: ModelSpec) -> dict[str, Any]:
-    unsupported = {"not": {}, "x-videomock-rule": "image_to_video_unsupported"}
-    images = {
+def image_fields() -> dict[str, Any]:
+    """An instance's images, whatever the model: the first and last frames and the subject's references."""
+    return {
         "image": _image("The first frame"),
         "lastFrame": _image("The last frame (with image, the first)"),
         "referenceImages": {
@@ -116,6 +119,11 @@ def _instance(spec: ModelSpec) -> dict[str, Any]:
                       "required": ["image"], "additionalProperties": False},
         },
     }
+
+
+def _instance(spec: ModelSpec) -> dict[str, Any]:
+    unsupported = {"not": {}, "x-videomock-rule": "image_to_video_unsupported"}
+    images = image_fields()
     instance: dict[str, Any] = {
         "type": "object",
         "properties": {
@@ -218,6 +226,13 @@ def _explain_size(error: Any, body: Any, spec: ModelSpec) -> Violation:
     parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
     given = {k: catalog_spelling(spec, k, parameters[camel(k)]) for k in spec.metadata_fields if camel(k) in parameters
              and any(k in size.selectors for size in spec.sizes)}
+    for key, value in given.items():
+        # A value no size has is its own parameter's fault (its enum says so too), not the others'.
+        values = [size.selectors[key] for size in spec.sizes if key in size.selectors]
+        if value not in values:
+            return Violation(f"/parameters/{camel(key)}", f"parameters.{camel(key)} {_show(parameters[camel(key)])} is not "
+                                                           f"supported by {spec.id}; allowed: {_choices(dict.fromkeys(values))}",
+                             "unsupported_value")
     rows = [s for s in spec.sizes if all(s.selectors.get(k, v) == v for k, v in given.items())]
     if not rows:
         offered = _choices(", ".join(f"{camel(k)} {v}" for k, v in s.selectors.items() if k in given) for s in spec.sizes)
@@ -243,6 +258,12 @@ def status_name(http_status: int) -> str:
     """The canonical name Google's errors give an HTTP status (``x-status-names`` of the error schema)."""
     names: Mapping[str, str] = load_schema("google_error")["x-status-names"]
     return names.get(str(http_status), "INTERNAL" if http_status >= 500 else "INVALID_ARGUMENT")
+
+
+def error_reason(code: str) -> str:
+    """The google.rpc.ErrorInfo ``reason`` that carries one of the fake's error codes (contracts/errors.json):
+    Google's reasons are upper-case words, so a client matches them as it matches Google's own."""
+    return re.sub(r"[^A-Z0-9]+", "_", code.upper())
 
 
 def rpc_code(name: str) -> int:

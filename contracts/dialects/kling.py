@@ -34,6 +34,8 @@ TEXT2VIDEO, IMAGE2VIDEO = "text2video", "image2video"
 #: Fields Kling takes at the top level that the canonical request keeps in ``metadata``, for both requests.
 METADATA_FIELDS = ("negative_prompt", "cfg_scale", "mode", "aspect_ratio", "camera_control", "callback_url",
                    "external_task_id", "sound")
+#: Kling's list (GET /v1/videos/{text2video|image2video}): pageNum 1..1000, pageSize 1..500, 30 by default.
+MAX_PAGE_NUM, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 500, 30
 #: The annotation of the image2video rule "image or image_tail".
 IMAGE_RULE = "kling_image_or_tail"
 #: The annotations of a request the model cannot serve, by request: (rule, what the model does not do, the
@@ -152,7 +154,8 @@ def service_codes() -> Mapping[int, int]:
 #: The fake's error codes (contracts/errors.json) as Kling's service codes. A code not listed takes the one
 #: for its status (:data:`BY_STATUS`).
 SERVICE_CODES: Mapping[str, int] = {
-    "invalid_api_key": 1000, "insufficient_user_quota": 1102,
+    "invalid_api_key": 1000, "missing_token": 1001, "invalid_token": 1002, "token_not_yet_valid": 1003,
+    "token_expired": 1004, "insufficient_user_quota": 1102,
     "bad_request": 1200, "invalid_json": 1200, "unsupported_content_type": 1200, "unsupported_charset": 1200,
     "malformed_body": 1200, "not_found": 1202, "method_not_allowed": 1202, "task_not_found": 1203,
     "model_not_found": 1203, "content_policy_violation": 1301, "rate_limit_exceeded": 1302,

@@ -38,8 +38,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from videomock.contracts.catalog import Catalog, ModelSpec, Size
-from videomock.contracts.dialects import openai
-from videomock.contracts.images import SCHEMA_FORMAT
+from videomock.contracts.dialects import RequestDialect, google, kling, openai
+from videomock.contracts.images import IMAGE_RULES
 from videomock.contracts.schemas import load_schema, pattern_matches
 from videomock.contracts.schemas.reference import reference_validator
 from videomock.contracts.strategies.forms import FIELD_NAME, FormPart, carried_by_forms, multipart_forms
@@ -124,15 +124,16 @@ def valid_requests(model: str | None = None, *, catalog: Catalog | None = None, 
     if mode is not None and mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     if model is None:
-        specs = [spec for spec in catalog.values() if mode is None or _mode_alternatives(rules, spec, catalog, mode)]
+        specs = [spec for spec in catalog.values() if rules.serves(spec)
+                 and any(_mode_alternatives(rules, spec, catalog, m) for m in ([mode] if mode is not None else MODES))]
         if not specs:
-            raise ValueError(f"no model in the catalog supports {mode}")
+            raise ValueError(f"no model the {dialect} dialect serves supports {mode}")
         return st.one_of([valid_requests(spec.id, catalog=catalog, mode=mode, dialect=dialect) for spec in specs])
-    spec = _spec(catalog, model)
+    spec = _served(catalog, model, rules, dialect)
     modes = [mode] if mode is not None else [m for m in MODES if _mode_alternatives(rules, spec, catalog, m)]
     options = [alt for m in modes for alt in _mode_alternatives(rules, spec, catalog, m)]
     if not options:
-        raise ValueError(f"{spec.id} does not support {mode}")
+        raise ValueError(f"{spec.id} does not support {mode or 'any kind of request'} in the {dialect} dialect")
     return st.one_of([_bodies(alt) for alt in options])
 
 
@@ -151,7 +152,8 @@ def invalid_requests(model: str | None = None, *, catalog: Catalog | None = None
     unknown = wanted - set(RULES)
     if unknown:
         raise ValueError(f"unknown rule(s) {', '.join(sorted(unknown))}; known: {', '.join(RULES)}")
-    specs = [_spec(catalog, model)] if model is not None else list(catalog.values())
+    specs = [_served(catalog, model, grammar, dialect)] if model is not None else [
+        spec for spec in catalog.values() if grammar.serves(spec)]
     values = _FORM_VALUES if form else _JSON_VALUES
     by_rule: dict[str, list[st.SearchStrategy[tuple[dict[str, Any], Breakage]]]] = {}
     for spec in specs:
@@ -179,18 +181,35 @@ def _spec(catalog: Catalog, model: str) -> ModelSpec:
     return catalog[model]
 
 
+def _served(catalog: Catalog, model: str, dialect: _Dialect, name: str) -> ModelSpec:
+    spec = _spec(catalog, model)
+    if not dialect.serves(spec):
+        raise ValueError(f"the {name} dialect does not serve {spec.id} (the catalog gives it no name there)")
+    return spec
+
+
 def _mode_alternatives(dialect: _Dialect, spec: ModelSpec, catalog: Catalog, mode: str) -> list[Schema]:
-    image: Schema = {"properties": {dialect.image: False}} if mode == "text_to_video" else {"required": [dialect.image]}
+    if mode not in dialect.modes:
+        return []
+    if dialect.image is None:   # the request itself is of one mode (Kling's text2video or image2video)
+        return alternatives(dialect.schema(spec, catalog))
+    image: Schema = _at(dialect.image[:-1], {"properties": {dialect.image[-1]: False}}) if mode == "text_to_video" \
+        else _require(dialect.image)
     return alternatives(merge(dialect.schema(spec, catalog), image))
 
 
+#: Each image format's valid values: the contract's images, and Kling's raw base64 JPEG or PNG.
+_FORMATS = {schema_format: image_references(rules) for schema_format, rules in IMAGE_RULES.items()}
+
+
 def _bodies(schema: Schema) -> st.SearchStrategy[dict[str, Any]]:
-    return from_schema(schema, formats={SCHEMA_FORMAT: image_references()})
+    return from_schema(schema, formats=_FORMATS)
 
 
 # --- invalid bodies: where each rule can be broken, and how ------------------------------------------------
 
-Path = tuple[str, ...]
+#: Keys of objects, and indexes (0) of arrays: Google's body keeps its one instance in ``instances``.
+Path = tuple[str | int, ...]
 #: Breaks a valid body (its own copy) in place, drawing what it needs; returns the pointer of the field at fault.
 Mutation = Callable[[st.DrawFn, dict[str, Any]], str]
 
@@ -257,11 +276,14 @@ def _sites(spec: ModelSpec, catalog: Catalog, dialect: _Dialect, values: _Values
         if not isinstance(node.schema, dict):
             continue
         if node.path:
-            yield from _value_sites(node, values)
+            yield from _value_sites(node, values, model_field=dialect.model_field)
         if "properties" in node.schema:
             yield from _object_sites(node, values, keep=dialect.kept)
     yield from dialect.size_sites(spec)
-    yield _Site("unknown_model", True, _set_value(("model",), st.text(min_size=1).filter(lambda m: not dialect.knows(catalog, m))))
+    knows = dialect.knows
+    if knows is not None:
+        yield _Site("unknown_model", True, _set_value((dialect.model_field,),
+                                                      st.text(min_size=1).filter(lambda m: not knows(catalog, m))))
 
 
 @dataclass(frozen=True)
@@ -284,6 +306,9 @@ def _walk(schema: Schema, path: Path, where: Schema, alternative: bool = False) 
     yield _Node(path, schema, where, alternative)
     if not isinstance(schema, dict):
         return
+    if isinstance(schema.get("items"), dict) and schema.get("minItems", 0) >= 1:
+        # An array's first item, which every body has (Google's one instance): broken in place, at index 0.
+        yield from _walk(constraints(schema["items"]), (*path, 0), where)
     for name, sub in schema.get("properties", {}).items():
         field, sub = (*path, name), constraints(sub)
         options = alternatives(sub) if isinstance(sub, dict) and {"anyOf", "oneOf"} & set(sub) else [sub]
@@ -297,7 +322,7 @@ def _walk(schema: Schema, path: Path, where: Schema, alternative: bool = False) 
             yield from _walk(option, field, merge(where, _at(field, option)), alternative=True)
 
 
-def _value_sites(node: _Node, values: _Values) -> Iterator[_Site]:
+def _value_sites(node: _Node, values: _Values, *, model_field: str) -> Iterator[_Site]:
     path, schema, needs = node.path, node.schema, node.needs()
     assert isinstance(schema, dict)
     wrong = values.not_of_type(schema["type"]) if "type" in schema and not node.alternative else None
@@ -305,7 +330,7 @@ def _value_sites(node: _Node, values: _Values) -> Iterator[_Site]:
         yield _Site("wrong_type", needs, _set_value(path, wrong))
     if any(k in schema for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")):
         yield _Site("out_of_range", needs, _set_value(path, _out_of_range(schema)))
-    if ("enum" in schema or "const" in schema) and path != ("model",):  # another model id is unknown_model
+    if ("enum" in schema or "const" in schema) and path != (model_field,):  # another model id is unknown_model
         yield _Site("not_allowed", needs, _set_value(path, _not_allowed(schema)))
     if "maxLength" in schema:
         yield _Site("too_long", needs, _set_value(path, _strings_of_length(schema["maxLength"] + 1, schema["maxLength"] + 40)))
@@ -314,8 +339,8 @@ def _value_sites(node: _Node, values: _Values) -> Iterator[_Site]:
     if "pattern" in schema:
         pattern = schema["pattern"]
         yield _Site("pattern_mismatch", needs, _set_value(path, st.text().filter(lambda s: not pattern_matches(pattern, s))))
-    if schema.get("format") == SCHEMA_FORMAT:
-        yield _Site("bad_image", needs, _set_value(path, bad_image_references()))
+    if schema.get("format") in IMAGE_RULES:
+        yield _Site("bad_image", needs, _set_value(path, bad_image_references(IMAGE_RULES[schema["format"]])))
 
 
 def _object_sites(node: _Node, values: _Values, *, keep: frozenset[Path]) -> Iterator[_Site]:
@@ -378,28 +403,70 @@ class _Dialect:
 
     #: The model's request, as the bodies that ask for that model.
     schema: Callable[[ModelSpec, Catalog], Schema]
-    #: The field whose presence makes a request image-to-video.
-    image: str
+    #: Where the field is whose presence makes a request image-to-video (None: the request is of one mode).
+    image: Path | None
     #: Each field's values whatever the model (so that a field a model refuses is sent it with a valid value).
     fields: Schema
-    #: Whether clients of the dialect may name a model so.
-    knows: Callable[[Catalog, str], bool]
+    #: Whether clients of the dialect may name a model so (None: the body names no model; the path does).
+    knows: Callable[[Catalog, str], bool] | None
     size_sites: Callable[[ModelSpec], Iterator[_Site]]
     #: Fields never left out of a body (see :func:`_object_sites`).
     kept: frozenset[Path] = frozenset()
     #: Whether the dialect takes forms as well as JSON.
     forms: bool = False
+    #: The field that names the model.
+    model_field: str = "model"
+    #: The modes its requests can be of.
+    modes: tuple[str, ...] = MODES
+    #: Whether the dialect serves a model at all (Google's and Kling's serve the models the catalog names there).
+    serves: Callable[[ModelSpec], bool] = lambda spec: True
 
 
 #: The dialects strategies draw create requests for: the documented gateway API's (``POST /v1/video/generations``)
 #: and the OpenAI Videos API's (``POST /v1/videos``), where a body that names no model is the default model's.
+def _google(dialect: RequestDialect) -> _Dialect:
+    """Vertex AI's or the Gemini API's predictLongRunning body: the model is the path's (any of the names the
+    catalog gives it there), so no body names one, nor an unknown one."""
+    return _Dialect(lambda spec, catalog: dialect.request_schema(spec), ("instances", 0, "image"),
+                    {"properties": {"instances": {"items": {"properties": google.image_fields()}}}}, None,
+                    _google_size_sites, serves=lambda spec: bool(spec.names_in(dialect.name)))
+
+
+def _kling(dialect: RequestDialect) -> _Dialect:
+    """Kling's text2video or image2video body, of one mode each, its model in model_name (never left out: Kling's
+    default model is not the catalog's)."""
+    mode = "image_to_video" if dialect.operation == kling.IMAGE2VIDEO else "text_to_video"
+    return _Dialect(dialect.selecting_schema, None, True,
+                    lambda catalog, name: dialect.model_of({dialect.model_field: name}, catalog)[1] is not None,
+                    lambda spec: iter(()), kept=frozenset({(dialect.model_field,)}), model_field=dialect.model_field,
+                    modes=(mode,), serves=lambda spec: bool(spec.names_in(dialect.name)))
+
+
+def _google_size_sites(spec: ModelSpec) -> Iterator[_Site]:
+    """For each aspect ratio and resolution the size table pairs: a duration the model takes, but not at that size
+    (Veo's 1080p takes 8 seconds only), starting from a body that names the pair."""
+    for row in spec.sizes:
+        picks = {google.camel(k): v for k, v in row.selectors.items() if k in spec.metadata_fields}
+        durations = [d for d in spec.durations if d not in spec.durations_at(row)]
+        if picks and durations:
+            needs = _at(("parameters",), {"required": list(picks), "properties": {k: {"const": v} for k, v in picks.items()}})
+            yield _Site("size_mismatch", needs, _set_value(("parameters", "durationSeconds"), st.sampled_from(durations)))
+
+
+#: The dialects strategies draw create requests for, by name: the documented gateway API's
+#: (``POST /v1/video/generations``), the OpenAI Videos API's (``POST /v1/videos``), where a body that names no
+#: model is the default model's, Google Veo's predictLongRunning (``vertex``, ``gemini``), whose model is the
+#: path's, and Kling's ``kling:text2video`` and ``kling:image2video``.
 _DIALECTS = {
-    "documented": _Dialect(lambda spec, catalog: spec.request_schema, "image", load_schema("generation_request"),
+    "documented": _Dialect(lambda spec, catalog: spec.request_schema, ("image",), load_schema("generation_request"),
                            lambda catalog, name: name in catalog, _size_sites),
-    openai.NAME: _Dialect(openai.DIALECT.selecting_schema, "input_reference",
+    openai.NAME: _Dialect(openai.DIALECT.selecting_schema, ("input_reference",),
                           {"properties": {"input_reference": openai.INPUT_REFERENCE}},
                           lambda catalog, name: openai.DIALECT.model_of({"model": name}, catalog)[1] is not None,
                           _openai_size_sites, kept=frozenset({("model",)}), forms=True),
+    google.VERTEX: _google(google.VERTEX_DIALECT),
+    google.GEMINI: _google(google.GEMINI_DIALECT),
+    **{dialect.key: _kling(dialect) for dialect in kling.DIALECTS.values()},
 }
 DIALECTS = tuple(_DIALECTS)
 
@@ -414,7 +481,10 @@ def _require(path: Path) -> Schema:
     """A schema that makes every key along ``path`` present."""
     schema: Schema = True
     for name in reversed(path):
-        schema = {"required": [name]} | ({"properties": {name: schema}} if schema is not True else {})
+        if isinstance(name, int):
+            schema = {"minItems": name + 1} | ({"items": schema} if schema is not True else {})
+        else:
+            schema = {"required": [name]} | ({"properties": {name: schema}} if schema is not True else {})
     return schema
 
 
@@ -422,7 +492,7 @@ def _at(path: Path, value: Schema) -> Schema:
     """A schema that makes ``path`` present and its value valid against ``value``."""
     schema = value
     for name in reversed(path):
-        schema = {"required": [name], "properties": {name: schema}}
+        schema = {"minItems": name + 1, "items": schema} if isinstance(name, int) else {"required": [name], "properties": {name: schema}}
     return schema
 
 
@@ -430,6 +500,11 @@ def _valid_value(schema: Schema, path: Path) -> st.SearchStrategy[Any]:
     """A value the dialect's fields (no model's limits) allow at ``path``: an image where a model refuses
     images, so that only the refusal is wrong. Any value, for a field only a model's schema names."""
     for name in path:
+        if isinstance(name, int):
+            if not isinstance(schema, dict) or "items" not in schema:
+                return json_values(max_leaves=3)
+            schema = constraints(schema["items"])
+            continue
         properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
         if name not in properties:
             return json_values(max_leaves=3)
@@ -493,9 +568,10 @@ def _delete(*paths: Path, report: Path | None = None) -> Mutation:
     return mutation
 
 
-def _parent(body: dict[str, Any], path: Sequence[str]) -> dict[str, Any]:
-    """The object holding ``path``'s last key, created empty where missing (a selector needs ``metadata``)."""
-    node = body
+def _parent(body: dict[str, Any], path: Sequence[str | int]) -> Any:
+    """The object (or array) holding ``path``'s last key, an object created empty where missing (a selector
+    needs ``metadata``)."""
+    node: Any = body
     for name in path[:-1]:
-        node = node.setdefault(name, {})
+        node = node[name] if isinstance(name, int) else node.setdefault(name, {})
     return node

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from hypothesis import strategies as st
 from PIL import Image
 
-from videomock.contracts.images import FORMATS, MAX_ASPECT, MAX_BYTES, MIN_SIDE
+from videomock.contracts.images import CONTRACT_IMAGES, FORMATS, MAX_ASPECT, MAX_BYTES, MIN_SIDE, ImageRules
 
 #: Media types a data URI may declare for each format (the fake accepts image/jpg as well as image/jpeg).
 MEDIA_TYPES = {"PNG": ("image/png",), "JPEG": ("image/jpeg", "image/jpg"), "WEBP": ("image/webp",)}
@@ -50,16 +50,27 @@ def image_urls() -> st.SearchStrategy[str]:
 
 
 @functools.cache
-def image_references() -> st.SearchStrategy[str]:
-    """Every kind of value the ``image`` field accepts: URLs, data URIs and raw base64 (standard and URL-safe)."""
-    raw = image_files().flatmap(lambda data: st.sampled_from([
+def image_references(rules: ImageRules = CONTRACT_IMAGES) -> st.SearchStrategy[str]:
+    """Every kind of value an image field following ``rules`` accepts: URLs, raw base64 (standard and URL-safe)
+    of the rules' formats, and data URIs where the rules take them (Kling's images are raw base64 JPEG or PNG)."""
+    formats = [fmt for fmt in FORMATS if fmt in rules.formats]
+    raw = image_files(formats=formats).flatmap(lambda data: st.sampled_from([
         base64.b64encode(data).decode(), base64.urlsafe_b64encode(data).decode().rstrip("=")]))
-    return image_urls() | image_data_uris() | raw
+    return st.one_of([image_urls(), *([image_data_uris(formats=formats)] if rules.data_uris else []), raw])
 
 
 @functools.cache
-def bad_image_references() -> st.SearchStrategy[str]:
-    """Strings the ``image`` field refuses, one for each of the contract's image rules."""
+def bad_image_references(rules: ImageRules = CONTRACT_IMAGES) -> st.SearchStrategy[str]:
+    """Strings an image field following ``rules`` refuses, one for each of the image rules: for rules stricter
+    than the contract's (Kling's), also the images only the contract takes (a data URI, a WebP)."""
+    refused = [fmt for fmt in FORMATS if fmt not in rules.formats]
+    stricter = ([image_data_uris()] if not rules.data_uris else []) + (
+        [image_files(formats=refused).map(lambda data: base64.b64encode(data).decode())] if refused else [])
+    return st.one_of([_bad_image_references(), *stricter])
+
+
+@functools.cache
+def _bad_image_references() -> st.SearchStrategy[str]:
     too_small = st.builds(_encode, st.sampled_from(FORMATS), st.integers(16, MIN_SIDE - 1), st.integers(MIN_SIDE, 400), _COLOURS)
     too_narrow = st.integers(MIN_SIDE, 400).flatmap(
         lambda side: st.builds(_encode, st.just("PNG"), st.just(side), st.integers(math.floor(side * MAX_ASPECT) + 1, 1200), _COLOURS))

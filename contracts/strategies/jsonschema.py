@@ -91,6 +91,8 @@ def merge(a: Schema, b: Schema) -> Schema:
             out[key] = value
         elif key == "properties":
             out[key] = {name: merge(out[key].get(name, True), value.get(name, True)) for name in {**out[key], **value}}
+        elif key == "items":
+            out[key] = merge(out[key], value)
         elif key == "required":
             out[key] = list(dict.fromkeys([*out[key], *value]))
         elif key == "dependentRequired":
@@ -145,13 +147,15 @@ def alternatives(schema: Schema) -> list[Schema]:
 
 
 def satisfiable(schema: Schema) -> bool:
-    """False when the schema (an alternative) obviously admits nothing: False itself, or a required property
-    whose schema is False. Deeper contradictions are found by generation, not here."""
+    """False when the schema (an alternative) obviously admits nothing: False itself, a required property
+    whose schema is False, or a required item that cannot be. Deeper contradictions are found by generation, not here."""
     if schema is False:
         return False
     if schema is True:
         return True
     props = schema.get("properties", {})
+    if schema.get("minItems", 0) >= 1 and "items" in schema and not satisfiable(constraints(schema["items"])):
+        return False   # an item it must have cannot be (an instance that needs an image its model refuses)
     return all(props.get(name, True) is not False and satisfiable(constraints(props.get(name, True)))
                for name in schema.get("required", []))
 

@@ -11,7 +11,6 @@ google.rpc.ErrorInfo carries videomock's error code and a google.rpc.BadRequest 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +34,7 @@ IDS = IdFormat(prefix="", alphabet="0123456789abcdefghijklmnopqrstuvwxyz", lengt
 #: Task error codes (the catalog's numbers) as the canonical status a failed operation reports; any other
 #: failure is INTERNAL. Google reports a prompt its safety filter refuses as INVALID_ARGUMENT.
 TASK_ERROR_STATUS = {1301: "INVALID_ARGUMENT", 5004: "DEADLINE_EXCEEDED"}
-VIDEO_MIME_TYPE = "video/mp4"
+VIDEO_MIME_TYPE = contract.VIDEO_MIME_TYPE
 
 
 def render_error(error: APIError) -> dict[str, Any]:
@@ -43,7 +42,7 @@ def render_error(error: APIError) -> dict[str, Any]:
     details: list[dict[str, Any]] = []
     if error.code:
         details.append({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "domain": "videomock",
-                        "reason": re.sub(r"[^A-Z0-9]+", "_", error.code.upper())})
+                        "reason": contract.error_reason(error.code)})
     if error.param:
         details.append({"@type": "type.googleapis.com/google.rpc.BadRequest",
                         "fieldViolations": [{"field": error.param, "description": error.message}]})

@@ -58,8 +58,6 @@ STATUSES = {"queued": "submitted", "in_progress": "processing", "completed": "su
 #: The catalog's task error codes that Kling numbers otherwise: its timeout is 5002, and a placeholder that
 #: could not be rendered is an internal error.
 FAILURE_CODES = {5004: 5002, 5010: 5000}
-#: Kling's list: pageNum 1..1000, pageSize 1..500, 30 by default.
-MAX_PAGE_NUM, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 500, 30
 _REQUEST_ID = "videomock.kling.request_id"
 
 
@@ -243,8 +241,8 @@ def list_tasks(operation: str) -> Response:
     if unknown:
         raise provider_error("unknown_parameter", f"Unknown query parameter {unknown[0]!r}; allowed: pageNum, pageSize.",
                              param=unknown[0])
-    number = _page_argument("pageNum", MAX_PAGE_NUM, 1)
-    size = _page_argument("pageSize", MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
+    number = _page_argument("pageNum", contract.MAX_PAGE_NUM, 1)
+    size = _page_argument("pageSize", contract.MAX_PAGE_SIZE, contract.DEFAULT_PAGE_SIZE)
     backend().apply_faults_for("list", owner, exchange())
     page = _kling_tasks(owner, operation)[(number - 1) * size:number * size]
     return _answer([task_data(view) for view in page])

@@ -18,8 +18,7 @@ import jwt
 if TYPE_CHECKING:
     from jwt.types import Options
 
-from videomock.contracts.dialects.kling import service_codes
-from videomock.core.errors import APIError
+from videomock.core.errors import provider_error
 from videomock.core.keys import fingerprint
 from videomock.http.auth import bearer_token
 
@@ -29,19 +28,15 @@ CLOCK_SKEW_SECONDS = 10
 ALGORITHM = "HS256"
 #: Beyond any time a token could mean (year 33658).
 LATEST_TIME = 1e12
-#: Kling's service codes for a refused token: failed (unknown access key, wrong signature), empty, invalid
-#: (not a well-formed HS256 JWT with iss and exp), not yet valid (nbf), expired (exp).
-FAILED, EMPTY, INVALID, NOT_YET_VALID, EXPIRED = 1000, 1001, 1002, 1003, 1004
+#: The error table's codes for a refused token, each of them one of Kling's service codes
+#: (:data:`videomock.contracts.dialects.kling.SERVICE_CODES`): failed (unknown access key, wrong signature: 1000),
+#: empty (1001), invalid (not a well-formed HS256 JWT with iss and exp: 1002), not yet valid (nbf: 1003), expired
+#: (exp: 1004).
+FAILED, EMPTY, INVALID, NOT_YET_VALID, EXPIRED = ("invalid_api_key", "missing_token", "invalid_token",
+                                                  "token_not_yet_valid", "token_expired")
 #: The times are this module's to check (against the backend's clock); audiences are no part of Kling's tokens.
 _VERIFY_SIGNATURE_ONLY: Options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False,
                           "verify_iss": False}
-
-
-def service_error(service: int, message: str) -> APIError:
-    """A refusal only Kling has (a token past its exp, say), raised with Kling's service code: its status is the
-    one Kling's table gives it (``x-service-codes`` of kling.schema.json), as the error table gives the
-    fake's own codes theirs."""
-    return APIError(service_codes()[service], message, code=str(service))
 
 
 def owner(access_key: str) -> str:
@@ -56,19 +51,19 @@ def authenticate(authorization: str | None, keys: Mapping[str, str], *, now: flo
     empty: any signature) at wall-clock time ``now``; 401 with Kling's service code for the reason otherwise."""
     token = bearer_token(authorization)
     if token is None:
-        raise service_error(EMPTY, "Authorization is empty: send 'Authorization: Bearer <token>', the token a JWT "
+        raise provider_error(EMPTY, "Authorization is empty: send 'Authorization: Bearer <token>', the token a JWT "
                                    "signed (HS256) with your secret key.")
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.InvalidTokenError as exc:
-        raise service_error(INVALID, f"Authorization is invalid: the token is not a JWT ({exc}).") from None
+        raise provider_error(INVALID, f"Authorization is invalid: the token is not a JWT ({exc}).") from None
     if header.get("alg") != ALGORITHM:
-        raise service_error(INVALID, f"Authorization is invalid: the token is signed with {header.get('alg')!r}; "
+        raise provider_error(INVALID, f"Authorization is invalid: the token is signed with {header.get('alg')!r}; "
                                      f"Kling's tokens are {ALGORITHM}.")
     access_key = claims.get("iss")
     if not isinstance(access_key, str) or not access_key:
-        raise service_error(INVALID, "Authorization is invalid: the token has no iss claim; iss is your access key.")
+        raise provider_error(INVALID, "Authorization is invalid: the token has no iss claim; iss is your access key.")
     if keys:
         _check_signature(token, access_key, keys)
     _check_times(claims, now)
@@ -78,30 +73,30 @@ def authenticate(authorization: str | None, keys: Mapping[str, str], *, now: flo
 def _check_signature(token: str, access_key: str, keys: Mapping[str, str]) -> None:
     secret = keys.get(access_key)
     if secret is None:
-        raise service_error(FAILED, f"Authentication failed: access key {access_key!r} (the token's iss) is not one "
+        raise provider_error(FAILED, f"Authentication failed: access key {access_key!r} (the token's iss) is not one "
                                     "this server knows.")
     try:
         jwt.decode(token, secret, algorithms=[ALGORITHM], options=_VERIFY_SIGNATURE_ONLY)
     except jwt.InvalidSignatureError:
-        raise service_error(FAILED, "Authentication failed: the token's signature does not verify with the secret "
+        raise provider_error(FAILED, "Authentication failed: the token's signature does not verify with the secret "
                                     f"key of access key {access_key!r}.") from None
     except jwt.InvalidTokenError as exc:
-        raise service_error(INVALID, f"Authorization is invalid: {exc}.") from None
+        raise provider_error(INVALID, f"Authorization is invalid: {exc}.") from None
 
 
 def _check_times(claims: Mapping[str, Any], now: float) -> None:
     exp, nbf = claims.get("exp"), claims.get("nbf")
     if not _is_time(exp):
-        raise service_error(INVALID, "Authorization is invalid: the token needs exp, a number of seconds since the "
+        raise provider_error(INVALID, "Authorization is invalid: the token needs exp, a number of seconds since the "
                                      "epoch (Kling's clients set it 1800 s ahead).")
     if nbf is not None and not _is_time(nbf):
-        raise service_error(INVALID, "Authorization is invalid: the token's nbf must be a number of seconds since "
+        raise provider_error(INVALID, "Authorization is invalid: the token's nbf must be a number of seconds since "
                                      "the epoch.")
     if exp + CLOCK_SKEW_SECONDS < now:
-        raise service_error(EXPIRED, f"Authorization has expired: the token's exp was {now - exp:.0f} s ago; sign "
+        raise provider_error(EXPIRED, f"Authorization has expired: the token's exp was {now - exp:.0f} s ago; sign "
                                      "a new one.")
     if _is_time(nbf) and nbf - CLOCK_SKEW_SECONDS > now:
-        raise service_error(NOT_YET_VALID, f"Authorization is not yet valid: the token's nbf is {nbf - now:.0f} s "
+        raise provider_error(NOT_YET_VALID, f"Authorization is not yet valid: the token's nbf is {nbf - now:.0f} s "
                                            "from now.")
 
 

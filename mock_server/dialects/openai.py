@@ -16,7 +16,10 @@ import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import BaseConverter
 
+from videomock.contracts.dialects import kling
 from videomock.contracts.dialects import openai as contract
 from videomock.contracts.images import data_uri
 from videomock.contracts.validation import validate_against, validate_dialect_request
@@ -33,6 +36,21 @@ from videomock.http.urls import base_url
 
 videos = Blueprint("openai_videos", __name__)
 videos.before_request(gateway.check_header)
+
+
+class VideoId(BaseConverter):
+    """A video id, which is never one of Kling's request kinds: /v1/videos/text2video (and below it) is Kling's
+    whatever the method, so that a DELETE there is Kling's 405, not the OpenAI delete of a video called text2video,
+    and the Allow header of Kling's paths lists Kling's methods only."""
+
+    # Not a kind followed by anything but a slash (werkzeug matches some segments with what follows them).
+    regex = "(?!(?:" + "|".join(map(re.escape, kling.DIALECTS)) + ")(?![^/]))[^/]+"
+
+
+# Before the routes below, which need it when the blueprint adds them to the app's URL map.
+@videos.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("video_id", VideoId)
 
 #: Flask endpoint -> the endpoint names fault rules use.
 FAULT_ENDPOINTS = {
@@ -162,7 +180,7 @@ def create() -> Response:
     return _answer(b.view(task))
 
 
-@videos.get("/v1/videos/<video_id>")
+@videos.get("/v1/videos/<video_id:video_id>")
 def retrieve(video_id: str) -> Response:
     return _answer(_owned_view(video_id))
 
@@ -198,7 +216,7 @@ def _limit(text: str | None) -> int:
     return int(text)
 
 
-@videos.delete("/v1/videos/<video_id>")
+@videos.delete("/v1/videos/<video_id:video_id>")
 def delete(video_id: str) -> Response:
     owner = caller()
     exchange().task_id = video_id
@@ -209,7 +227,7 @@ def delete(video_id: str) -> Response:
     return jsonify(body)
 
 
-@videos.post("/v1/videos/<video_id>/remix")
+@videos.post("/v1/videos/<video_id:video_id>/remix")
 def remix(video_id: str) -> Response:
     owner = caller()
     exchange().task_id = video_id

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from videomock.contracts.catalog import ModelSpec
-from videomock.contracts.openapi import openapi_document
+from videomock.contracts.openapi import PROFILES, openapi_document
+from videomock.core.errors import provider_error
 from videomock.http.context import backend, caller, exchange, public_base
 
 meta = Blueprint("meta", __name__)
@@ -42,13 +43,20 @@ def get_model(model_id: str) -> Any:
 
 @meta.get("/openapi.json")
 def openapi() -> Any:
+    """The document of the gateway profile ``?profile=`` names, else of the server's (gateway.profile): a tool
+    pointed at a server run with --gateway new-api reads what that server answers."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         release = version("videomock")
     except PackageNotFoundError:
         release = "0.0.0"
-    return openapi_document(backend().catalog, server_url=public_base(), version=release)
+    b = backend()
+    profile = request.args.get("profile", b.config["gateway"]["profile"])
+    if profile not in PROFILES:
+        raise provider_error("invalid_value", f"profile must be one of {', '.join(PROFILES)}, not {profile[:40]!r}.",
+                             param="profile")
+    return openapi_document(b.catalog, server_url=public_base(), version=release, profile=profile)
 
 
 @meta.get("/healthz")
