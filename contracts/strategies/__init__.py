@@ -38,8 +38,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from videomock.contracts.catalog import Catalog, ModelSpec, Size
-from videomock.contracts.dialects import RequestDialect
-from videomock.contracts.dialects import google, kling, openai
+from videomock.contracts.dialects import RequestDialect, google, kling, openai
 from videomock.contracts.images import IMAGE_RULES
 from videomock.contracts.schemas import load_schema, pattern_matches
 from videomock.contracts.schemas.reference import reference_validator
