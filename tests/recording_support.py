@@ -8,7 +8,6 @@ last poll gave. Between polls it calls ``between(n)``, which moves whichever clo
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from typing import Any
 import jwt
 import requests
 
+from videomock.pytest_plugin.live import in_thread
 from videomock.recording.cassette import Book
 from videomock.recording.proxy import RecordingProxy, check_on_record, make_proxy_server, media_facts
 
@@ -126,14 +126,8 @@ def recording(upstream: str, folder: Path, **book_options: Any) -> Iterator[str]
     book = Book(folder, upstream, probe=media_facts, **book_options)
     book.on_recorded = check_on_record(book)
     server = make_proxy_server("127.0.0.1", 0, RecordingProxy(upstream, book))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with in_thread(server, "videomock-recording-proxy") as url:
+        yield url
 
 
 def normalised(seen: Seen, origin: str) -> list[tuple[str, int, bytes]]:
