@@ -40,6 +40,7 @@ from videomock.client.generation_request import GenerationRequest
 from videomock.client.retry import RETRYABLE_STATUSES, RetryPolicy
 from videomock.client.task import Task
 from videomock.contracts import Catalog, Violation, default_catalog, validate_request, validate_response
+from videomock.contracts.media import MediaProblem, delivery_problems, file_problems
 
 ResponseValidation = Literal["strict", "lenient", "off"]
 ProgressCallback = Callable[[Task], None]
@@ -164,15 +165,27 @@ class VideoClient:
         ``source`` is a Task, a URL, or a task id. After a dropped connection the download resumes with a
         Range request (If-Range guards against the file having changed; a server that ignores Range sends
         it whole and the file is rewritten). A path is written via ``<path>.part`` and renamed when
-        complete, so a failed download never looks like a video."""
+        complete, so a failed download never looks like a video.
+
+        The video is checked as responses are (``validate_responses``): an empty body or a Content-Type other
+        than ``video/mp4`` always; and when ``source`` is a completed Task and ``dest`` a path, the file is
+        decoded whole and held to the task's ``metadata`` (no index, not H.264, frames that decode with errors,
+        another size, rate or duration). Each problem is a violation whose ``code`` is its
+        :class:`~videomock.contracts.media.MediaProblem` kind. In strict mode a broken file is not kept."""
         url = self._video_url(source)
         if not isinstance(dest, (str, os.PathLike)):
-            return self._stream(url, dest, on_progress)
+            written, content_type = self._stream(url, dest, on_progress)
+            self._report_media(delivery_problems(written, content_type))
+            return written
         path = Path(dest)
         part = path.with_name(path.name + ".part")
         try:
             with part.open("wb") as file:
-                written = self._stream(url, file, on_progress)
+                written, content_type = self._stream(url, file, on_progress)
+            problems = delivery_problems(written, content_type)
+            if isinstance(source, Task) and written and self.validate_responses != "off":
+                problems += file_problems(part, expected=source.metadata)
+            self._report_media(problems)
             os.replace(part, path)
         finally:
             part.unlink(missing_ok=True)
@@ -271,6 +284,9 @@ class VideoClient:
             raise violation
         warnings.warn(str(violation), ContractWarning, stacklevel=4)
 
+    def _report_media(self, problems: list[MediaProblem]) -> None:
+        self._report("video", [Violation("", problem.message, problem.kind) for problem in problems], None)
+
     # --- downloads -----------------------------------------------------------------------------------
 
     def _video_url(self, source: Task | str) -> str:
@@ -280,9 +296,10 @@ class VideoClient:
             return source
         return self._url(f"/v1/videos/{quote(source, safe='')}/content")
 
-    def _stream(self, url: str, file: BinaryIO, on_progress: DownloadCallback | None) -> int:
+    def _stream(self, url: str, file: BinaryIO, on_progress: DownloadCallback | None) -> tuple[int, str | None]:
+        """The bytes written and the Content-Type they came with."""
         start = file.tell() if file.seekable() else 0
-        written, total, validator, failures = 0, None, None, 0
+        written, total, validator, failures, content_type = 0, None, None, 0, None
         while True:
             headers = {**self._headers(url), "Accept-Encoding": "identity"}  # byte offsets must be the file's
             if written:
@@ -303,6 +320,7 @@ class VideoClient:
                         written = 0
                     total = _total_size(response, written, url)
                     validator = _range_validator(response)
+                    content_type = response.headers.get("Content-Type")
                     for chunk in response.iter_content(DOWNLOAD_CHUNK):
                         file.write(chunk)
                         written += len(chunk)
@@ -315,7 +333,7 @@ class VideoClient:
                     continue
                 raise TransportError(f"download of {url} failed after {written} bytes: {exc}") from exc
             if total is None or written == total:
-                return written
+                return written, content_type
             failures = 1 if received else failures + 1
             if not self._pause(failures, None):
                 raise TransportError(f"download of {url} ended at {written} of {total} bytes")

@@ -120,6 +120,16 @@ class ModelSpec:
     def credits_per_second(self) -> float:
         return float(self.entry["credits_per_second"])
 
+    def has_audio(self, params: Mapping[str, Any]) -> bool:
+        """Whether the video of a request (resolved or not) has a soundtrack, as the catalog's ``audio`` says:
+        real models differ (Veo 3.1 and Sora 2 produce sound, Kling only on request, older models never), and
+        code that extracts or mixes audio breaks on a file without it."""
+        audio = self.entry.get("audio", False)
+        if isinstance(audio, bool):
+            return audio
+        metadata = params.get("metadata") or {}
+        return bool(metadata.get(audio["field"], audio["default"]) == audio["on"])
+
     def names_in(self, dialect: str) -> tuple[str, ...]:
         """What ``dialect`` calls this model besides its id (the catalog's ``names``)."""
         return tuple(self.entry.get("names", {}).get(dialect, ()))
@@ -423,6 +433,9 @@ def _checked(entry: dict[str, Any], *, from_config: bool) -> dict[str, Any]:
             allowed = field_schema.get("enum") if isinstance(field_schema, Mapping) else None
             if allowed is not None and size.selectors[key] not in allowed:
                 problems.append(f"size {size.label} selects {key}={size.selectors[key]!r}, not allowed by metadata.{key}")
+    audio = entry.get("audio")
+    if isinstance(audio, Mapping) and audio["field"] not in spec.metadata_fields:
+        problems.append(f"audio.field {audio['field']!r} is not among the metadata fields")
     if not (spec.text_to_video or spec.image_to_video):
         problems.append("a model must support text_to_video or image_to_video")
     if problems:

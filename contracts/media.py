@@ -1,4 +1,5 @@
-"""What a delivered video is, read from the file itself: geometry, rate, frames, duration, codec, layout.
+"""What a delivered video is, read from the file itself: geometry, rate, frames, duration, codec, layout,
+its soundtrack, and whether every frame decodes.
 
 The contract promises an H.264 MP4 of exactly the requested size, rate and length; these facts are how the
 fake's own tests, ``videomock verify`` and recordings of the real provider check that promise. They are read
@@ -13,11 +14,11 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import ffmpeg as ffmpeg_cmd
 import imageio_ffmpeg
@@ -34,6 +35,15 @@ class MediaError(Exception):
 
 
 @dataclass(frozen=True)
+class AudioInfo:
+    codec: str
+    sample_rate: int
+    channels: str            # as ffmpeg names the layout: mono, stereo, 5.1, ...
+    #: Seconds of sound the track decodes to (after the container's edit list trims the encoder's padding).
+    duration: float
+
+
+@dataclass(frozen=True)
 class VideoInfo:
     width: int
     height: int
@@ -44,6 +54,19 @@ class VideoInfo:
     pix_fmt: str
     profile: str | None
     faststart: bool
+    #: The first audio stream, None when the file has none.
+    audio: AudioInfo | None = None
+    #: What the decoder reported while decoding the video (damaged frames it concealed); empty for a clean file.
+    decode_errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Luma:
+    """One decoded picture's luma plane, ``width`` bytes a row (what :mod:`videomock.contracts.marks` reads)."""
+
+    width: int
+    height: int
+    data: bytes
 
 
 def ffmpeg_executable(configured: str | None = None) -> str:
@@ -52,15 +75,23 @@ def ffmpeg_executable(configured: str | None = None) -> str:
     return configured or imageio_ffmpeg.get_ffmpeg_exe()
 
 
+#: Decoder messages that mean a frame was damaged (concealed, or dropped), as opposed to notes about the file.
+_DECODE_ERROR = re.compile(rb"^\[(?:h264|hevc|vp9|av1|libdav1d)[^\]]*\] (.*(?:error|concealing|[Ii]nvalid|"
+                           rb"corrupt|out of range|decode_slice).*)$", re.MULTILINE)
+
+
 def probe(path: str | os.PathLike[str], *, ffmpeg: str | None = None) -> VideoInfo:
     """Decode every frame of the first video stream (counting decoded frames is what proves a file plays)
-    and report its geometry, rate, frame count, duration, codec, pixel format, profile and whether moov
-    precedes mdat (faststart). Raises MediaError if ffmpeg cannot decode it."""
+    and report its geometry, rate, frame count, duration, codec, pixel format, profile, whether moov
+    precedes mdat (faststart), the errors the decoder reported on the way, and the first audio stream with
+    the duration it decodes to. Raises MediaError if ffmpeg cannot read the file at all (no index, not a
+    video, empty)."""
     path = Path(path)
+    exe = ffmpeg_executable(ffmpeg)
     stream = ffmpeg_cmd.input(f"file:{path.resolve()}")["v:0"]
     cmd = ffmpeg_cmd.output(stream, "-", format="null", fps_mode="passthrough", progress="pipe:1")
-    args = cmd.global_args("-hide_banner", "-nostdin", "-nostats", "-xerror")
-    result = run_ffmpeg(ffmpeg_cmd.compile(args, cmd=ffmpeg_executable(ffmpeg)), step=f"decoding {path.name}")
+    args = cmd.global_args("-hide_banner", "-nostdin", "-nostats")
+    result = run_ffmpeg(ffmpeg_cmd.compile(args, cmd=exe), step=f"decoding {path.name}")
     header = result.stderr.decode("utf-8", "replace")
     stream_line = re.search(
         r"Stream #\d+:\d+.*?: Video: (?P<codec>\w+)(?: \((?P<profile>[^)]*)\))?.*?, "
@@ -74,8 +105,38 @@ def probe(path: str | os.PathLike[str], *, ffmpeg: str | None = None) -> VideoIn
         width=int(stream_line["w"]), height=int(stream_line["h"]), fps=Fraction(stream_line["fps"]),
         frame_count=int(frames[-1]), duration=int(hours) * 3600 + int(minutes) * 60 + float(seconds),
         codec=stream_line["codec"], pix_fmt=stream_line["pix_fmt"], profile=stream_line["profile"],
-        faststart=moov_before_mdat(path),
+        faststart=moov_before_mdat(path), audio=_audio(path, header, exe),
+        decode_errors=tuple(line.decode("utf-8", "replace") for line in _DECODE_ERROR.findall(result.stderr)),
     )
+
+
+def _audio(path: Path, header: str, exe: str) -> AudioInfo | None:
+    """The first audio stream, decoded whole: how long it plays is what its samples say, after the edit
+    list, which is what a header's duration may not."""
+    line = re.search(r"Stream #\d+:\d+.*?: Audio: (?P<codec>\w+).*?, (?P<rate>\d+) Hz, (?P<channels>[^,]+),", header)
+    if line is None:
+        return None
+    cmd = ffmpeg_cmd.output(ffmpeg_cmd.input(f"file:{path.resolve()}")["a:0"], "-", format="null", progress="pipe:1")
+    result = run_ffmpeg(ffmpeg_cmd.compile(cmd.global_args("-hide_banner", "-nostdin", "-nostats", "-v", "error"),
+                                           cmd=exe), step=f"decoding the audio of {path.name}")
+    decoded = re.findall(rb"^out_time_us=(\d+)", result.stdout, re.MULTILINE)
+    return AudioInfo(codec=line["codec"], sample_rate=int(line["rate"]), channels=line["channels"].strip(),
+                     duration=int(decoded[-1]) / 1e6 if decoded else 0.0)
+
+
+def read_luma(path: str | os.PathLike[str], frame: int = 0, *, ffmpeg: str | None = None) -> Luma:
+    """The luma plane of frame ``frame`` (counted from 0) of a video, or of an image (WebP, JPEG, PNG),
+    decoded by ffmpeg. Raises MediaError when there is no such frame."""
+    path = Path(path)
+    picture = ffmpeg_cmd.input(f"file:{path.resolve()}")["v:0"].filter("select", f"eq(n,{frame})")
+    cmd = ffmpeg_cmd.output(picture, "-", format="image2pipe", vcodec="pgm", pix_fmt="gray", **{"frames:v": 1})
+    args = cmd.global_args("-hide_banner", "-nostdin", "-v", "error")
+    data = run_ffmpeg(ffmpeg_cmd.compile(args, cmd=ffmpeg_executable(ffmpeg)), step=f"reading frame {frame} of {path.name}").stdout
+    header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", data)
+    if header is None:
+        raise MediaError(f"{path.name} has no frame {frame}")
+    width, height = int(header[1]), int(header[2])
+    return Luma(width, height, data[header.end():header.end() + width * height])
 
 
 def moov_before_mdat(path: Path) -> bool:
@@ -86,6 +147,13 @@ def moov_before_mdat(path: Path) -> bool:
             if kind in (b"moov", b"mdat"):
                 return kind == b"moov"
     return False
+
+
+def top_level_boxes(path: str | os.PathLike[str]) -> list[tuple[bytes, int, int]]:
+    """The MP4's top-level boxes as (type, payload offset, payload size), as far as the file goes (a cut
+    file's last box runs past its end)."""
+    with open(path, "rb") as fh:
+        return [(kind, fh.tell(), size) for kind, size in _boxes(fh)]
 
 
 def container_seconds(path: str | os.PathLike[str]) -> float:
@@ -129,6 +197,81 @@ def _boxes(fh: BinaryIO, length: int | None = None) -> Iterator[tuple[bytes, int
             return
         yield kind, size
         fh.seek(payload + size)
+
+
+# --- what is wrong with a delivered file -------------------------------------------------------------------------
+
+#: What the contract says a video download is served as.
+VIDEO_MEDIA_TYPE = VARIANT_MEDIA_TYPES["video"]
+
+
+@dataclass(frozen=True)
+class MediaProblem:
+    """One way a delivered file is not the video its task describes. ``kind`` names it for programs, with the
+    names of the fake's ``corrupt_media`` faults where one makes it (``zero_bytes``, ``wrong_content_type``,
+    ``no_moov``, ``wrong_codec``, ``bad_frame``, ``duration_mismatch``), and ``undecodable``, ``size``,
+    ``fps`` and ``audio`` otherwise; ``message`` says it for people."""
+
+    kind: str
+    message: str
+
+
+def delivery_problems(size: int, content_type: str | None) -> list[MediaProblem]:
+    """What the answer itself gets wrong, before the file is read: no bytes at all, or a type other than
+    ``video/mp4`` (storage buckets serve uploads without one as ``application/octet-stream``, and players
+    and ``<video>`` elements then refuse them)."""
+    problems = []
+    if size == 0:
+        problems.append(MediaProblem("zero_bytes", "the video is empty (0 bytes, though the answer was a success)"))
+    media_type = (content_type or "").partition(";")[0].strip().lower()
+    if content_type is not None and media_type != VIDEO_MEDIA_TYPE:
+        problems.append(MediaProblem("wrong_content_type",
+                                     f"the video was served as {content_type!r}, not {VIDEO_MEDIA_TYPE}"))
+    return problems
+
+
+def file_problems(path: str | os.PathLike[str], *, expected: Mapping[str, Any] | None = None,
+                  audio: bool | None = None, tolerance: float = 0.2, ffmpeg: str | None = None) -> list[MediaProblem]:
+    """What the file gets wrong, read by decoding it whole: no index, not H.264, frames that decode with
+    errors, and any of ``expected``'s ``width``, ``height``, ``fps`` and ``duration`` (seconds, within
+    ``tolerance``) it does not match; ``audio`` True or False says whether a soundtrack must be there (it must
+    then last as long as the video)."""
+    path = Path(path)
+    if os.path.getsize(path) == 0:
+        return delivery_problems(0, None)
+    kinds = [kind for kind, _, _ in top_level_boxes(path)]
+    if b"mdat" in kinds and b"moov" not in kinds:
+        return [MediaProblem("no_moov", "the file has media data but no index (moov box): it was cut short before "
+                                        "the index an encoder writes last without faststart, and nothing can play it")]
+    try:
+        info = probe(path, ffmpeg=ffmpeg)
+    except MediaError as exc:
+        return [MediaProblem("undecodable", f"the file does not decode as a video: {exc}")]
+    problems = []
+    if info.codec != "h264":
+        problems.append(MediaProblem("wrong_codec", f"the video is {info.codec}, not H.264"))
+    if info.decode_errors:
+        problems.append(MediaProblem("bad_frame", f"frames decode with errors ({len(info.decode_errors)} decoder "
+                                                  f"messages; the first: {info.decode_errors[0]})"))
+    # A gateway's metadata may hold anything; only numbers are facts to hold the file to.
+    expected = {k: v for k, v in (expected or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    fps = int(info.fps) if info.fps.denominator == 1 else float(info.fps)
+    for kind, name, measured in (("size", "width", info.width), ("size", "height", info.height), ("fps", "fps", fps)):
+        if name in expected and expected[name] != measured:
+            problems.append(MediaProblem(kind, f"the video's {name} is {measured}, expected {expected[name]}"))
+    if "duration" in expected and abs(info.duration - float(expected["duration"])) > tolerance:
+        off = info.duration - float(expected["duration"])
+        problems.append(MediaProblem("duration_mismatch", f"the video plays {info.duration:g} s, {abs(off):g} s "
+                                     f"{'longer' if off > 0 else 'shorter'} than expected ({expected['duration']} s)"))
+    if audio is True and info.audio is None:
+        problems.append(MediaProblem("audio", "the video has no audio stream, and its model produces sound"))
+    elif audio is False and info.audio is not None:
+        problems.append(MediaProblem("audio", f"the video has an audio stream ({info.audio.codec}), and its model "
+                                              "produces no sound"))
+    if audio is not None and info.audio is not None and abs(info.audio.duration - info.duration) > tolerance:
+        problems.append(MediaProblem("audio", f"the soundtrack plays {info.audio.duration:g} s, the video "
+                                              f"{info.duration:g} s"))
+    return problems
 
 
 # --- running ffmpeg ---------------------------------------------------------------------------------------------

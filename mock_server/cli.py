@@ -167,14 +167,15 @@ def render_command(model: str, prompt: str, width: int | None, height: int | Non
         raise click.ClickException("; ".join(v.message for v in violations))
     params = catalog[model].resolve(body)
     image = parse_image(body["image"]).data if image_file else None
-    spec = VideoBackend.video_spec(model, {**params, "image": None}, image)
+    spec = VideoBackend.video_spec(model, {**params, "image": None}, image, audio=catalog[model].has_audio(params))
     try:
         render(spec, Path(out), ffmpeg=ffmpeg)
         info = probe(Path(out), ffmpeg=ffmpeg)
     except MediaError as exc:
         raise click.ClickException(str(exc)) from None
+    sound = f", {info.audio.codec} {info.audio.channels} {info.audio.duration:g} s" if info.audio else ", no audio"
     click.echo(f"{out}: {info.width}x{info.height}, {info.fps} fps, {info.frame_count} frames, {info.duration:g} s, "
-               f"{info.codec} {info.pix_fmt}")
+               f"{info.codec} {info.pix_fmt}{sound}")
 
 
 if __name__ == "__main__":  # pragma: no cover

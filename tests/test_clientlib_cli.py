@@ -231,9 +231,12 @@ def test_verify_fails_on_a_wrong_body_and_a_wrong_video(video_library: VideoLibr
         result = run("verify", "--base-url", server.url, "--api-key", "k", "--model", "veo_3_1")
     assert result.exit_code == 1
     assert [line.split()[1:] for line in result.stdout.splitlines() if line.startswith("veo_3_1")] == \
-        [["ok", "FAIL", "ok", "ok", "FAIL", "FAIL"]]
+        [["ok", "FAIL", "ok", "FAIL", "FAIL", "FAIL"]]
     assert "veo_3_1 poll: task response (documented dialect) breaks the contract: format is required" in result.stdout
-    assert "veo_3_1 video: video width is 640, asked for 1280; video height is 360, asked for 720" in result.stdout
+    assert ("veo_3_1 download: video response breaks the contract: the video's width is 640, expected 1280; "
+            "the video's height is 360, expected 720") in result.stdout
+    assert ("veo_3_1 video: the video's width is 640, expected 1280; the video's height is 360, expected 720; "
+            "the video has no audio stream, and its model produces sound") in result.stdout
     assert "1 of 2 passed" in result.stdout
 
 

@@ -13,18 +13,26 @@ import pytest
 from tests.clientlib_support import ScriptedServer, VirtualTime, recorded, reply
 from videomock.client import ContractViolation, ContractWarning, NotFound, Task, TaskFailed, VideoClient
 from videomock.client.dialects import normalise
+from videomock.media.render import VideoSpec, render
 
 TID = "task_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 SUBMIT = "/v1/video/generations"
 POLL = f"{SUBMIT}/{TID}"
-VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(1000)
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[ScriptedServer, ScriptedServer]]:
+def video(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A real MP4: the client decodes what it downloads for a task."""
+    out = tmp_path_factory.mktemp("video") / "v.mp4"
+    render(VideoSpec("kling-v2-5-turbo", "x", 64, 64, fps=8, duration=1, seed=1), out)
+    return out.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def servers(video: bytes) -> Iterator[tuple[ScriptedServer, ScriptedServer]]:
     """The gateway, and a CDN on another origin that holds the videos its links point at."""
     with ScriptedServer() as gateway, ScriptedServer() as cdn:
-        cdn.on("GET", f"/cdn/{TID}.mp4", reply(200, VIDEO, {"Content-Type": "video/mp4"}))
+        cdn.on("GET", f"/cdn/{TID}.mp4", reply(200, video, {"Content-Type": "video/mp4"}))
         yield gateway, cdn
 
 
@@ -39,7 +47,8 @@ def files_url(servers: tuple[ScriptedServer, ScriptedServer]) -> str:
     return servers[1].url
 
 
-def test_a_whole_new_api_generation_in_strict_mode(gateway: ScriptedServer, files_url: str, tmp_path: Path) -> None:
+def test_a_whole_new_api_generation_in_strict_mode(gateway: ScriptedServer, files_url: str, video: bytes,
+                                                   tmp_path: Path) -> None:
     gateway.on("POST", SUBMIT, recorded("new_api_submit.json"))
     gateway.on("GET", POLL, recorded("new_api_task_not_start.json"), recorded("new_api_task_in_progress.json"),
                recorded("new_api_task_success.json", files_url=files_url))
@@ -54,7 +63,7 @@ def test_a_whole_new_api_generation_in_strict_mode(gateway: ScriptedServer, file
     assert done.id == TID and done.url == f"{files_url}/cdn/{TID}.mp4" and done.completed_at == 1764000060
     assert done.raw["code"] == "success" and done.raw["data"]["status"] == "SUCCESS"
     assert done.extra["submit_time"] == 1764000000 and done.extra["result_url"] == done.url
-    assert (tmp_path / "v.mp4").read_bytes() == VIDEO
+    assert (tmp_path / "v.mp4").read_bytes() == video
 
 
 def test_fail_reason_becomes_the_tasks_error(gateway: ScriptedServer) -> None:

@@ -90,8 +90,8 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 
 def test_a_content_range_that_is_not_ascii_digits_is_a_transport_error_or_an_unknown_size(server: ScriptedServer) -> None:
     """str.isdigit() takes a superscript two for a digit; int() then raised ValueError out of download()."""
-    server.on("GET", "/video.mp4", reply(206, b"0123456789", {"Content-Range": "bytes \u00b2-9/10"}),
-              reply(206, b"0123456789", {"Content-Range": "bytes 0-9/\u00b2"}))
+    server.on("GET", "/video.mp4", reply(206, b"0123456789", {"Content-Range": "bytes \u00b2-9/10", "Content-Type": "video/mp4"}),
+              reply(206, b"0123456789", {"Content-Range": "bytes 0-9/\u00b2", "Content-Type": "video/mp4"}))
     out = io.BytesIO()
     with client_for(server.url, VirtualTime()) as client:
         with pytest.raises(TransportError, match="Content-Range"):

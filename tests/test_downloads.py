@@ -114,7 +114,7 @@ def test_identical_requests_share_one_file(fake: Fake) -> None:
 
 
 def test_evicted_videos_are_rendered_again_on_demand(tmp_path: Path) -> None:
-    library = VideoLibrary(tmp_path / "videos", max_bytes=150_000)
+    library = VideoLibrary(tmp_path / "videos", max_bytes=600_000)
     app = create_app({"clock": {"mode": "instant"}}, videos=library)
     with LiveServer(app) as server:
         fake = Fake(server.url, app.extensions["videomock"])
@@ -123,7 +123,7 @@ def test_evicted_videos_are_rendered_again_on_demand(tmp_path: Path) -> None:
             task_id = fake.submit(BODY | {"seed": seed}).json()["task_id"]
             urls.append(fake.poll(task_id).json()["url"])
             contents.append(fake.session().get(urls[-1], timeout=30).content)
-        assert sum(p.stat().st_size for p in (tmp_path / "videos").glob("*.mp4")) <= 150_000
+        assert sum(p.stat().st_size for p in (tmp_path / "videos").glob("*.mp4")) <= 600_000
         assert not library.has(fake.backend.store.tasks()[0].video_key)
         assert fake.session().get(urls[0], timeout=30).content == contents[0]
     library.close()
@@ -220,6 +220,8 @@ def test_render_cli_writes_exactly_the_requested_video(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     info = probe(out)
     assert (info.width, info.height, info.frame_count) == (720, 1280, 96)
+    assert info.audio is not None and info.audio.duration == pytest.approx(4, abs=0.001)   # veo_3_1 has sound
+    assert result.stdout.strip().endswith("aac mono 4 s")
 
 
 def test_render_cli_refuses_what_the_catalog_refuses(tmp_path: Path) -> None:

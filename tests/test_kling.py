@@ -240,6 +240,16 @@ def test_what_new_api_sends_is_taken(kling: KlingClient) -> None:
                            timeout=10).status_code == 200
 
 
+@pytest.mark.parametrize("sound", ["on", "off"])
+def test_kling_2_6_sound_on_gives_the_video_a_soundtrack(fake: Fake, kling: KlingClient, tmp_path: Path,
+                                                        sound: str) -> None:
+    data = finished(fake, kling, "text2video", {"model_name": "kling-v2-6", "prompt": "a bell", "sound": sound})
+    (video,) = data["task_result"]["videos"]
+    (tmp_path / "v.mp4").write_bytes(requests.get(video["url"], timeout=30).content)
+    audio = probe(tmp_path / "v.mp4").audio
+    assert (audio is not None and audio.duration == pytest.approx(5, abs=0.001)) == (sound == "on")
+
+
 def test_callback_url_and_external_task_id_are_kept_with_the_task(fake: Fake, kling: KlingClient) -> None:
     body = {"model_name": TURBO, "prompt": "hooked", "callback_url": "https://example.com/kling", "external_task_id": "job-7"}
     created = kling.create("text2video", body).json()["data"]

@@ -59,3 +59,4 @@ def test_the_models_table_shows_each_catalog_models_limits_and_names() -> None:
         assert cells[2] == ", ".join(map(str, spec.fps)) and cells[3] == str(spec.prompt_max_length), model_id
         for dialect in ("kling", "gemini", "vertex", "openai"):
             assert all(f"`{name}`" in cells[4] for name in spec.names_in(dialect)), (model_id, dialect)
+        assert (cells[5] == "none") == (spec.entry.get("audio", False) is False), model_id   # the Sound column

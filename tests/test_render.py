@@ -24,7 +24,9 @@ from PIL import Image, ImageDraw
 
 from videomock.contracts import Catalog
 from videomock.contracts.images import ImageError, ImageInput, parse_image
+from videomock.contracts.marks import mark_geometry
 from videomock.contracts.media import MediaError, ffmpeg_executable, probe
+from videomock.media.damage import Damage
 from videomock.media.images import fetch_image
 from videomock.media.render import RenderError, VideoSpec, render
 
@@ -51,12 +53,13 @@ def picture(width: int, height: int, fmt: str = "PNG", **save: object) -> bytes:
 
 
 def frame_hashes(path: Path, width: int, height: int) -> list[str]:
-    """Decode every frame to raw yuv420p and hash it, failing on any decoder warning."""
+    """Decode every frame to raw grey and hash it above the frame counter's patch (which changes every
+    frame), failing on any decoder warning."""
     result = subprocess.run([ffmpeg_executable(), "-v", "warning", "-nostdin", "-i", str(path),
-                             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"], capture_output=True, check=True)
+                             "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True)
     assert result.stderr == b"", result.stderr.decode()
-    size = width * height * 3 // 2
-    return [hashlib.md5(result.stdout[i:i + size]).hexdigest() for i in range(0, len(result.stdout), size)]
+    size, above = width * height, width * mark_geometry(width, height).y
+    return [hashlib.md5(result.stdout[i:i + above]).hexdigest() for i in range(0, len(result.stdout), size)]
 
 
 def first_frame_rgb(path: Path) -> Image.Image:
@@ -202,8 +205,10 @@ def test_cache_key_covers_every_input() -> None:
     key = base.cache_key()
     assert key == spec().cache_key() and len(key) == 64
     variants = [spec(model="veo_3_1"), spec(prompt="other"), spec(width=640), spec(height=480), spec(fps=30),
-                spec(duration=2), spec(seed=8), spec(image=b"png-bytes"), spec(image_url="https://example.com/a.png")]
+                spec(duration=2), spec(seed=8), spec(image=b"png-bytes"), spec(image_url="https://example.com/a.png"),
+                spec(audio=True), spec(damage=Damage("bad_frame")), spec(damage=Damage("duration_mismatch", 1))]
     assert len({key, *(v.cache_key() for v in variants)}) == len(variants) + 1
+    assert spec(damage=Damage("wrong_content_type", "binary/octet-stream")).cache_key() == key   # same bytes
     assert spec(image=b"a").cache_key() != spec(image=b"b").cache_key()
 
 

@@ -3,7 +3,7 @@
 What Kling's API reference documents, and new-api's Kling adaptor sends: the model in ``model_name`` (default
 ``kling-v1``; new-api also copies it into ``model``, which Kling ignores), ``duration`` as a string (``"5"``),
 and at the top level what the canonical request keeps in ``metadata`` (negative_prompt, cfg_scale, mode,
-aspect_ratio, camera_control, callback_url, external_task_id; image2video adds ``image`` and ``image_tail``,
+aspect_ratio, camera_control, callback_url, external_task_id, and Kling 2.6's sound; image2video adds ``image`` and ``image_tail``,
 at least one of them). An image is a URL or the Base64 string itself, JPEG or PNG
 (:data:`~videomock.contracts.images.RAW_JPEG_PNG`). Every model the catalog names for Kling (``names.kling``)
 has a schema per request, built from its durations, prompt limit and metadata fields, so a model added
@@ -33,7 +33,7 @@ DEFAULT_MODEL = "kling-v1"
 TEXT2VIDEO, IMAGE2VIDEO = "text2video", "image2video"
 #: Fields Kling takes at the top level that the canonical request keeps in ``metadata``, for both requests.
 METADATA_FIELDS = ("negative_prompt", "cfg_scale", "mode", "aspect_ratio", "camera_control", "callback_url",
-                   "external_task_id")
+                   "external_task_id", "sound")
 #: Kling's list (GET /v1/videos/{text2video|image2video}): pageNum 1..1000, pageSize 1..500, 30 by default.
 MAX_PAGE_NUM, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 500, 30
 #: The annotation of the image2video rule "image or image_tail".

@@ -34,6 +34,7 @@ from videomock.core.tasks import Origin, Plan, Task, TaskState, is_due, is_runni
 from videomock.core.webhooks.engine import WebhookEngine
 from videomock.core.webhooks.faults import early_seconds
 from videomock.core.webhooks.signing import seal_config
+from videomock.media.damage import Damage
 from videomock.media.images import fetch_image
 from videomock.media.library import MissingImage, VideoLibrary
 from videomock.media.render import RenderError, VideoSpec
@@ -210,17 +211,20 @@ class VideoBackend:
         plan = self._plan(shape, outputs)
         early = early_seconds(exchange.applied)
 
+        audio, damage = spec.has_audio(params), Damage.from_plan(plan.damage)
+
         def build(seq: int) -> Task:
             resolved = params if "seed" in params else {**params, "seed": rng.derive(self.seed, "video-seed", seq) % 2**32}
             queue, render = self._timeline(spec, seq, shape)
             render = round(render + early, 3)   # an early-event fault: the task ends later than its event says
-            first, *more = (self.video_spec(spec.id, resolved, image_bytes, output).cache_key() for output in range(outputs))
+            first, *more = (self.video_spec(spec.id, resolved, image_bytes, output, audio=audio, damage=damage).cache_key()
+                            for output in range(outputs))
             task = Task(
                 id=origin.ids.make(self.seed, seq), seq=seq, owner=owner, model=spec.id,
                 params=resolved, created_at=now, created_wall=self.clock.real_now(), queue_seconds=queue,
                 render_seconds=render, video_key=first, extra_video_keys=tuple(more), plan=plan,
                 dialect=origin.dialect, model_name=origin.model_name if origin.model_name != spec.id else None,
-                remixed_from=origin.remixed_from, dialect_data=origin.dialect_data,
+                remixed_from=origin.remixed_from, dialect_data=origin.dialect_data, audio=audio,
             )
             # Cached videos need no render, nor a later write.
             return replace(task, rendered=all(self.videos.has(key) for key in task.video_keys))
@@ -262,6 +266,9 @@ class VideoBackend:
         if view.state.status != "completed":
             raise provider_error("video_not_ready", f"Task {task_id} is {view.state.status}; its video can be downloaded "
                                  "once it is completed.", param="task_id")
+        damage = Damage.from_plan(task.plan.damage)
+        if exchange is not None and damage is not None and variant == "video":
+            exchange.media_type = damage.content_type
         return self.rendered_file(view, output, variant)
 
     def rendered_file(self, view: TaskView, output: int = 0, variant: str = "video") -> Path:
@@ -274,6 +281,10 @@ class VideoBackend:
             raise provider_error("task_not_found", f"Task {task_id} has {len(keys)} video(s); there is no video "
                                  f"{output}.", param="task_id")
         try:
+            if variant != "video" and view.task.plan.damage is not None:
+                # A provider cuts thumbnails from the video it made; the damage is the download's.
+                intact = replace(self._spec_for(view.task, output), damage=None)
+                return self.videos.ensure_variant(intact.cache_key(), variant, lambda: intact)
             return self.videos.ensure_variant(keys[output], variant, lambda: self._spec_for(view.task, output))
         except MissingImage as exc:
             raise provider_error("video_expired", f"Task {task_id}'s video was evicted from the cache and cannot be "
@@ -476,9 +487,10 @@ class VideoBackend:
     def _plan(self, shape: JobShape, outputs: int) -> Plan:
         if shape.filter_reason is not None and shape.outcome == "complete":
             code, _ = FAILURE_REASONS["content_policy"]
-            return Plan(filtered=min(shape.filtered or outputs, outputs), code=code, message=shape.filter_reason)
+            return Plan(filtered=min(shape.filtered or outputs, outputs), code=code, message=shape.filter_reason,
+                        damage=shape.damage)
         if shape.outcome != "fail":
-            return Plan(outcome=shape.outcome, at_progress=shape.at_progress)
+            return Plan(outcome=shape.outcome, at_progress=shape.at_progress, damage=shape.damage)
         code, message = FAILURE_REASONS[shape.reason or "upstream_error"]
         return Plan(outcome="fail", at_progress=shape.at_progress, reason=shape.reason, code=code,
                     message=shape.message or message)
@@ -531,13 +543,14 @@ class VideoBackend:
         return image.data, params
 
     @staticmethod
-    def video_spec(model: str, params: Mapping[str, Any], image: bytes | None, output: int = 0) -> VideoSpec:
+    def video_spec(model: str, params: Mapping[str, Any], image: bytes | None, output: int = 0, *,
+                   audio: bool = False, damage: Damage | None = None) -> VideoSpec:
         """What to render for output ``output`` of a request (each output has a seed of its own)."""
         ref = params.get("image") or {}
         return VideoSpec(
             model=model, prompt=params.get("prompt", ""), width=params["width"], height=params["height"],
             fps=params["fps"], duration=params["duration"], seed=output_seed(params["seed"], output),
-            image=image, image_url=ref.get("url") if image is None else None,
+            image=image, image_url=ref.get("url") if image is None else None, audio=audio, damage=damage,
         )
 
     def _spec_for(self, task: Task, output: int) -> VideoSpec:
@@ -545,7 +558,8 @@ class VideoBackend:
         (MissingImage if gone)."""
         ref = task.params.get("image") or {}
         image = self.videos.image(ref["sha256"]) if "sha256" in ref else None
-        return self.video_spec(task.model, task.params, image, output)
+        return self.video_spec(task.model, task.params, image, output, audio=task.audio,
+                               damage=Damage.from_plan(task.plan.damage))
 
     def _all_cached(self, task: Task) -> bool:
         return all(self.videos.has(key) for key in task.video_keys)

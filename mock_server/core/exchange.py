@@ -29,6 +29,8 @@ class Exchange:
     transport: TransportAction | None = None
     expire_ttl: float | None = None
     redirect: Redirect | None = None
+    #: The Content-Type a download is served with when not its own (a corrupt_media fault's).
+    media_type: str | None = None
 
     def fault_journal(self) -> list[dict[str, Any]] | None:
         return [f.journal() for f in self.applied] or None

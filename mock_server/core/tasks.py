@@ -28,6 +28,8 @@ class Plan:
     ``filtered``: a safety filter withholds the last ``filtered`` of the task's videos (the Google APIs report
     them in ``raiMediaFilteredCount``, with ``message`` as the reason). When that is all of them, the task
     fails with ``code`` and ``message`` at its end, as a content-policy failure would.
+
+    ``damage``: the task completes as planned, and its files are broken (see :mod:`videomock.media.damage`).
     """
 
     outcome: str = "complete"
@@ -36,6 +38,8 @@ class Plan:
     code: int | str | None = None
     message: str | None = None
     filtered: int = 0
+    #: How a corrupt_media fault damages the task's files (``{"kind", "value"}``); None for intact ones.
+    damage: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class Task:
     dialect_data: dict[str, Any] | None = None
     #: Cache keys of the videos after the first, for a request of several (``n``): each is a distinct video.
     extra_video_keys: tuple[str, ...] = ()
+    #: The videos have a soundtrack (the catalog's ``audio`` for the request, decided at submit).
+    audio: bool = False
 
     @property
     def outputs(self) -> int:
@@ -136,9 +142,9 @@ class Task:
             "video_key": self.video_key, "rendered": self.rendered, "failure": self.failure,
             "created_wall": self.created_wall, "dialect": self.dialect, "model_name": self.model_name,
             "remixed_from": self.remixed_from, "dialect_data": self.dialect_data,
-            "extra_video_keys": list(self.extra_video_keys),
+            "extra_video_keys": list(self.extra_video_keys), "audio": self.audio,
             "plan": {"outcome": plan.outcome, "at_progress": plan.at_progress, "reason": plan.reason,
-                     "code": plan.code, "message": plan.message, "filtered": plan.filtered},
+                     "code": plan.code, "message": plan.message, "filtered": plan.filtered, "damage": plan.damage},
         }
 
     @classmethod

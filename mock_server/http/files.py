@@ -13,6 +13,7 @@ from flask import Response, request, send_file
 
 from videomock.contracts.openapi import RANGE_PATTERN
 from videomock.core.errors import provider_error
+from videomock.http.context import exchange
 from videomock.media.variants import VARIANTS
 
 
@@ -35,6 +36,7 @@ def send_video(path: Path, task_id: str, variant: str = "video") -> Response:
     which a client reads as "the file is not that long"."""
     # The file name is the render's cache key: identical bytes, identical ETag, even after a re-render.
     suffix, media_type = VARIANTS[variant]
+    media_type = exchange().media_type or media_type   # a corrupt_media fault's wrong type
     key = path.name.removesuffix(suffix)
     etag = key if variant == "video" else f"{key}.{variant}"
     _check_if_match(etag)

@@ -8,18 +8,21 @@ A placeholder holds few distinct pictures: text-to-video changes only when the e
 one, which alone blows the 100 ms budget. So:
 
 1. one ffmpeg run draws and encodes only the distinct pictures (x264 ``ultrafast``, Constrained Baseline:
-   CAVLC, no B-frames), an IDR at the start of every second and P frames between;
-2. Python follows each picture with P frames whose every macroblock is P_Skip. Such a slice is a few bytes,
-   depends only on the SPS/PPS and its frame number, and decodes to an exact copy of the previous picture,
-   so it is written directly instead of being encoded. x264's own P slices get their fixed-width
-   ``frame_num`` rewritten to make room;
-3. a second ffmpeg run stream-copies that elementary stream into MP4 (``+faststart``). It is started before
-   step 1 so that its start-up overlaps the encode.
+   CAVLC, no B-frames), an IDR at the start of every second and P frames between; for a model that produces
+   sound, the same run encodes the soundtrack (:mod:`videomock.media.audio`) beside them;
+2. Python writes every frame between those pictures (:mod:`videomock.media.h264`): a copy of the previous
+   picture but for the frame counter in the corner (:mod:`videomock.media.marks`), whose changed macroblocks
+   it writes uncompressed. x264's own P slices get their fixed-width ``frame_num`` rewritten to make room;
+3. a second ffmpeg run stream-copies that elementary stream (and the soundtrack) into MP4 (``+faststart``).
+   It is started before step 1 so that its start-up overlaps the encode: it reads the soundtrack file only
+   once the pictures reach its standard input, and they are sent when step 1 has finished.
 
-This is the "encode a second once, extend it by stream copy" idea taken to its end: the copies cost nothing
-to encode, the frame count is exact by construction, the GOP is a fixed 1 s, there is no concat step, and
+This is the "encode a second once, extend it by stream copy" idea taken to its end: the copies cost next to
+nothing, the frame count is exact by construction, the GOP is a fixed 1 s, there is no concat step, and
 there are two ffmpeg processes per render. Rejected after measuring (720p, 5 s): full ``ultrafast`` encode
-~0.23 s; per-frame pan ~0.35-0.45 s; per-frame ``zoompan``-style scaling ~0.43 s.
+~0.23 s; per-frame pan ~0.35-0.45 s; per-frame ``zoompan``-style scaling ~0.43 s; encoding every frame for
+the counter alone, ~0.25 s. The pictures x264 encodes get the counter's patch from ffmpeg (an overlay of the
+same pixels), since their frames need it too.
 
 Image-to-video: Pillow scales and crops the image once (cover) to a canvas slightly larger than the frame;
 ffmpeg converts it to yuv420p once, loops it and pans with an animated ``crop`` (a pointer offset, no
@@ -32,12 +35,14 @@ are replaced), wrapped in Python, written to files and drawn with ``drawtext=tex
 The filter graph therefore only ever contains our own numbers, colours and file names, and ``%{...}`` in a
 prompt stays literal. This was chosen over drawing an overlay with Pillow because ffmpeg's statically
 linked HarfBuzz/FriBiDi shape Arabic and order RTL text the same on every machine (Pillow's layout depends on
-a system libraqm), and because no pixels have to be piped between processes. The font is passed explicitly
-(``assets/DejaVuSans.ttf``), so machines without fontconfig render the same glyphs. Glyphs the font lacks
-(emoji) show as the font's placeholder box; they never fail a job.
+a system libraqm), and because no pixels have to be piped between processes. drawtext draws with one font
+and has no fallback, so the bundled font is one merge of Noto fonts covering Latin, Greek, Cyrillic, Arabic,
+Hebrew, the CJK characters of the national standards, symbols and monochrome emoji, and each text is drawn
+with the smallest bundled font that has it (:mod:`videomock.media.fonts`: loading the big one costs ~10 ms
+a drawtext). A character no font has shows as its box; it never fails a job.
 
-Determinism: single-threaded x264 and filters, ``+bitexact`` muxing, no metadata, and the x264 version SEI
-is dropped, so one VideoSpec gives byte-identical files on a machine.
+Determinism: single-threaded x264 and filters, ``+bitexact`` muxing and AAC, no metadata, and the x264
+version SEI is dropped, so one VideoSpec gives byte-identical files on a machine.
 """
 
 from __future__ import annotations
@@ -47,7 +52,6 @@ import functools
 import hashlib
 import io
 import os
-import re
 import tempfile
 import threading
 import unicodedata
@@ -58,9 +62,9 @@ from pathlib import Path
 import ffmpeg as ffmpeg_cmd
 from PIL import Image, ImageFont, ImageOps
 
+from videomock.contracts.marks import mark_geometry
 from videomock.contracts.media import (
     FFMPEG_TIMEOUT_SECONDS,
-    MediaError,
     TimeLimit,
     ffmpeg_executable,
     finish_ffmpeg,
@@ -69,21 +73,23 @@ from videomock.contracts.media import (
     stop_ffmpeg,
 )
 from videomock.core.hashing import content_hash
+from videomock.media.audio import AUDIO_FILE, soundtrack
+from videomock.media.damage import Damage
+from videomock.media.errors import RenderError
+from videomock.media.fonts import MONO_FONT, font_for
+from videomock.media.h264 import START_CODE, SequenceParams, nal_units
+from videomock.media.marks import FrameMarks
 
-RENDERER_VERSION = "1"
+__all__ = ["RenderError", "VideoSpec", "render"]
 
-FONT_FILE = Path(__file__).resolve().parent / "assets" / "DejaVuSans.ttf"
+RENDERER_VERSION = "2"
+
 
 
 _PAN_FRACTION = 0.06           # the image-to-video canvas is this much larger than the frame, per side
 _SCAN_CHARS = 600              # more user text than fits on screen; bounds the wrapping work
 _PROMPT_LINES = 4
 _URL_LINES = 2
-_START_CODE = b"\x00\x00\x00\x01"
-
-
-class RenderError(MediaError):
-    """ffmpeg could not produce the video; the message says which step failed and ends with its stderr."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,10 @@ class VideoSpec:
     seed: int
     image: bytes | None = None
     image_url: str | None = None
+    #: A soundtrack (the model produces sound, as the catalog says).
+    audio: bool = False
+    #: Damage a corrupt_media fault asks for; the file is broken accordingly.
+    damage: Damage | None = None
 
     def __post_init__(self) -> None:
         """Reject specs ffmpeg would choke on, so a bad caller fails loudly before any process runs."""
@@ -112,14 +122,24 @@ class VideoSpec:
             raise ValueError("give image or image_url, not both")
 
     def cache_key(self) -> str:
-        """Everything that shapes the bytes, and nothing else (no task id), so identical requests share a file."""
+        """Everything that shapes the bytes, and nothing else (no task id), so identical requests share a file
+        and a file with sound, or a damaged one, is never served for one without."""
         fields = {
             "renderer": RENDERER_VERSION, "model": self.model, "prompt": self.prompt,
             "width": self.width, "height": self.height, "fps": self.fps, "duration": self.duration,
             "seed": self.seed, "image_url": self.image_url,
             "image_sha256": hashlib.sha256(self.image).hexdigest() if self.image is not None else None,
+            "audio": self.audio,
         }
+        damage = self.damage.key() if self.damage is not None else None
+        if damage is not None:
+            fields["damage"] = damage
         return content_hash(fields)
+
+    @property
+    def file_duration(self) -> int:
+        """How long the file is: what was asked, unless damage says otherwise."""
+        return self.damage.file_duration(self.duration) if self.damage is not None else self.duration
 
 
 def render(spec: VideoSpec, out_path: Path, *, ffmpeg: str | None = None,
@@ -134,9 +154,11 @@ def render(spec: VideoSpec, out_path: Path, *, ffmpeg: str | None = None,
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=f".{out_path.name}.") as tmp:
         work = Path(tmp)
         if spec.image is not None:
-            _render_image_video(spec, exe, work, timeout)
+            limit = _render_image_video(spec, exe, work, timeout)
         else:
-            _render_text_video(spec, exe, work, timeout)
+            limit = _render_text_video(spec, exe, work, timeout)
+        if spec.damage is not None:
+            spec.damage.finish(work / "video.mp4", exe, limit)
         os.replace(work / "video.mp4", out_path)
 
 
@@ -158,21 +180,21 @@ class _Pictures:
         return self.duration * self.per_second
 
 
-def _render_text_video(spec: VideoSpec, exe: str, work: Path, timeout: float) -> None:
+def _render_text_video(spec: VideoSpec, exe: str, work: Path, timeout: float) -> TimeLimit:
     """The picture changes only when the elapsed-seconds label does: one IDR per second."""
-    pictures = _Pictures(spec.fps, spec.duration, per_second=1)
+    pictures = _Pictures(spec.fps, spec.file_duration, per_second=1)
     layout = _Layout.for_spec(spec, body=_text_body(spec))
     layout.write_files(work)
     canvas = ffmpeg_cmd.input(f"color=c={_background_hex(spec.seed)}:s={spec.width}x{spec.height}:r={spec.fps}",
                               f="lavfi")
-    _encode(layout.draw(canvas, seconds="n"), pictures, exe, work, timeout)
+    return _encode(spec, layout.draw(canvas, seconds="n"), pictures, exe, work, timeout)
 
 
-def _render_image_video(spec: VideoSpec, exe: str, work: Path, timeout: float) -> None:
+def _render_image_video(spec: VideoSpec, exe: str, work: Path, timeout: float) -> TimeLimit:
     """A stepped diagonal pan over the cover-scaled image, a few steps per second. Smooth per-frame motion
     would make x264 encode every frame (~2 ms each at 720p even when little moves), over the time budget."""
     assert spec.image is not None
-    pictures = _Pictures(spec.fps, spec.duration, per_second=_pan_steps_per_second(spec.fps))
+    pictures = _Pictures(spec.fps, spec.file_duration, per_second=_pan_steps_per_second(spec.fps))
     pan_x, pan_y = (2 * round(side * _PAN_FRACTION / 2) for side in (spec.width, spec.height))
     image, described = _cover(spec.image, spec.width + pan_x, spec.height + pan_y, _background_rgb(spec.seed))
     body = [(f"image-to-video from {described}", 1), *(_text_body(spec) if spec.prompt else [])]
@@ -188,7 +210,7 @@ def _render_image_video(spec: VideoSpec, exe: str, work: Path, timeout: float) -
               .filter("setpts", "N")
               .filter("crop", w=spec.width, h=spec.height,   # a pointer offset, rounded to even for 4:2:0
                       x=f"{x0}+({x1 - x0})*n/{last}", y=f"{y0}+({y1 - y0})*n/{last}"))
-    _encode(layout.draw(moving, seconds=f"trunc(n/{pictures.per_second})"), pictures, exe, work, timeout,
+    return _encode(spec, layout.draw(moving, seconds=f"trunc(n/{pictures.per_second})"), pictures, exe, work, timeout,
             stdin=image.tobytes())
 
 
@@ -197,26 +219,45 @@ def _pan_steps_per_second(fps: int) -> int:
     return fps // next(hold for hold in range(1, fps + 1) if fps % hold == 0 and fps // hold <= 10)
 
 
-def _encode(picture_stream: ffmpeg_cmd.nodes.FilterableStream, pictures: _Pictures, exe: str, work: Path,
-            timeout: float, stdin: bytes | None = None) -> None:
-    """Encode the distinct pictures (an IDR at the start of every second, P frames between), add the held
-    frames as P_Skip, and stream-copy into work/video.mp4. The muxer starts first so its start-up overlaps
-    the encode; ``timeout`` counts from then and covers both processes."""
+_MARKS_FILE = "marks.yuv"
+
+
+def _encode(spec: VideoSpec, picture_stream: ffmpeg_cmd.nodes.FilterableStream, pictures: _Pictures, exe: str,
+            work: Path, timeout: float, stdin: bytes | None = None) -> TimeLimit:
+    """Encode the distinct pictures (an IDR at the start of every second, P frames between) with the
+    counter's patch drawn on each, and the soundtrack if any; write the frames between the pictures; and
+    stream-copy everything into work/video.mp4. The muxer starts first so its start-up overlaps the encode.
+    Returns the time limit, counted from the muxer's start, that covers both processes (and any damage done
+    to the file after them)."""
+    marks = FrameMarks(spec.width, spec.height, spec.fps, pictures.fps * pictures.duration)
+    (work / _MARKS_FILE).write_bytes(b"".join(marks.picture(n * pictures.hold) for n in range(pictures.count)))
+    patches = ffmpeg_cmd.input(_MARKS_FILE, format="rawvideo", pix_fmt="yuv420p", s=f"{marks.width}x{marks.height}",
+                               framerate=pictures.fps)
+    marked = picture_stream.filter("format", "yuv420p").overlay(patches, x=marks.geometry.x, y=marks.geometry.y)
     encode = ffmpeg_cmd.output(
-        picture_stream.filter("format", "yuv420p"), "pipe:1", format="h264", vcodec="libx264", preset="ultrafast",
+        marked, "pipe:1", format="h264", vcodec="libx264", preset="ultrafast",
         **{"profile:v": "baseline", "threads": 1, "frames:v": pictures.count, "g": pictures.fps,
            "force_key_frames": f"expr:eq(mod(n,{pictures.per_second}),0)", "forced-idr": 1, "flags:v": "+bitexact"})
-    mux = ffmpeg_cmd.output(
-        ffmpeg_cmd.input("pipe:0", format="h264", framerate=pictures.fps, probesize=32, analyzeduration=0),
-        "video.mp4", format="mp4", vcodec="copy", **_mp4_options(pictures.fps))
-    muxer = start_ffmpeg(_compile(mux, exe), work, error=RenderError)
+    video = ffmpeg_cmd.input("pipe:0", format="h264", framerate=pictures.fps, probesize=32, analyzeduration=0)
+    faststart = spec.damage is None or spec.damage.faststart
+    if spec.audio:
+        encode = ffmpeg_cmd.merge_outputs(encode, soundtrack(spec.seed, pictures.duration))
+        mux = ffmpeg_cmd.output(video, ffmpeg_cmd.input(AUDIO_FILE), "video.mp4", format="mp4", c="copy",
+                                **_mp4_options(pictures.fps, faststart))
+    else:
+        mux = ffmpeg_cmd.output(video, "video.mp4", format="mp4", vcodec="copy", **_mp4_options(pictures.fps, faststart))
     limit = TimeLimit.starting_now(timeout)
+    muxer = start_ffmpeg(_compile(mux, exe), work, error=RenderError)
     try:
         encoded = run_ffmpeg(_compile(encode, exe), step="encoding", cwd=work, stdin=stdin, error=RenderError,
                              limit=limit).stdout
-        finish_ffmpeg(muxer, _hold_pictures(encoded, pictures), step="muxing MP4", error=RenderError, limit=limit)
+        stream, key_frames = _hold_pictures(encoded, pictures, marks)
+        if spec.damage is not None:
+            stream = spec.damage.garble(stream, key_frames, spec.seed)
+        finish_ffmpeg(muxer, stream, step="muxing MP4", error=RenderError, limit=limit)
     finally:
         stop_ffmpeg(muxer)
+    return limit
 
 
 def _text_body(spec: VideoSpec) -> list[tuple[str, int]]:
@@ -228,167 +269,37 @@ def _text_body(spec: VideoSpec) -> list[tuple[str, int]]:
     return body
 
 
-def _hold_pictures(encoded: bytes, pictures: _Pictures) -> bytes:
-    """Follow every encoded picture with hold-1 all-skip P frames, renumbering x264's P slices to make room,
-    and drop the SEI that carries x264's version string. frame_num counts frames since the IDR."""
-    nals = [nal for nal in re.split(rb"\x00\x00\x00?\x01", encoded) if nal]
+def _hold_pictures(encoded: bytes, pictures: _Pictures, marks: FrameMarks) -> tuple[bytes, list[tuple[int, int]]]:
+    """Follow every encoded picture with hold-1 frames that copy it but for the counter's changed macroblocks,
+    renumbering x264's P slices to make room, and drop the SEI that carries x264's version string.
+    frame_num counts frames since the IDR. Returns the stream and where each IDR NAL is in it."""
+    nals = nal_units(encoded)
     types = [nal[0] & 0x1F for nal in nals]
     slices = [kind for kind in types if kind in (1, 5)]
     if len(slices) != pictures.count or slices[:1] != [5] or not set(types) <= {1, 5, 6, 7, 8}:
         raise RenderError(f"encoder produced an unexpected stream: NAL types {sorted(set(types))}, "
                           f"{len(slices)} pictures for {pictures.count}")
-    params = _SequenceParams.parse(nals[types.index(7)], nals[types.index(8)])
+    params = SequenceParams.parse(nals[types.index(7)], nals[types.index(8)])
     out = io.BytesIO()
-    position = 0
+    key_frames = []
+    position = frame = 0
     for nal, kind in zip(nals, types):
         if kind in (7, 8):
-            out.write(_START_CODE + nal)
+            out.write(START_CODE + nal)
         elif kind in (1, 5):
             position = 0 if kind == 5 else position + pictures.hold
-            out.write(_START_CODE + (nal if kind == 5 else params.renumber(nal, position)))
+            start = out.tell()
+            out.write(START_CODE + (nal if kind == 5 else params.renumber(nal, position)))
+            if kind == 5:
+                key_frames.append((start, out.tell()))
+            shown = marks.keys(frame)   # ffmpeg drew this frame's patch on the picture
             for held in range(position + 1, position + pictures.hold):
-                out.write(params.skip_frame(held))
-    return out.getvalue()
-
-
-@dataclass(frozen=True)
-class _SequenceParams:
-    """The few SPS/PPS fields a P_Skip slice header depends on."""
-    pps_id: int
-    log2_max_frame_num: int
-    mb_count: int
-    redundant_pic_cnt: bool
-    deblocking_control: bool
-
-    @classmethod
-    def parse(cls, sps_nal: bytes, pps_nal: bytes) -> _SequenceParams:
-        """Accept only what the Baseline encode guarantees (POC type 2, progressive, CAVLC, one slice group,
-        no weighted prediction); anything else means the encoder changed and skip frames would be wrong."""
-        sps = _BitReader(sps_nal[1:])
-        profile = sps.u(8)
-        sps.u(16)  # constraint flags, level
-        sps.ue()   # seq_parameter_set_id
-        log2_max_frame_num = sps.ue() + 4
-        poc_type = sps.ue()
-        sps.ue()   # max_num_ref_frames
-        sps.u(1)   # gaps_in_frame_num_value_allowed_flag
-        mb_count = (sps.ue() + 1) * (sps.ue() + 1)
-        progressive = sps.u(1)
-        pps = _BitReader(pps_nal[1:])
-        pps_id = pps.ue()
-        pps.ue()   # seq_parameter_set_id
-        cabac = pps.u(1)
-        pps.u(1)   # bottom_field_pic_order_in_frame_present_flag (unused with POC type 2)
-        slice_groups = pps.ue() + 1
-        pps.ue()   # num_ref_idx_l0_default_active_minus1
-        pps.ue()   # num_ref_idx_l1_default_active_minus1
-        weighted = pps.u(1)
-        pps.u(2)   # weighted_bipred_idc
-        pps.se()   # pic_init_qp_minus26
-        pps.se()   # pic_init_qs_minus26
-        pps.se()   # chroma_qp_index_offset
-        deblocking_control = pps.u(1)
-        pps.u(1)   # constrained_intra_pred_flag
-        redundant = pps.u(1)
-        if (profile, poc_type, progressive, cabac, slice_groups, weighted) != (66, 2, 1, 0, 1, 0):
-            raise RenderError("encoder produced an H.264 layout the skip-frame writer does not support "
-                              f"(profile {profile}, POC type {poc_type}, CABAC {cabac})")
-        return cls(pps_id, log2_max_frame_num, mb_count, bool(redundant), bool(deblocking_control))
-
-    def skip_frame(self, position: int) -> bytes:
-        """A reference P frame (one slice) whose macroblocks are all P_Skip: an exact copy of the previous
-        picture (every predicted motion vector is zero when no macroblock moves)."""
-        bits = _BitWriter()
-        bits.ue(0)                      # first_mb_in_slice
-        bits.ue(5)                      # slice_type: P, and every slice of the picture is P
-        bits.ue(self.pps_id)
-        bits.u(self.log2_max_frame_num, self._frame_num(position))
-        if self.redundant_pic_cnt:
-            bits.ue(0)
-        bits.u(1, 0)                    # num_ref_idx_active_override_flag
-        bits.u(1, 0)                    # ref_pic_list_modification_flag_l0
-        bits.u(1, 0)                    # adaptive_ref_pic_marking_mode_flag
-        bits.ue(0)                      # slice_qp_delta = 0 (se(0) codes as ue(0))
-        if self.deblocking_control:
-            bits.ue(1)                  # disable_deblocking_filter_idc: nothing to filter anyway
-        bits.ue(self.mb_count)          # mb_skip_run covering the whole picture
-        return _START_CODE + bytes([0x41]) + _escape(bits.rbsp_trailing())  # nal_ref_idc 2, non-IDR slice
-
-    def renumber(self, nal: bytes, position: int) -> bytes:
-        """x264 numbered its P slices by picture; give this one the frame_num of its frame position.
-        frame_num is fixed-width, so only those bits change."""
-        rbsp = bytearray(_unescape(nal[1:]))
-        header = _BitReader(bytes(rbsp[:16]), escaped=False)
-        first_mb, slice_type = header.ue(), header.ue()
-        header.ue()  # pic_parameter_set_id
-        if first_mb != 0 or slice_type not in (0, 5):
-            raise RenderError(f"encoder produced an unexpected slice (first_mb {first_mb}, type {slice_type})")
-        value, width = self._frame_num(position), self.log2_max_frame_num
-        for index in range(width):
-            byte, bit = divmod(header.position + index, 8)
-            mask = 0x80 >> bit
-            rbsp[byte] = rbsp[byte] | mask if value >> (width - 1 - index) & 1 else rbsp[byte] & ~mask
-        return nal[:1] + _escape(bytes(rbsp))
-
-    def _frame_num(self, position: int) -> int:
-        """frame_num wraps modulo MaxFrameNum; with POC type 2 the decoder's frame-number offset keeps the
-        picture order increasing across the wrap."""
-        return position % (1 << self.log2_max_frame_num)
-
-
-def _unescape(payload: bytes) -> bytes:
-    """NAL payload to RBSP: drop emulation prevention bytes."""
-    return re.sub(rb"\x00\x00\x03", b"\x00\x00", payload)
-
-
-def _escape(rbsp: bytes) -> bytes:
-    """RBSP to NAL payload: no start code may appear inside."""
-    return re.sub(rb"\x00\x00(?=[\x00-\x03])", b"\x00\x00\x03", rbsp)
-
-
-class _BitReader:
-    """Exp-Golomb reader over an RBSP."""
-
-    def __init__(self, data: bytes, *, escaped: bool = True) -> None:
-        rbsp = _unescape(data) if escaped else data
-        self._value = int.from_bytes(rbsp, "big")
-        self._bits = len(rbsp) * 8
-        self.position = 0
-
-    def u(self, count: int) -> int:
-        self.position += count
-        if self.position > self._bits:
-            raise RenderError("encoder produced a truncated H.264 header")
-        return (self._value >> (self._bits - self.position)) & ((1 << count) - 1)
-
-    def ue(self) -> int:
-        zeros = 0
-        while self.u(1) == 0:
-            zeros += 1
-        return (1 << zeros) - 1 + self.u(zeros)
-
-    def se(self) -> int:
-        code = self.ue()
-        return (code + 1) // 2 if code % 2 else -(code // 2)
-
-
-class _BitWriter:
-    def __init__(self) -> None:
-        self._value = 0
-        self._bits = 0
-
-    def u(self, count: int, value: int) -> None:
-        self._value = (self._value << count) | value
-        self._bits += count
-
-    def ue(self, value: int) -> None:
-        code = value + 1
-        self.u(2 * code.bit_length() - 1, code)
-
-    def rbsp_trailing(self) -> bytes:
-        self.u(1, 1)
-        self.u(-self._bits % 8, 0)
-        return self._value.to_bytes(self._bits // 8, "big")
+                frame += 1
+                keys = marks.keys(frame)
+                out.write(params.frame(held, marks.changed(shown, keys, params.width_mbs)))
+                shown = keys
+            frame += 1
+    return out.getvalue(), key_frames
 
 
 def _cover(data: bytes, width: int, height: int, background: tuple[int, int, int]) -> tuple[Image.Image, str]:
@@ -429,21 +340,35 @@ class _Layout:
     title: str
     details: tuple[str, ...]
     total: str
+    #: Pixels kept clear under the timer's box: its margin, or the counter's patch and a gap.
+    below_timer: int
+    #: The title's font (monospaced for an ASCII model id, as catalog ids are) and the details'.
+    title_font: Path
+    details_font: Path
 
     @classmethod
     def for_spec(cls, spec: VideoSpec, body: Sequence[tuple[str, int]]) -> _Layout:
+        """The picture describes the file it is in, so a file damaged to another length says that length."""
         unit = min(spec.width, spec.height) / 720
         margin, title_size, body_size = round(40 * unit), round(44 * unit), round(28 * unit)
         border = max(2, round(body_size * 0.3))
         room = spec.width - 2 * margin - 2 * border
         kind = "text-to-video" if spec.image is None and spec.image_url is None else "image-to-video"
         info = " \u00b7 ".join((f"seed {spec.seed}", f"{spec.width}x{spec.height}", f"{spec.fps} fps",
-                                f"{spec.duration} s", kind))
-        details = [line for text, max_lines in ((info, 2), *body) for line in _wrap(text, body_size, room, max_lines)]
+                                f"{spec.file_duration} s", kind))
+        texts = ((info, 2), *body)
+        details_font = font_for("".join(text for text, _ in texts))
+        details = [line for text, max_lines in texts for line in _wrap(text, body_size, room, max_lines, details_font)]
+        title = _clean(spec.model) or "(no model)"
+        title_font = MONO_FONT if title.isascii() else font_for(title)
         return cls(
-            margin=margin, border=border, title_size=title_size, body_size=body_size, timer_size=round(84 * unit),
-            title=_wrap(_clean(spec.model) or "(no model)", title_size, room, 1)[0], details=tuple(details),
-            total=_clock(spec.duration),
+            margin=margin, border=border, title_size=title_size, body_size=body_size,
+            # The timer's 15 monospaced characters (0.6 em each) fit between the margins of a portrait frame too.
+            timer_size=min(round(84 * unit), (spec.width - 2 * margin) * 10 // 95),
+            title=_wrap(title, title_size, room, 1, title_font)[0], details=tuple(details),
+            total=_clock(spec.file_duration),
+            below_timer=max(margin, spec.height - mark_geometry(spec.width, spec.height).y + 2 * border),
+            title_font=title_font, details_font=details_font,
         )
 
     def write_files(self, work: Path) -> None:
@@ -455,20 +380,20 @@ class _Layout:
         """Labels on top of ``stream``; ``seconds`` is the expression of the elapsed whole seconds at picture n.
         The timer is the only expanded text, and its format string is ours."""
         details_y = self.margin + round(self.title_size * 1.5)
-        stream = _drawtext(stream, self.title_size, self.margin, self.margin, textfile="title.txt",
+        stream = _drawtext(stream, self.title_font, self.title_size, self.margin, self.margin, textfile="title.txt",
                            expansion="none", boxborderw=self.border)
-        stream = _drawtext(stream, self.body_size, self.margin, details_y, textfile="details.txt", expansion="none",
-                           boxborderw=self.border, line_spacing=round(self.body_size * 0.35))
+        stream = _drawtext(stream, self.details_font, self.body_size, self.margin, details_y, textfile="details.txt",
+                           expansion="none", boxborderw=self.border, line_spacing=round(self.body_size * 0.35))
         timer = f"t=%{{eif:trunc(({seconds})/60):d:2}}:%{{eif:mod({seconds},60):d:2}} / {self.total}"
-        return _drawtext(stream, self.timer_size, "(w-tw)/2", f"h-th-{self.margin}", text=timer,
+        return _drawtext(stream, MONO_FONT, self.timer_size, "(w-tw)/2", f"h-th-{self.below_timer}", text=timer,
                          boxborderw=self.border)
 
 
-def _drawtext(stream: ffmpeg_cmd.nodes.FilterableStream, size: int, x: int | str, y: int | str,
+def _drawtext(stream: ffmpeg_cmd.nodes.FilterableStream, font: Path, size: int, x: int | str, y: int | str,
               **text: str | int) -> ffmpeg_cmd.nodes.FilterableStream:
     """White text on a translucent box, legible on any seed colour and on any image."""
-    return stream.filter("drawtext", fontfile=str(FONT_FILE), fontsize=size, fontcolor="white", x=x, y=y,
-                         box=1, boxcolor="black@0.45", **text)
+    return stream.filter("drawtext", fontfile=str(font), fontsize=size, fontcolor="white", x=x, y=y, box=1,
+                         boxcolor="black@0.45", **text)
 
 
 def _clock(seconds: int) -> str:
@@ -488,16 +413,16 @@ _font_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.FreeTypeFont:
+def _font(size: int, path: Path) -> ImageFont.FreeTypeFont:
     """Pillow only measures text here (ffmpeg draws it); the basic layout keeps widths machine-independent."""
-    return ImageFont.truetype(str(FONT_FILE), size, layout_engine=ImageFont.Layout.BASIC)
+    return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
 
 
-def _wrap(text: str, size: int, room: int, max_lines: int) -> list[str]:
+def _wrap(text: str, size: int, room: int, max_lines: int, font_file: Path) -> list[str]:
     """Greedy word wrap to ``room`` pixels, breaking inside words too long for a line (URLs, CJK), and
     ending with an ellipsis when the text does not fit in ``max_lines``."""
     with _font_lock:
-        font = _font(size)
+        font = _font(size, font_file)
 
         def fits(candidate: str) -> bool:
             return font.getlength(candidate) <= room
@@ -549,9 +474,10 @@ def _background_hex(seed: int) -> str:
 
 # --- running ffmpeg ---------------------------------------------------------------------------------------------
 
-def _mp4_options(fps: int) -> dict[str, str | int]:
-    """Browser-friendly, reproducible MP4: moov first, no metadata, no muxer version or creation time."""
-    return {"movflags": "+faststart", "map_metadata": -1, "fflags": "+bitexact",
+def _mp4_options(fps: int, faststart: bool) -> dict[str, str | int]:
+    """Browser-friendly, reproducible MP4: moov first (unless damage wants it last), no metadata, no muxer
+    version or creation time."""
+    return {**({"movflags": "+faststart"} if faststart else {}), "map_metadata": -1, "fflags": "+bitexact",
             "video_track_timescale": fps * 512}
 
 

@@ -128,7 +128,35 @@ class FilterOutputs(Action):
     count: int | None = None
 
 
-JobAction = FailTask | Stuck | Stall | Slow | Duration | FilterOutputs
+@dataclass(frozen=True)
+class CorruptMedia(Action):
+    """The job's video files arrive damaged (:mod:`videomock.media.damage` does the damage), while its polls
+    describe the video asked for. Each kind reads at most one of the other fields."""
+
+    type: ClassVar[str] = "corrupt_media"
+    endpoints: ClassVar[frozenset[str]] = _SUBMIT
+    #: The field each kind reads; the rest keep their schema defaults and do nothing.
+    PARAMETERS: ClassVar[Mapping[str, str]] = {"no_moov": "fraction", "duration_mismatch": "seconds",
+                                               "wrong_codec": "codec", "wrong_content_type": "content_type"}
+    kind: str
+    fraction: float
+    seconds: int
+    codec: str
+    content_type: str
+
+    @property
+    def value(self) -> Any:
+        """The one field this kind reads, None for the kinds that read none."""
+        name = self.PARAMETERS.get(self.kind)
+        return getattr(self, name) if name is not None else None
+
+    def journal(self) -> dict[str, Any]:
+        """The kind and the field it read: the other fields' defaults would only mislead."""
+        name = self.PARAMETERS.get(self.kind)
+        return {"type": self.type, "kind": self.kind, **({name: self.value} if name is not None else {})}
+
+
+JobAction = FailTask | Stuck | Stall | Slow | Duration | FilterOutputs | CorruptMedia
 
 
 # --- webhook actions: decided at submit, they shape the job's deliveries (videomock.core.webhooks.faults) -------
@@ -332,9 +360,9 @@ class Redirect(Action):
 
 
 ACTIONS: Mapping[str, type[Action]] = {cls.type: cls for cls in (
-    FailTask, Stuck, Stall, Slow, Duration, FilterOutputs, HttpError, Delay, Reset, Empty, TruncatedJson, MalformedJson, Dribble,
-    TruncatedDownload, ExpireUrl, Redirect, WebhookDuplicate, WebhookDelay, WebhookOutOfOrder, WebhookDrop,
-    WebhookBadSignature, WebhookStaleTimestamp, WebhookTruncated, WebhookEarly,
+    FailTask, Stuck, Stall, Slow, Duration, FilterOutputs, CorruptMedia, HttpError, Delay, Reset, Empty, TruncatedJson,
+    MalformedJson, Dribble, TruncatedDownload, ExpireUrl, Redirect, WebhookDuplicate, WebhookDelay, WebhookOutOfOrder,
+    WebhookDrop, WebhookBadSignature, WebhookStaleTimestamp, WebhookTruncated, WebhookEarly,
 )}
 
 

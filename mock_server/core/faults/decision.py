@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from videomock.core.exchange import Exchange
 from videomock.core.faults.actions import (
+    CorruptMedia,
     Delay,
     Dribble,
     Duration,
@@ -86,11 +88,13 @@ class JobShape:
     #: A safety filter's reason, when one withholds videos, and how many it withholds (None: all).
     filter_reason: str | None = None
     filtered: int | None = None
+    #: How a corrupt_media fault damages the job's files: {"kind", "value"}.
+    damage: dict[str, Any] | None = None
 
 
 def job_shape(firings: Iterable[Firing]) -> JobShape:
     """Merge every job action that fired. The first outcome-changing action (fail, stuck, stall) wins, and so
-    does the first safety filter (a filter only acts on a job that completes). Slow factors multiply, up to
+    do the first safety filter (a filter only acts on a job that completes) and the first media damage. Slow factors multiply, up to
     the largest one factor may be: rules and the header together must not make a timeline longer than one of
     them can (nor, multiplied often enough, infinite)."""
     outcome: JobShape | None = None
@@ -98,6 +102,7 @@ def job_shape(firings: Iterable[Firing]) -> JobShape:
     total: float | None = None
     queue: float | None = None
     screen: FilterOutputs | None = None
+    damage: CorruptMedia | None = None
     for firing in firings:
         action = firing.action
         if isinstance(action, FailTask) and outcome is None:
@@ -112,9 +117,12 @@ def job_shape(firings: Iterable[Firing]) -> JobShape:
             total, queue = action.seconds, action.queue_seconds
         elif isinstance(action, FilterOutputs) and screen is None:
             screen = action
+        elif isinstance(action, CorruptMedia) and damage is None:
+            damage = action
     base = outcome or JobShape()
     return JobShape(base.outcome, base.at_progress, base.reason, base.message, slow, total, queue,
-                    screen.reason if screen else None, screen.count if screen else None)
+                    screen.reason if screen else None, screen.count if screen else None,
+                    {"kind": damage.kind, "value": damage.value} if damage else None)
 
 
 # --- what happens on the wire ---------------------------------------------------------------------------------

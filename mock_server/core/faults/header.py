@@ -12,7 +12,14 @@ from typing import Any
 
 from videomock.contracts.schemas import CompiledSchema, load_schema
 from videomock.contracts.validation import violations_of
-from videomock.core.faults.actions import Action, FaultSpecError, number_text, parse_action, where_it_applies
+from videomock.core.faults.actions import (
+    Action,
+    CorruptMedia,
+    FaultSpecError,
+    number_text,
+    parse_action,
+    where_it_applies,
+)
 
 HEADER = "X-Videomock-Fault"
 
@@ -21,7 +28,10 @@ HEADER_GRAMMAR = (
     "[retry-after=S] [code=C] [message=M], delay=S or delay=MIN-MAX (at most limits.max_delay_seconds), reset, empty, malformed, truncate[=FRACTION], "
     "dribble[=BYTES[/SECONDS]], expire=TTL, redirect[=30X]. Per job (submit only): fail=REASON[@PROGRESS] "
     "(content_policy, upstream_error, timeout), stuck, stall=PROGRESS, slow=FACTOR, duration=SECONDS [queue=SECONDS], "
-    "filter[=COUNT] (a safety filter withholds COUNT of the job's videos, default all). Per job, on its webhook events: "
+    "filter[=COUNT] (a safety filter withholds COUNT of the job's videos, default all), "
+    "corrupt_media=KIND[:VALUE] (the job's files arrive damaged: no_moov[:FRACTION], zero_bytes, "
+    "wrong_content_type[:TYPE], duration_mismatch[:SECONDS], bad_frame, wrong_codec[:hevc|vp9]). "
+    "Per job, on its webhook events: "
     "webhook-duplicate, webhook-delay=SECONDS, webhook-out-of-order, webhook-drop, webhook-bad-signature, "
     "webhook-stale[=SECONDS], webhook-truncate[=FRACTION], webhook-early[=SECONDS]."
 )
@@ -123,6 +133,8 @@ def _actions_from(d: dict[str, str | None], endpoint: str, max_delay: float) -> 
     if "filter" in d:
         count = take("filter")
         actions.append({"type": "filter_outputs", **({"count": _integer("filter", count)} if count else {})})
+    if "corrupt-media" in d:
+        actions.append(_corruption(need("corrupt-media")))
     if "delay" in d:
         text = need("delay")
         low, dash, high = text.partition("-")
@@ -166,6 +178,19 @@ def _actions_from(d: dict[str, str | None], endpoint: str, max_delay: float) -> 
     if d:
         raise FaultSpecError(f"unknown directive {next(iter(d))!r}")
     return actions
+
+
+def _corruption(text: str) -> dict[str, Any]:
+    """``KIND[:VALUE]``, the value being the one field the kind reads (a number where the schema wants one)."""
+    kind, has_value, value = (part.strip() for part in text.partition(":"))
+    action: dict[str, Any] = {"type": "corrupt_media", "kind": kind}
+    if has_value:
+        name = CorruptMedia.PARAMETERS.get(kind)
+        if name is None:
+            raise FaultSpecError(f"corrupt_media={text}: {kind} takes no value")
+        parsers = {"fraction": _number, "seconds": _integer}
+        action[name] = parsers[name]("corrupt_media", value) if name in parsers else value
+    return action
 
 
 @cache
