@@ -50,7 +50,7 @@ def deliveries() -> Any:
 
 @admin.get("/webhooks/deliveries/<delivery_id>")
 def delivery(delivery_id: str) -> Any:
-    found = backend().store.get_delivery(delivery_id)
+    found = backend().webhooks.record(delivery_id)
     if found is None:
         raise provider_error("webhook_delivery_not_found", f"No webhook delivery {delivery_id!r}.", param="delivery_id")
     return found

@@ -175,6 +175,11 @@ class WebhookEngine:
                 if (task_id is None or r["task_id"] == task_id)
                 and (endpoint is None or endpoint in (r["target"]["name"], r["target"]["url"]))]
 
+    def record(self, delivery_id: str) -> dict[str, Any] | None:
+        """One delivery record, settled as :meth:`records` settles them (None: no such delivery)."""
+        self.wait_idle(SETTLE_SECONDS)
+        return self._store.get_delivery(delivery_id)
+
     def redeliver(self, delivery_id: str) -> dict[str, Any]:
         """Send a delivery again now, whatever became of it (without the faults of its first attempt); one
         being sent is left to finish."""
