@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-import jwt
-
 if TYPE_CHECKING:
     from jwt.types import Options
 
@@ -49,6 +47,9 @@ def owner(access_key: str) -> str:
 def authenticate(authorization: str | None, keys: Mapping[str, str], *, now: float) -> str:
     """The access key a request's token was issued for, checked against ``keys`` (access key -> secret key;
     empty: any signature) at wall-clock time ``now``; 401 with Kling's service code for the reason otherwise."""
+    # PyJWT loads cryptography, a tenth of the pytest plugin's start-up: imported by Kling's requests only.
+    import jwt
+
     token = bearer_token(authorization)
     if token is None:
         raise provider_error(EMPTY, "Authorization is empty: send 'Authorization: Bearer <token>', the token a JWT "
@@ -71,6 +72,8 @@ def authenticate(authorization: str | None, keys: Mapping[str, str], *, now: flo
 
 
 def _check_signature(token: str, access_key: str, keys: Mapping[str, str]) -> None:
+    import jwt
+
     secret = keys.get(access_key)
     if secret is None:
         raise provider_error(FAILED, f"Authentication failed: access key {access_key!r} (the token's iss) is not one "
