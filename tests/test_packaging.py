@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import string
 import subprocess
 import sys
 import textwrap
@@ -55,11 +56,13 @@ def test_the_pytest_entry_point_names_the_namespaced_plugin(wheel: zipfile.ZipFi
     assert "videomock = videomock.pytest_plugin.plugin" in text and "videomock = videomock.cli:main" in text
 
 
-USER_TEST = '''
+#: The user's own packages: named as two folders of this repository are, which must not shadow them.
+USER_ROOT_PACKAGE, USER_TESTS_PACKAGE = "contracts", "fixtures"
+USER_TEST = string.Template('''
     import requests
 
-    from contracts import RULES
-    from fixtures.data import GREETING
+    from $root import RULES
+    from $tests.data import GREETING
 
 
     def test_my_packages_and_the_fake_get_along(videomock):
@@ -73,15 +76,16 @@ USER_TEST = '''
 
     def test_the_live_fixture_too(videomock_server):
         assert requests.get(f"{videomock_server.url}/healthz").json()["status"] == "ok"
-'''
+''').substitute(root=USER_ROOT_PACKAGE, tests=USER_TESTS_PACKAGE)
 
 
 def test_a_user_project_with_its_own_fixtures_and_contracts_packages(tmp_path: Path) -> None:
     """The project has a root ``contracts`` package and a ``tests/fixtures`` package that its tests import as
     ``fixtures``; both are the names of folders in this repository."""
-    (tmp_path / "contracts").mkdir()
-    (tmp_path / "contracts" / "__init__.py").write_text('RULES = ["mine"]\n')
-    fixtures = tmp_path / "tests" / "fixtures"
+    assert (ROOT / USER_ROOT_PACKAGE).is_dir() and (ROOT / USER_TESTS_PACKAGE).is_dir()
+    (tmp_path / USER_ROOT_PACKAGE).mkdir()
+    (tmp_path / USER_ROOT_PACKAGE / "__init__.py").write_text('RULES = ["mine"]\n')
+    fixtures = tmp_path / "tests" / USER_TESTS_PACKAGE
     fixtures.mkdir(parents=True)
     (fixtures / "__init__.py").write_text("")
     (fixtures / "data.py").write_text('GREETING = "hello"\n')
