@@ -51,19 +51,15 @@ def file_id(task: Task, output: int) -> str:
 def operation_body(view: TaskView) -> dict[str, Any]:
     """The operation as ``GET /v1beta/{name}`` answers it. The filter's count is shown only when it withheld
     any video, as the Gemini API leaves it out."""
-    body: dict[str, Any] = {"name": operation_name(view.task)}
-    finished = google.finish(view)
-    if finished is None:
-        return body
-    body.update(finished)
-    if "error" not in finished:
+    def response() -> dict[str, Any]:
         base = public_base()
         samples = [{"video": {"uri": _video_uri(view, base, output)}}
                    for output in range(len(view.task.video_keys))]
         result = {**({"generatedSamples": samples} if samples else {}),
                   **(google.withheld(view) if view.state.withheld else {})}
-        body["response"] = {"@type": RESPONSE_TYPE, "generateVideoResponse": result}
-    return body
+        return {"@type": RESPONSE_TYPE, "generateVideoResponse": result}
+
+    return google.operation_body(view, operation_name(view.task), response)
 
 
 def _video_uri(view: TaskView, base: str, output: int) -> str:

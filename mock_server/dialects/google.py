@@ -159,6 +159,19 @@ def finish(view: TaskView) -> dict[str, Any] | None:
     return {"done": True}
 
 
+def operation_body(view: TaskView, name: str, response: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """An operation as its poll answers it: ``{"name"}`` while it runs, then done with its error or with
+    ``response()``, the API's own response object."""
+    body: dict[str, Any] = {"name": name}
+    finished = finish(view)
+    if finished is None:
+        return body
+    body.update(finished)
+    if "error" not in finished:
+        body["response"] = response()
+    return body
+
+
 def withheld(view: TaskView) -> dict[str, Any]:
     """``raiMediaFilteredCount`` and, when a safety filter withheld any videos, ``raiMediaFilteredReasons``."""
     count = view.state.withheld

@@ -71,15 +71,11 @@ def _video(view: TaskView, output: int) -> dict[str, Any]:
 
 def operation_body(view: TaskView) -> dict[str, Any]:
     """The operation as fetchPredictOperation answers it."""
-    body: dict[str, Any] = {"name": operation_name(view.task)}
-    finished = google.finish(view)
-    if finished is None:
-        return body
-    body.update(finished)
-    if "error" not in finished:
+    def response() -> dict[str, Any]:
         videos = [_video(view, output) for output in range(len(view.task.video_keys))]
-        body["response"] = {"@type": RESPONSE_TYPE, **({"videos": videos} if videos else {}), **google.withheld(view)}
-    return body
+        return {"@type": RESPONSE_TYPE, **({"videos": videos} if videos else {}), **google.withheld(view)}
+
+    return google.operation_body(view, operation_name(view.task), response)
 
 
 def _answer(body: Mapping[str, Any]) -> Response:
