@@ -22,7 +22,7 @@ from videomock.contracts.schemas import load_schema
 from videomock.contracts.validation import first_non_finite, json_pointer, param_name, validate_against
 from videomock.core.faults.actions import FaultSpecError
 from videomock.core.faults.rules import compile_rules
-from videomock.core.keys import fingerprint, is_fingerprint, owner_of
+from videomock.core.keys import is_fingerprint, owner_of
 from videomock.core.outbound import Refused, check_hosts, check_url, parse_networks
 from videomock.core.webhooks.schedule import delivery_policy
 
@@ -218,6 +218,11 @@ def _check_endpoints(webhooks: Mapping[str, Any]) -> None:
         except Refused as exc:
             param = f"webhooks.endpoints.{index}.url"
             raise ConfigError(f"invalid configuration: {param}: {exc}", param) from None
+        secret = endpoint.get("secret")
+        if secret is not None and not is_fingerprint(secret) and len(secret.removeprefix("whsec_")) % 4:
+            param = f"webhooks.endpoints.{index}.secret"
+            raise ConfigError(f"invalid configuration: {param} is not whsec_ followed by base64 (its length is not a "
+                              "multiple of 4)", param)
         name = endpoint.get("name") or f"endpoint-{index + 1}"
         if name in seen:
             param = f"webhooks.endpoints.{index}.name"
@@ -226,8 +231,8 @@ def _check_endpoints(webhooks: Mapping[str, Any]) -> None:
 
 
 def key_pairs(entries: list[str]) -> dict[str, str]:
-    """``auth.kling_keys`` as access key -> secret key. Raises ConfigError naming the entry at fault; no message
-    shows an entry, which holds a secret."""
+    """``auth.kling_keys`` as access key -> secret key (or, once the store keeps them, the fingerprint naming it in
+    the vault). Raises ConfigError naming the entry at fault; no message shows an entry, which holds a secret."""
     pairs: dict[str, str] = {}
     for n, entry in enumerate(entries):
         param = f"auth.kling_keys.{n}"
@@ -237,52 +242,16 @@ def key_pairs(entries: list[str]) -> dict[str, str]:
                               "and its secret key; the value is not shown, as it holds a secret)", param)
         if access in pairs:
             raise ConfigError(f"invalid configuration: {param}: access key {access!r} is given twice", param)
-        if is_fingerprint(secret):
-            raise ConfigError(f"invalid configuration: {param}: the secret key of access key {access!r} is a "
-                              "fingerprint (key_...), as GET /__admin/config shows it; give the secret key itself",
-                              param)
         pairs[access] = secret
     return pairs
-
-
-def shown(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The config as routes return it: each Kling secret key, which the config keeps to check signatures, shown
-    as its fingerprint (as the API keys are kept)."""
-    document = copy.deepcopy(dict(config))
-    document["auth"]["kling_keys"] = [f"{access}:{fingerprint(secret)}"
-                                      for access, secret in key_pairs(config["auth"]["kling_keys"]).items()]
-    return document
-
-
-def keeping_secrets(document: Mapping[str, Any], current: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``document`` (a config, or changes to it) with each Kling key pair shown as :func:`shown` shows it
-    replaced by the pair it stands for in ``current``, so a document read from ``GET /__admin/config`` can be
-    sent back unchanged. Raises ConfigError for a fingerprint that stands for no secret key held here."""
-    auth = document.get("auth")
-    if not isinstance(auth, Mapping) or not isinstance(auth.get("kling_keys"), list):
-        return document
-    entries = auth["kling_keys"]
-    held = key_pairs(current["auth"]["kling_keys"])
-    kept = []
-    for n, entry in enumerate(entries):
-        access, _, secret = entry.partition(":") if isinstance(entry, str) else ("", "", "")
-        if is_fingerprint(secret):
-            if access not in held or fingerprint(held[access]) != secret:
-                param = f"auth.kling_keys.{n}"
-                raise ConfigError(f"invalid configuration: {param}: the secret key of access key {access!r} is given "
-                                  "as a fingerprint that stands for no secret key this server holds for it; give "
-                                  "the secret key itself", param)
-            entry = f"{access}:{held[access]}"
-        kept.append(entry)
-    return {**document, "auth": {**auth, "kling_keys": kept}}
 
 
 def without_secrets(doc: dict[str, Any]) -> dict[str, Any]:
     """The config with every API key and the admin token replaced by its fingerprint (a fingerprint stays as
     it is), so that what the store keeps and the admin API returns reveals no secret, and a document read
-    from ``GET /__admin/config`` can be sent back unchanged. Kling's secret keys stay: a signature can only be
-    checked with the secret itself, so the store keeps them (it is readable by its owner only) and routes show
-    them as :func:`shown` does."""
+    from ``GET /__admin/config`` can be sent back unchanged. The secrets a signature is checked or made with
+    (webhook secrets, Kling's secret keys) stay whole here: the store's vault seals them as the config is
+    published (:func:`videomock.core.vault.seal_config`)."""
     auth = doc["auth"]
     auth["api_keys"] = list(dict.fromkeys(owner_of(key) for key in auth["api_keys"]))
     if auth["admin_token"] is not None:

@@ -392,7 +392,7 @@ def test_secret_keys_are_never_shown_and_survive_a_round_trip_of_the_config(fake
 @pytest.mark.parametrize("pairs, words", [
     ([f"{ACCESS}{SECRET}"], "is not ACCESS_KEY:SECRET_KEY"),
     ([f"{ACCESS}:{SECRET}", f"{ACCESS}:{OTHER_SECRET}"], "given twice"),
-    ([f"{ACCESS}:key_0123456789abcdef"], "give the secret key itself"),
+    ([f"{ACCESS}:key_0123456789abcdef"], "stands for no secret this server holds; give the secret key of access key"),
 ])
 def test_a_bad_key_pair_is_refused_without_showing_its_secret(fake: Fake, pairs: list[str], words: str) -> None:
     refused = requests.patch(f"{fake.url}/__admin/config", json={"auth": {"kling_keys": pairs}}, timeout=10)

@@ -31,9 +31,9 @@ from videomock.core.idempotency import Claim, IdempotencyKeys, Replay
 from videomock.core.journal import capped, journal_entry
 from videomock.core.limits import charge, check_in_flight, task_cost
 from videomock.core.tasks import Origin, Plan, Task, TaskState, is_due, is_running, observe, output_seed
+from videomock.core.vault import seal_config
 from videomock.core.webhooks.engine import WebhookEngine
 from videomock.core.webhooks.faults import early_seconds
-from videomock.core.webhooks.signing import seal_config
 from videomock.media.damage import Damage
 from videomock.media.images import fetch_image
 from videomock.media.library import MissingImage, VideoLibrary

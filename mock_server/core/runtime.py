@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from videomock.core.clock import Clock
-from videomock.core.webhooks.signing import seal_config
+from videomock.core.vault import seal_config
 from videomock.store import Store
 
 

@@ -24,7 +24,7 @@ from flask import Blueprint, Response, jsonify, request
 from videomock.config import key_pairs
 from videomock.contracts.dialects import kling as contract
 from videomock.contracts.validation import validate_dialect_request
-from videomock.core import rng
+from videomock.core import rng, vault
 from videomock.core.backend import TaskView, VideoBackend, bad_request
 from videomock.core.errors import APIError, provider_error
 from videomock.core.tasks import IdFormat, Origin, Task
@@ -170,8 +170,8 @@ def _answer(data: Any) -> Response:
 def caller() -> str:
     """Authenticate the request's JWT; the owner's fingerprint is kept on the exchange for the journal."""
     b = backend()
-    access_key = kling_auth.authenticate(request.headers.get("Authorization"), key_pairs(b.config["auth"]["kling_keys"]),
-                                         now=b.clock.real_now())
+    keys = {access: vault.unseal(b.store, name) for access, name in key_pairs(b.config["auth"]["kling_keys"]).items()}
+    access_key = kling_auth.authenticate(request.headers.get("Authorization"), keys, now=b.clock.real_now())
     owner = exchange().owner = kling_auth.owner(access_key)
     return owner
 

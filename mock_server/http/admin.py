@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from videomock.config import ConfigError, keeping_secrets, shown
+from videomock.config import ConfigError
 from videomock.core.backend import TaskView
 from videomock.core.clock import ClockError
 from videomock.core.errors import provider_error
@@ -96,21 +96,19 @@ def _configured(apply: Any, body: Any) -> dict[str, Any]:
 
 @admin.get("/config")
 def get_config() -> Any:
-    return shown(backend().config)
+    return backend().config
 
 
 @admin.put("/config")
 def put_config() -> Any:
     """Replace the runtime configuration (startup-only sections may be omitted, not changed)."""
-    b = backend()
-    return shown(_configured(lambda body: b.configure(keeping_secrets(body, b.config)), _object_body()))
+    return _configured(backend().configure, _object_body())
 
 
 @admin.patch("/config")
 def patch_config() -> Any:
     """Merge into the runtime configuration: tables merge, lists and values replace."""
-    b = backend()
-    return shown(_configured(lambda body: b.update_config(keeping_secrets(body, b.config)), _object_body()))
+    return _configured(backend().update_config, _object_body())
 
 
 @admin.post("/faults")

@@ -16,7 +16,7 @@ from videomock.core.tasks import Task
 #: Named state a reset keeps: configuration outlives tests, and so do the link-signing secret (links handed
 #: out before a reset still check) and the sealed webhook signing secrets the configuration refers to; tasks,
 #: journal, counters, deliveries and clock do not.
-KEPT_ON_RESET = frozenset({"config", "link_secret", "webhook_secrets"})
+KEPT_ON_RESET = frozenset({"config", "link_secret", "secrets"})
 
 
 #: The journal's size caps, by count and by the size of its entries' text: a journal of rejected 15 MB

@@ -9,31 +9,21 @@ bytes the secret's base64 (after ``whsec_``) encodes; what the openai SDK's ``we
 Secrets. An endpoint configured without one signs with a secret derived from the seed and its URL
 (:func:`webhook_secret`), so a test knows it without being told and a fixed seed gives a fixed secret; anyone
 who can read the seed can derive it, which is what a fake's test secret may be. A secret given in the
-configuration is never kept as given: the configuration keeps its fingerprint (``key_...``, as for API keys),
-so no answer and no journal entry holds it, and the store keeps it sealed (XORed with a keystream drawn from
-the store's own random key, :mod:`videomock.core.links`), so the store file does not show it either. The
-store file (its owner's only) holds that key, as it holds the link-signing key: sealing keeps the secret out
-of sight, not away from whoever owns the file.
+configuration is never kept as given: the configuration names it by its fingerprint and the store's vault
+keeps it sealed (:mod:`videomock.core.vault`).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import copy
 import hashlib
 import hmac
 from collections.abc import Mapping
-from typing import Any
 
-from videomock.config import ConfigError
-from videomock.core import links
-from videomock.core.keys import fingerprint, is_fingerprint
+from videomock.core import vault
 from videomock.store import Store
 
 SECRET_PREFIX = "whsec_"
-#: The named state holding sealed secrets by fingerprint (a reset keeps it: the configuration refers to it).
-VAULT_STATE = "webhook_secrets"
 #: Seconds a receiver accepts a timestamp off its own clock, as the Standard Webhooks libraries do.
 TOLERANCE_SECONDS = 300
 
@@ -70,50 +60,7 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> 
     return None
 
 
-def _keystream(key: bytes, length: int) -> bytes:
-    blocks = (hmac.new(key, f"webhook-secret-seal:{n}".encode(), hashlib.sha256).digest() for n in range(length // 32 + 1))
-    return b"".join(blocks)[:length]
-
-
-def _sealed(key: bytes, data: bytes) -> bytes:
-    return bytes(a ^ b for a, b in zip(data, _keystream(key, len(data))))
-
-
-def seal_config(store: Store, config: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` as the store keeps it: each endpoint secret given in full is sealed into the store's vault and
-    replaced by its fingerprint. A fingerprint must name a secret the vault holds (ConfigError otherwise)."""
-    sealed_config: dict[str, Any] = copy.deepcopy(dict(config))
-    key = links.signing_key(store)
-    for index, endpoint in enumerate(sealed_config.get("webhooks", {}).get("endpoints", ())):
-        secret = endpoint.get("secret")
-        if secret is None:
-            continue
-        param = f"webhooks.endpoints.{index}.secret"
-        if is_fingerprint(secret):
-            if secret not in (store.get_state(VAULT_STATE) or {}):
-                raise ConfigError(f"invalid configuration: {param} {secret} is the fingerprint of no secret this "
-                                  "server was given; give the whsec_ secret itself", param)
-            continue
-        try:
-            raw = secret_key(secret)
-        except binascii.Error:
-            raise ConfigError(f"invalid configuration: {param} is not whsec_ followed by base64", param) from None
-        name = fingerprint(secret)
-        sealed = base64.b64encode(_sealed(key, raw)).decode("ascii")
-        while True:   # other workers may seal theirs at the same time
-            vault = store.get_state(VAULT_STATE)
-            if (vault or {}).get(name) == sealed or store.compare_and_set_state(VAULT_STATE, vault, {**(vault or {}), name: sealed}):
-                break
-        endpoint["secret"] = name
-    return sealed_config
-
-
 def signing_key_for(store: Store, seed: int, url: str, secret: str | None) -> bytes:
-    """The HMAC key deliveries to ``url`` are signed with: the sealed secret ``secret`` names, or (None) the
-    one derived from the seed."""
-    if secret is None:
-        return secret_key(webhook_secret(seed, url))
-    sealed = (store.get_state(VAULT_STATE) or {}).get(secret)
-    if sealed is None:
-        raise KeyError(f"the signing secret {secret} is no longer in the store")
-    return _sealed(links.signing_key(store), base64.b64decode(sealed))
+    """The HMAC key deliveries to ``url`` are signed with: that of the secret the fingerprint ``secret`` names
+    in the vault, or (None) of the one derived from the seed."""
+    return secret_key(webhook_secret(seed, url) if secret is None else vault.unseal(store, secret))
