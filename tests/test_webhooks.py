@@ -114,7 +114,8 @@ def test_a_truncated_body_arrives_cut_short_and_the_retry_whole(videomock_server
     task_id = submit(videomock_server, fault="webhook-truncate=0.3")
     videomock_webhooks.wait_for("video.completed", task_id=task_id)   # the retry, 5 s later
 
-    cut, whole = videomock_webhooks.received()
+    # The receiver's thread for the cut attempt may record it after the retry's: sorted, not in arrival order.
+    cut, whole = sorted(videomock_webhooks.wait_until(2), key=lambda delivery: delivery.complete)
     assert (cut.complete, cut.json) == (False, None) and len(cut.body) == int(len(whole.body) * 0.3)
     assert whole.complete and whole.verified
     first, second = videomock_server.deliveries(task_id=task_id)[0]["attempts"]
@@ -188,6 +189,18 @@ def test_an_endpoint_the_allow_list_refuses_is_a_config_error(videomock_server: 
                            timeout=30)
     assert answer.status_code == 400
     assert answer.json()["error"]["param"] == "webhooks.endpoints.0.url"
+
+
+@pytest.mark.parametrize("secret, words", [
+    ("whsec_" + "A" * 17, "is not whsec_ followed by base64"),
+    ("key_0123456789abcdef", "stands for no secret this server holds; give the whsec_ secret itself"),
+])
+def test_an_endpoint_secret_that_is_not_one_is_a_config_error_naming_it(videomock_server: FakeProvider, secret: str,
+                                                                        words: str) -> None:
+    answer = requests.post(f"{videomock_server.url}/__admin/webhooks/endpoints",
+                           json={"url": f"{videomock_server.url}/__admin/webhook-sink/x", "secret": secret}, timeout=30)
+    assert answer.status_code == 400 and words in answer.json()["error"]["message"]
+    assert answer.json()["error"]["param"] == "webhooks.endpoints.0.secret"
 
 
 # --- the admin API -------------------------------------------------------------------------------------------
