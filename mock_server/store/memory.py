@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -11,6 +10,7 @@ from typing import Any
 
 from videomock.core.tasks import Task
 from videomock.store import JOURNAL_MAX_BYTES, JOURNAL_MAX_ENTRIES, KEPT_ON_RESET
+from videomock.store.codec import dumps, loads
 
 
 class MemoryStore:
@@ -83,7 +83,7 @@ class MemoryStore:
     def append_journal(self, entry: dict[str, Any]) -> None:
         with self._lock:
             seq = self._incremented("journal", 1)
-            text = json.dumps({**entry, "seq": seq}, separators=(",", ":"))
+            text = dumps({**entry, "seq": seq})
             if len(self._journal) == self._journal_limit:
                 self._journal_bytes -= len(self._journal[0])
             self._journal.append(text)
@@ -94,7 +94,7 @@ class MemoryStore:
     def journal(self) -> list[dict[str, Any]]:
         with self._lock:
             entries = list(self._journal)
-        return [json.loads(entry) for entry in entries]
+        return [loads(entry) for entry in entries]
 
     def get_state(self, name: str) -> Any:
         return self._state.get(name)

@@ -25,7 +25,8 @@ Choices, and why:
 - **A bounded journal**: the newest ``journal_limit`` entries are kept, as in :class:`MemoryStore`; older ones
   are deleted in batches, whenever a commit of new entries passes a multiple of ``JOURNAL_PRUNE_EVERY``. A
   counter follows the entries' total length, and once it passes ``journal_max_bytes`` the oldest entries go
-  until a tenth of that is free again.
+  until a tenth of that is free again. Entries are kept in pages, one row per commit of the journal writer:
+  a row per entry cost several microseconds of every served poll.
 - **Group commit.** Under load the write lock (tasks, counters, state) was the queue every writer stood
   in, and with the GIL a thread holding it could wait milliseconds for its turn to run while other
   processes waited for the lock (a convoy): throughput fell as threads were added. Writing threads now
@@ -44,7 +45,6 @@ from __future__ import annotations
 
 import atexit
 import fcntl
-import json
 import logging
 import mmap
 import os
@@ -54,12 +54,13 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
 from videomock.core.tasks import Task
 from videomock.store import JOURNAL_MAX_BYTES, JOURNAL_MAX_ENTRIES, KEPT_ON_RESET, StoreError
+from videomock.store.codec import dumps, loads
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, own
                                   record TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS tasks_by_seq ON tasks (seq);
 CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks (owner, seq);
-CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal_pages (first_seq INTEGER PRIMARY KEY, count INTEGER NOT NULL, entries TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS state_version (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
 INSERT OR IGNORE INTO state_version VALUES (1, 0);
@@ -94,9 +95,14 @@ CREATE INDEX IF NOT EXISTS deliveries_by_due ON deliveries (state, due, rank);
 #: Input images were kept in a ``blobs`` table until they moved to the media cache (videomock.media.library).
 #: Files written before then still have it; it is dropped when they are opened. The tables the store reads
 #: are unchanged, so the schema version is too (and an earlier videomock still opens the file).
-_DROP_IMAGE_TABLE = "DROP TABLE IF EXISTS blobs"
+#: The journal kept one row per entry (``journal``) until it kept pages of them; a file written before then
+#: loses its old entries (the journal is a record, not state), and an earlier videomock makes the table again.
+_DROP_OLD_TABLES = ("DROP TABLE IF EXISTS blobs", "DROP TABLE IF EXISTS journal")
 
 _VERSION = struct.Struct("<Q")
+#: Where the lock file keeps the tasks' change number: odd while a write that may change tasks commits, even
+#: otherwise (see :meth:`SqliteStore.get_task`).
+_TASKS_VERSION_AT = 8
 
 #: After the version, the lock file holds one slot per store object that journals (pid, entries queued,
 #: entries written), so a journal reader in any process can wait for every entry queued before its read.
@@ -324,10 +330,6 @@ def _committed(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
-
-
 def _incremented(conn: sqlite3.Connection, counter: str, amount: int) -> int:
     value: int = conn.execute("INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + ? "
                               "RETURNING value", (counter, amount, amount)).fetchall()[0][0]
@@ -351,7 +353,7 @@ class SqliteStore:
         self._inherited: list[sqlite3.Connection] = []
         #: name -> (store version when read, stored text, parsed value, version of that text in this process)
         self._state_cache: dict[str, tuple[int, str | None, Any, int]] = {}
-        self._task_cache: dict[str, tuple[str, Task]] = {}
+        self._task_cache: dict[str, tuple[int, str, Task]] = {}
         self._thread_write_lock = threading.Lock()
         self._group_lock = threading.Lock()
         self._group_queue: list[_Pending] = []
@@ -404,10 +406,23 @@ class SqliteStore:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction of several statements."""
-        with self._writing() as conn, _committed(conn):
+    def _transaction(self, *, tasks: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction of several statements; with ``tasks``, one that may change tasks."""
+        with self._writing() as conn, self._changing_tasks() if tasks else nullcontext(), _committed(conn):
             yield conn
+
+    @contextmanager
+    def _changing_tasks(self) -> Iterator[None]:
+        """Around the commit of a write that may change tasks, under the write lock: the tasks' change number
+        is odd until the commit is over, then even and new, so no process takes a Task it cached before as
+        current (a writer killed half-way leaves it odd: nothing is taken from a cache until the next write)."""
+        version = _COUNT.unpack_from(self._version_map, _TASKS_VERSION_AT)[0]
+        settled = version + (version & 1)
+        _COUNT.pack_into(self._version_map, _TASKS_VERSION_AT, settled + 1)
+        try:
+            yield
+        finally:
+            _COUNT.pack_into(self._version_map, _TASKS_VERSION_AT, settled + 2)
 
     def _grouped(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``work`` in a write transaction, sharing it with the writes other threads have queued.
@@ -440,13 +455,13 @@ class SqliteStore:
     def _commit_group(self, batch: list[_Pending]) -> None:
         if len(batch) == 1:  # alone, the transaction itself is the savepoint
             try:
-                with self._transaction() as conn:
+                with self._transaction(tasks=True) as conn:
                     batch[0].result = batch[0].work(conn)
             except BaseException as exc:
                 batch[0].result = _Failed(exc)
             return
         try:
-            with self._transaction() as conn:
+            with self._transaction(tasks=True) as conn:
                 for pending in batch:
                     conn.execute("SAVEPOINT work")
                     try:
@@ -495,7 +510,8 @@ class SqliteStore:
                 raise StoreError(f"{os.fspath(self.path)!r} has store schema {found}; this videomock reads {SCHEMA_VERSION}")
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 conn.execute(statement)
-            conn.execute(_DROP_IMAGE_TABLE)
+            for statement in _DROP_OLD_TABLES:
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _open_lock_file(self) -> None:
@@ -519,31 +535,35 @@ class SqliteStore:
     # --- tasks ---------------------------------------------------------------------------------------
 
     def add_task(self, task: Task) -> None:
-        record = _dumps(task.to_record())
+        record = dumps(task.to_record())
         self._grouped(lambda conn: _put_task(conn, task, record))
 
     def create_task(self, build: Callable[[int], Task]) -> Task:
         def work(conn: sqlite3.Connection) -> Task:
             task = build(_incremented(conn, "tasks", 1))
-            _put_task(conn, task, _dumps(task.to_record()))
+            _put_task(conn, task, dumps(task.to_record()))
             return task
 
         return self._grouped(work)
 
     def get_task(self, task_id: str) -> Task | None:
         """Polls read the same unchanged record over and over: its Task is kept (tasks are immutable, as the
-        memory store's shared ones are) while the stored text stays the same."""
+        memory store's shared ones are) with the tasks' change number it was read at, and is taken as it is
+        while no write that may change tasks has begun since, in any process. Otherwise the record is read
+        again (a query each poll cost more than the rest of a poll's store work), and its Task is still kept
+        while the text is the same."""
+        version = _COUNT.unpack_from(self._version_map, _TASKS_VERSION_AT)[0]
+        cached = self._task_cache.get(task_id)
+        if cached is not None and cached[0] == version and not version & 1:
+            return cached[2]
         rows = self._query("SELECT record FROM tasks WHERE id = ?", (task_id,))
         if not rows:
             return None
         record = rows[0][0]
-        cached = self._task_cache.get(task_id)
-        if cached is not None and cached[0] == record:
-            return cached[1]
-        task = Task.from_record(json.loads(record))
+        task = cached[2] if cached is not None and cached[1] == record else Task.from_record(loads(record))
         if len(self._task_cache) >= TASK_CACHE_SIZE:
             self._task_cache.clear()
-        self._task_cache[task_id] = (record, task)
+        self._task_cache[task_id] = (version, record, task)
         return task
 
     def delete_task(self, task_id: str) -> bool:
@@ -559,13 +579,13 @@ class SqliteStore:
             row = conn.execute("SELECT record FROM tasks WHERE id = ?", (task_id,)).fetchone()
             if row is None:
                 return None
-            record = json.loads(row[0])
+            record = loads(row[0])
             stored = Task.from_record(record)
             if not changes or (when is not None and not when(stored)):
                 return stored
             task = Task.from_record({**record, **changes})
             conn.execute("UPDATE tasks SET seq = ?, owner = ?, record = ? WHERE id = ?",
-                         (task.seq, task.owner, _dumps(task.to_record()), task_id))
+                         (task.seq, task.owner, dumps(task.to_record()), task_id))
             return task
 
         return self._grouped(work)
@@ -575,50 +595,77 @@ class SqliteStore:
             rows = self._query("SELECT record FROM tasks ORDER BY seq")
         else:
             rows = self._query("SELECT record FROM tasks WHERE owner = ? ORDER BY seq", (owner,))
-        return [Task.from_record(json.loads(record)) for (record,) in rows]
+        return [Task.from_record(loads(record)) for (record,) in rows]
 
     # --- journal -------------------------------------------------------------------------------------
 
     def append_journal(self, entry: dict[str, Any]) -> None:
         """Queue the entry; this process's journal writer commits it within a moment (see the module notes).
         Reads of the journal, here or in any process, first wait for every entry queued before them."""
-        self._journal.append(_dumps(entry))
+        self._journal.append(dumps(entry))
 
     def journal(self) -> list[dict[str, Any]]:
         self._journal.wait_for_all()
-        rows = self._query("SELECT seq, entry FROM journal ORDER BY seq DESC LIMIT ?", (self._journal_limit,))
-        return [{**json.loads(entry), "seq": seq} for seq, entry in reversed(rows)]
+        pages, wanted = [], self._journal_limit
+        conn = self._checkout()
+        cursor = conn.execute("SELECT first_seq, entries FROM journal_pages ORDER BY first_seq DESC")
+        try:
+            for first, text in cursor:   # newest first, only as many pages as the limit needs
+                pages.append((first, text.split("\n")))
+                wanted -= len(pages[-1][1])
+                if wanted <= 0:
+                    break
+        finally:
+            cursor.close()   # ends the read transaction before the connection goes back to the pool
+            self._idle.append(conn)
+        entries = [{**loads(entry), "seq": first + n} for first, texts in reversed(pages) for n, entry in enumerate(texts)]
+        return entries[-self._journal_limit:]
 
     def _write_journal(self, entries: list[str]) -> None:
-        """Commit queued entries in one transaction; ``seq`` is the row id, which SQLite assigns as the
-        largest so far plus one (so it starts again at 1 after a reset, as the memory store's does)."""
+        """Commit queued entries in one transaction, as one page: its entries' seq numbers run on from the
+        ``journal`` counter (which starts again at 1 after a reset, as the memory store's does). Entries a
+        page could not keep within the caps on its own are numbered but never written."""
         with self._transaction() as conn:
-            conn.executemany("INSERT INTO journal (entry) VALUES (?)", [(entry,) for entry in entries])
-            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-            size = _incremented(conn, _JOURNAL_BYTES, sum(map(len, entries)))
+            last = _incremented(conn, "journal", len(entries))
+            kept = self._within_caps(entries)
+            first = last - len(kept) + 1
+            text = "\n".join(kept)   # JSON text holds no raw newline
+            conn.execute("INSERT INTO journal_pages VALUES (?, ?, ?)", (first, len(kept), text))
+            size = _incremented(conn, _JOURNAL_BYTES, len(text))
             if last // JOURNAL_PRUNE_EVERY != (last - len(entries)) // JOURNAL_PRUNE_EVERY:
-                size = self._drop_journal_up_to(conn, last - self._journal_limit)
+                size = self._drop_pages(conn, "first_seq + count - 1 <= ?", last - self._journal_limit)
             if size > self._journal_max_bytes:
-                # Drop the oldest entries until a tenth of the cap is free, so this runs once per many writes.
+                # Drop the oldest pages until a tenth of the cap is free, so this runs once per many writes.
                 keep = self._journal_max_bytes * 9 // 10
-                rows = conn.execute("SELECT seq FROM (SELECT seq, SUM(length(entry)) OVER (ORDER BY seq DESC) AS kept "
-                                    "FROM journal) WHERE kept > ? ORDER BY seq DESC LIMIT 1", (keep,)).fetchall()
+                rows = conn.execute("SELECT first_seq FROM (SELECT first_seq, SUM(length(entries)) OVER "
+                                    "(ORDER BY first_seq DESC) AS kept FROM journal_pages) WHERE kept > ? "
+                                    "ORDER BY first_seq DESC LIMIT 1", (keep,)).fetchall()
                 if rows:
-                    self._drop_journal_up_to(conn, min(rows[0][0], last - 1))
+                    self._drop_pages(conn, "first_seq <= ?", min(rows[0][0], first - 1))
+
+    def _within_caps(self, entries: list[str]) -> list[str]:
+        """The newest of ``entries`` that the journal's caps let one page keep (at least one)."""
+        kept = entries[-self._journal_limit:]
+        size = 0
+        for n in range(len(kept) - 1, -1, -1):
+            size += len(kept[n])
+            if size > self._journal_max_bytes and n < len(kept) - 1:
+                return kept[n + 1:]
+        return kept
 
     @staticmethod
-    def _drop_journal_up_to(conn: sqlite3.Connection, seq: int) -> int:
-        """Delete the entries numbered up to ``seq``, taking their length off the size counter (only the
+    def _drop_pages(conn: sqlite3.Connection, condition: str, bound: int) -> int:
+        """Delete the pages that meet ``condition``, taking their length off the size counter (only the
         deleted rows are read); returns the journal's size left."""
-        dropped: int = conn.execute("SELECT COALESCE(SUM(length(entry)), 0) FROM journal WHERE seq <= ?",
-                                    (seq,)).fetchone()[0]
-        conn.execute("DELETE FROM journal WHERE seq <= ?", (seq,))
+        dropped: int = conn.execute(f"SELECT COALESCE(SUM(length(entries)), 0) FROM journal_pages WHERE {condition}",
+                                    (bound,)).fetchone()[0]
+        conn.execute(f"DELETE FROM journal_pages WHERE {condition}", (bound,))
         return _incremented(conn, _JOURNAL_BYTES, -dropped)
 
     # --- webhook deliveries --------------------------------------------------------------------------
 
     def add_deliveries(self, records: list[dict[str, Any]]) -> None:
-        rows = [(r["id"], r["due"], r["rank"], r["state"], _dumps(r)) for r in records]
+        rows = [(r["id"], r["due"], r["rank"], r["state"], dumps(r)) for r in records]
         self._grouped(lambda conn: conn.executemany("INSERT OR IGNORE INTO deliveries VALUES (?, ?, ?, ?, ?)", rows))
 
     def update_delivery(self, delivery_id: str, *, when: Callable[[dict[str, Any]], bool] | None = None,
@@ -627,19 +674,19 @@ class SqliteStore:
             row = conn.execute("SELECT record FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
             if row is None:
                 return None
-            record: dict[str, Any] = json.loads(row[0])
+            record: dict[str, Any] = loads(row[0])
             if when is not None and not when(record):
                 return record
             record = {**record, **changes}
             conn.execute("UPDATE deliveries SET due = ?, rank = ?, state = ?, record = ? WHERE id = ?",
-                         (record["due"], record["rank"], record["state"], _dumps(record), delivery_id))
+                         (record["due"], record["rank"], record["state"], dumps(record), delivery_id))
             return record
 
         return self._grouped(work)
 
     def get_delivery(self, delivery_id: str) -> dict[str, Any] | None:
         rows = self._query("SELECT record FROM deliveries WHERE id = ?", (delivery_id,))
-        return json.loads(rows[0][0]) if rows else None
+        return loads(rows[0][0]) if rows else None
 
     def deliveries(self, *, state: str | None = None, due_by: float | None = None,
                    limit: int | None = None) -> list[dict[str, Any]]:
@@ -654,7 +701,7 @@ class SqliteStore:
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._query(f"SELECT record FROM deliveries{where} ORDER BY due, rank LIMIT ?",
                            (*params, -1 if limit is None else limit))
-        return [json.loads(record) for (record,) in rows]
+        return [loads(record) for (record,) in rows]
 
     # --- named state ---------------------------------------------------------------------------------
 
@@ -676,36 +723,37 @@ class SqliteStore:
         if cached is not None and cached[1] == raw:
             value, seen = cached[2], cached[3]   # unchanged: the same object and version
         else:
-            value, seen = (None if raw is None else json.loads(raw)), version
+            value, seen = (None if raw is None else loads(raw)), version
         if version % 2:   # odd: a change is being committed, or its writer died before publishing
             return None, value
         self._state_cache[name] = (version, raw, value, seen)
         return seen, value
 
     def set_state(self, name: str, value: Any) -> None:
-        raw = _dumps(value)
+        raw = dumps(value)
         with self._state_change() as conn:
             conn.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, raw))
 
     def compare_and_set_state(self, name: str, expected: Any, value: Any) -> bool:
-        want = None if expected is None else _dumps(expected)
+        want = None if expected is None else dumps(expected)
         with self._state_change() as conn:
             rows = conn.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchall()
             current = rows[0][0] if rows else None
-            if (current if current is None else _dumps(json.loads(current))) != want:
+            if (current if current is None else dumps(loads(current))) != want:
                 return False
             if value is None:
                 conn.execute("DELETE FROM state WHERE name = ?", (name,))
             else:
-                conn.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, _dumps(value)))
+                conn.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, dumps(value)))
             return True
 
     @contextmanager
-    def _state_change(self) -> Iterator[sqlite3.Connection]:
-        """A transaction that changes named state. Change ``n`` publishes ``2n - 1`` before its commit and
-        ``2n`` after, both under the write lock; readers cache nothing under an odd version, so a writer
-        killed between commit and publication leaves caching off (until the next change) instead of stale."""
-        with self._writing() as conn:
+    def _state_change(self, *, tasks: bool = False) -> Iterator[sqlite3.Connection]:
+        """A transaction that changes named state (and with ``tasks``, may change tasks). Change ``n`` publishes
+        ``2n - 1`` before its commit and ``2n`` after, both under the write lock; readers cache nothing under an
+        odd version, so a writer killed between commit and publication leaves caching off (until the next
+        change) instead of stale."""
+        with self._writing() as conn, self._changing_tasks() if tasks else nullcontext():
             with _committed(conn):
                 yield conn
                 change = conn.execute("UPDATE state_version SET value = value + 1 RETURNING value").fetchall()[0][0]
@@ -717,7 +765,7 @@ class SqliteStore:
     def reset(self) -> None:
         self._journal.wait_for_all()   # entries of requests answered before the reset are not left to reappear
         kept = sorted(KEPT_ON_RESET)
-        with self._state_change() as conn:
-            for table in ("tasks", "counters", "journal", "deliveries"):
+        with self._state_change(tasks=True) as conn:
+            for table in ("tasks", "counters", "journal_pages", "deliveries"):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute(f"DELETE FROM state WHERE name NOT IN ({', '.join('?' * len(kept))})", kept)
