@@ -356,3 +356,30 @@ def test_the_fast_poll_path_answers_exactly_as_flask_does(fake: Fake) -> None:
     volatile = ("time", "virtual_time", "duration_ms", "seq")
     fast_entry, full_entry = ({k: v for k, v in e.items() if k not in volatile} for e in fake.backend.store.journal()[-2:])
     assert fast_entry == full_entry
+
+
+# --- the JSON of every answer -------------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12)
+
+
+@given(json_values)
+@example({"prompt": "一只纸船 🚣", "n": 10**30, "nested": [{"é": 1.5}]})
+def test_answers_are_flasks_compact_json_with_non_ascii_escaped(value: Any) -> None:
+    """orjson encodes the answers; what a client reads is what Flask's json module wrote before."""
+    app = create_app({"clock": {"mode": "instant"}})
+    text = app.json.dumps(value)
+    assert json.loads(text) == value and text.isascii()
+    if not any(isinstance(leaf, float) for leaf in _leaves(value)):   # floats may write their exponents shorter
+        assert text == json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,6 +22,7 @@ from videomock.http.errors import ErrorRenderers, register_error_handlers
 from videomock.http.fastpath import PollFastPath
 from videomock.http.fault_header import install_fault_header
 from videomock.http.journal import install_journal
+from videomock.http.json_text import AnswerJSON
 from videomock.http.middleware import open_exchanges
 from videomock.http.transport import TransportFaults
 from videomock.media.library import VideoLibrary
@@ -38,6 +38,7 @@ class FakeProviderApp(Flask):
     Its forms are parsed whole (:class:`~videomock.http.bodies.FormRequest`)."""
 
     request_class = FormRequest
+    json_provider_class = AnswerJSON
 
     def make_default_options_response(self) -> Response:
         response = super().make_default_options_response()
@@ -71,8 +72,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     # A form's text field may be as large as a body (an image's data URI, as the openai SDK sends
     # input_reference[image_url]); Flask's default of 500 kB answered such a form 413, naming max_body_bytes.
     app.config["MAX_FORM_MEMORY_SIZE"] = cfg["server"]["max_body_bytes"]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.compact = True  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
     # Werkzeug would answer "//" in a path with a 308 whose body is HTML; an unknown route is a JSON 404 here.
     app.url_map.merge_slashes = False
@@ -99,12 +98,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     app.register_blueprint(dashboard)
     install_journal(app)
     # Outermost first: CORS when asked for, plain polls, then transport faults, then the per-request Exchange, then Flask.
-    # The fast path serialises exactly as Flask's JSON responses do (compact, with a trailing newline), with
-    # one encoder built here: json.dumps with options builds a new one per call.
-    encoder = json.JSONEncoder(ensure_ascii=app.json.ensure_ascii, sort_keys=app.json.sort_keys,  # type: ignore[attr-defined]
-                               separators=(",", ":"), default=app.json.default)  # type: ignore[attr-defined]
+    # The fast path serialises exactly as Flask's JSON responses do (compact, with a trailing newline).
     fast = [adapter.fast_poll for adapter in dialects if adapter.fast_poll is not None]
-    fast_path = PollFastPath(TransportFaults(open_exchanges(app.wsgi_app)), backend, encoder.encode, fast)
+    fast_path = PollFastPath(TransportFaults(open_exchanges(app.wsgi_app)), backend, app.json.dumps, fast)
     app.wsgi_app = fast_path  # type: ignore[method-assign]
     if cfg["server"]["cors_origins"]:
         app.wsgi_app = CrossOrigin(app.wsgi_app, cfg["server"]["cors_origins"])  # type: ignore[method-assign]
