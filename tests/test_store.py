@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -241,18 +241,21 @@ def _reset(path: Path) -> None:
     SqliteStore(path).reset()
 
 
+def in_another_process(change: Callable[[Path], None], path: Path) -> None:
+    other = multiprocessing.get_context("spawn").Process(target=change, args=(path,))
+    other.start()
+    other.join(DEADLINE)
+    assert other.exitcode == 0
+
+
 def test_state_changed_by_another_process_is_seen(sqlite_path: Path) -> None:
     store = SqliteStore(sqlite_path)
     store.set_state("config", {"seed": 1})
     store.set_state("clock", {"mode": "manual"})
     config = store.get_state("config")
     assert store.get_state("clock") == {"mode": "manual"}   # now cached here
-    context = multiprocessing.get_context("spawn")
     for change in (_change_state, _reset):
-        other = context.Process(target=change, args=(sqlite_path,))
-        other.start()
-        other.join(DEADLINE)
-        assert other.exitcode == 0
+        in_another_process(change, sqlite_path)
         expected = {"mode": "manual", "moved": True} if change is _change_state else None
         assert store.get_state("clock") == expected
         assert store.get_state("config") is config
@@ -271,12 +274,8 @@ def test_a_task_changed_or_deleted_by_another_process_is_seen_by_the_next_read(s
     store.add_task(make_task(1))
     cached = store.get_task("task_1")
     assert store.get_task("task_1") is cached
-    context = multiprocessing.get_context("spawn")
     for change in (_finish_task, _reset):
-        other = context.Process(target=change, args=(sqlite_path,))
-        other.start()
-        other.join(DEADLINE)
-        assert other.exitcode == 0
+        in_another_process(change, sqlite_path)
         seen = store.get_task("task_1")
         assert (seen and seen.rendered) == (True if change is _finish_task else None)
     store.close()
