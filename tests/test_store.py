@@ -178,6 +178,27 @@ def test_a_file_that_kept_images_opens_and_loses_them(sqlite_path: Path) -> None
     second.close()
 
 
+def test_a_file_that_kept_a_row_per_journal_entry_opens_with_an_empty_journal(sqlite_path: Path) -> None:
+    """Before the journal kept pages, it kept a row per entry, and a counter of their size."""
+    first = SqliteStore(sqlite_path, journal_max_bytes=1000)
+    first.add_task(make_task(1))
+    first.close()
+    with sqlite3.connect(sqlite_path) as conn:
+        conn.execute("CREATE TABLE journal (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL)")
+        conn.execute("INSERT INTO journal (entry) VALUES (?)", ('{"path": "/old"}',))
+        conn.execute("INSERT OR REPLACE INTO counters VALUES ('journal_bytes', 10000000)")
+    second = SqliteStore(sqlite_path, journal_max_bytes=1000)
+    assert second.get_task("task_1") == make_task(1) and second.journal() == []
+    for n in range(3):
+        second.append_journal({"path": f"/{n}"})
+    assert [e["path"] for e in second.journal()] == ["/0", "/1", "/2"]
+    size = sqlite3.connect(sqlite_path).execute("SELECT value FROM counters WHERE name = 'journal_bytes'").fetchone()[0]
+    assert size < 100   # the old rows' size no longer counts against the cap (every write would prune)
+    tables = {name for (name,) in sqlite3.connect(sqlite_path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "journal" not in tables
+    second.close()
+
+
 def test_the_journal_file_stays_bounded(sqlite_path: Path) -> None:
     store = SqliteStore(sqlite_path, journal_limit=10)
     for i in range(3 * JOURNAL_PRUNE_EVERY):

@@ -95,9 +95,7 @@ CREATE INDEX IF NOT EXISTS deliveries_by_due ON deliveries (state, due, rank);
 #: Input images were kept in a ``blobs`` table until they moved to the media cache (videomock.media.library).
 #: Files written before then still have it; it is dropped when they are opened. The tables the store reads
 #: are unchanged, so the schema version is too (and an earlier videomock still opens the file).
-#: The journal kept one row per entry (``journal``) until it kept pages of them; a file written before then
-#: loses its old entries (the journal is a record, not state), and an earlier videomock makes the table again.
-_DROP_OLD_TABLES = ("DROP TABLE IF EXISTS blobs", "DROP TABLE IF EXISTS journal")
+_DROP_IMAGE_TABLE = "DROP TABLE IF EXISTS blobs"
 
 _VERSION = struct.Struct("<Q")
 #: Where the lock file keeps the tasks' change number: odd while a write that may change tasks commits, even
@@ -330,6 +328,15 @@ def _committed(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
+def _drop_journal_rows(conn: sqlite3.Connection) -> None:
+    """The journal kept one row per entry (table ``journal``) until it kept pages of them. A file written before
+    then loses its old entries (the journal is a record, not state), and their size with them, which would
+    otherwise count against the cap for ever; an earlier videomock opening the file makes the table again."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'").fetchone():
+        conn.execute("DROP TABLE journal")
+        conn.execute("DELETE FROM counters WHERE name = ?", (_JOURNAL_BYTES,))
+
+
 def _incremented(conn: sqlite3.Connection, counter: str, amount: int) -> int:
     value: int = conn.execute("INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + ? "
                               "RETURNING value", (counter, amount, amount)).fetchall()[0][0]
@@ -510,8 +517,8 @@ class SqliteStore:
                 raise StoreError(f"{os.fspath(self.path)!r} has store schema {found}; this videomock reads {SCHEMA_VERSION}")
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 conn.execute(statement)
-            for statement in _DROP_OLD_TABLES:
-                conn.execute(statement)
+            conn.execute(_DROP_IMAGE_TABLE)
+            _drop_journal_rows(conn)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _open_lock_file(self) -> None:
