@@ -26,19 +26,17 @@ from videomock.store import Store
 VAULT_STATE = "secrets"
 
 
-def _keystream(key: bytes, length: int) -> bytes:
-    blocks = (hmac.new(key, f"vault-seal:{n}".encode(), hashlib.sha256).digest() for n in range(length // 32 + 1))
-    return b"".join(blocks)[:length]
-
-
-def _xor(key: bytes, data: bytes) -> bytes:
-    return bytes(a ^ b for a, b in zip(data, _keystream(key, len(data))))
+def _xor(key: bytes, name: str, data: bytes) -> bytes:
+    """``data`` XORed with a keystream of its own: drawn from the store's key and the secret's name, so that two
+    sealed secrets never share one (their XOR would be the XOR of the secrets)."""
+    blocks = (hmac.new(key, f"vault-seal:{name}:{n}".encode(), hashlib.sha256).digest() for n in range(len(data) // 32 + 1))
+    return bytes(a ^ b for a, b in zip(data, b"".join(blocks)))
 
 
 def seal(store: Store, secret: str) -> str:
     """Keep ``secret`` sealed in the vault; returns the fingerprint that names it."""
     name = fingerprint(secret)
-    sealed = base64.b64encode(_xor(links.signing_key(store), secret.encode("utf-8"))).decode("ascii")
+    sealed = base64.b64encode(_xor(links.signing_key(store), name, secret.encode("utf-8"))).decode("ascii")
     while True:   # other workers may seal theirs at the same time
         vault = store.get_state(VAULT_STATE)
         if (vault or {}).get(name) == sealed or store.compare_and_set_state(VAULT_STATE, vault, {**(vault or {}), name: sealed}):
@@ -54,7 +52,7 @@ def unseal(store: Store, name: str) -> str:
     sealed = (store.get_state(VAULT_STATE) or {}).get(name)
     if sealed is None:
         raise KeyError(f"the secret {name} is not in the store's vault")
-    return _xor(links.signing_key(store), base64.b64decode(sealed)).decode("utf-8")
+    return _xor(links.signing_key(store), name, base64.b64decode(sealed)).decode("utf-8")
 
 
 def seal_config(store: Store, config: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from videomock.core.tasks import Task
 
 #: Named state a reset keeps: configuration outlives tests, and so do the link-signing secret (links handed
-#: out before a reset still check) and the sealed webhook signing secrets the configuration refers to; tasks,
+#: out before a reset still check) and the vault's sealed secrets the configuration refers to; tasks,
 #: journal, counters, deliveries and clock do not.
 KEPT_ON_RESET = frozenset({"config", "link_secret", "secrets"})
 
