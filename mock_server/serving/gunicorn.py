@@ -198,13 +198,16 @@ class GunicornServer(BaseApplication):
         left as the master and the admin API set them; a memory store is new, and this worker's own."""
         # The master never loads Flask and the app: only workers do.
         from videomock.http.app import INLINE, create_app
-        from videomock.recording.replay import replay_from_config
         from videomock.serving.bridge import WSGIBridge
         from videomock.serving.workpool import WorkPool
 
         server = self.config["server"]
         app = create_app(self.config, store=None if server["store"] == MEMORY else SqliteStore(server["store"]))
-        replay_from_config(app, self.config)
+        if server["replay"] is not None:
+            # Replay reads cassettes with the client's dialect tables, which bring requests: 5 MiB a worker.
+            from videomock.recording.replay import replay_from_config
+
+            replay_from_config(app, self.config)
         # Every worker runs a sender, so that one takes over the deliveries when the one sending dies.
         app.extensions["videomock"].webhooks.start()
         return WSGIBridge(app, WorkPool(server["threads"]), app.extensions.get(INLINE),
