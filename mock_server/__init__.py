@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     )
     from videomock.contracts.media import VideoInfo, probe
     from videomock.contracts.strategies import image_data_uris, invalid_requests, valid_requests
-    from videomock.core.webhooks.signing import webhook_secret
     from videomock.http.app import create_app
     from videomock.pytest_plugin.live import LiveServer
     from videomock.pytest_plugin.provider import FakeProvider
@@ -59,7 +58,6 @@ _EXPORTS = {
     "valid_requests": "videomock.contracts.strategies",
     "invalid_requests": "videomock.contracts.strategies",
     "image_data_uris": "videomock.contracts.strategies",
-    "webhook_secret": "videomock.core.webhooks.signing",
 }
 
 __all__ = [
@@ -83,7 +81,6 @@ __all__ = [
     "valid_requests",
     "validate_request",
     "validate_response",
-    "webhook_secret",
 ]
 
 

@@ -8,6 +8,8 @@ on a loopback port, getting what the fake sends over real sockets. Its waits mov
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import time
 from typing import Any
 
@@ -15,9 +17,10 @@ import jwt
 import pytest
 import requests
 
+import videomock
 from videomock.core.faults.header import HEADER
 from videomock.pytest_plugin.provider import FakeProvider
-from videomock.pytest_plugin.webhooks import WebhookReceiver
+from videomock.pytest_plugin.webhooks import Recorder, WebhookReceiver, serving
 
 VEO = {"model": "veo_3_1", "prompt": "a lighthouse at night"}
 
@@ -163,6 +166,33 @@ def test_a_gemini_operation_posts_video_generated_to_its_webhook_uris_with_its_u
     assert event["data"]["id"] == name and event["data"]["user_metadata"] == {"job": "42"}
     video = requests.get(event["data"]["video_uri"], headers={"x-goog-api-key": "k"}, timeout=30)
     assert video.content[4:8] == b"ftyp"
+
+
+def test_a_veo_uri_that_is_a_configured_endpoints_url_is_signed_with_that_endpoints_secret(
+        videomock_server: FakeProvider) -> None:
+    """How a receiver in another process is given the secret it verifies a Veo delivery with."""
+    secret = "whsec_" + base64.b64encode(b"the receiver app's own secret!!").decode()
+    recorder = Recorder(secret)
+    with serving(recorder) as base:
+        videomock_server.configure(webhooks={"endpoints": [{"url": f"{base}/veo", "secret": secret}]})
+        body = {"instances": [{"prompt": "a fox"}], "parameters": {"durationSeconds": 4},
+                "webhookConfig": {"uris": [f"{base}/veo"]}}
+        requests.post(f"{videomock_server.url}/v1beta/models/veo-3.1-generate-preview:predictLongRunning",
+                      json=body, headers={"x-goog-api-key": "k"}, timeout=30).raise_for_status()
+        videomock_server.deliveries()   # settles the deliveries due
+        received = recorder.wait_until(1)
+
+    assert [d.event for d in received] == ["video.generated"] * len(received)
+    assert all(d.verified for d in received), [d.problem for d in received]
+
+
+def test_the_default_signing_secret_is_the_stores_own_and_no_seed_gives_it_away() -> None:
+    url = "http://127.0.0.1:3000/hooks/video"
+    with videomock.fake(seed=7) as first, videomock.fake(seed=7) as second:
+        secrets = {first.webhook_secret(url), second.webhook_secret(url)}
+        assert first.webhook_secret(url) == first.webhook_secret(url)
+    seed_derived = hmac.new(b"videomock-webhook-secret:7", url.encode(), hashlib.sha256).digest()  # what it once was
+    assert len(secrets) == 2 and "whsec_" + base64.b64encode(seed_derived).decode() not in secrets
 
 
 def test_a_bad_webhook_config_is_refused_naming_the_field(videomock_server: FakeProvider) -> None:

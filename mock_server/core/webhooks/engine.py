@@ -154,11 +154,15 @@ class WebhookEngine:
         return chain
 
     def _targets(self, origin: Origin) -> list[dict[str, Any]]:
+        """Where the task's events go. A callback URL that is also a configured endpoint's is signed with that
+        endpoint's secret, so a receiver in another process can be given the secret it verifies with."""
+        endpoints = self._config()["webhooks"]["endpoints"]
+        secrets = {endpoint["url"]: endpoint.get("secret") for endpoint in endpoints}
         targets: list[dict[str, Any]] = [
-            {"kind": "callback", "name": "callback", "url": c.url, "shape": c.shape, "secret": None,
+            {"kind": "callback", "name": "callback", "url": c.url, "shape": c.shape, "secret": secrets.get(c.url),
              "user_metadata": c.user_metadata} for c in origin.webhooks]
         if origin.endpoint_shape is not None:
-            for n, endpoint in enumerate(self._config()["webhooks"]["endpoints"]):
+            for n, endpoint in enumerate(endpoints):
                 targets.append({"kind": "endpoint", "name": endpoint.get("name") or f"endpoint-{n + 1}",
                                 "url": endpoint["url"], "shape": origin.endpoint_shape,
                                 "secret": endpoint.get("secret"), "events": endpoint.get("events")})
@@ -307,7 +311,7 @@ class WebhookEngine:
         target = record["target"]
         wall = self._real_time()
         if self.shapes[target["shape"]].signed:
-            key = signing_key_for(self._store, self._seed(), target["url"], target["secret"])
+            key = signing_key_for(self._store, target["url"], target["secret"])
             if faults.get("bad_signature"):
                 key = hashlib.sha256(b"not the endpoint's secret:" + key).digest()
             stamp = int(wall - faults.get("stale_seconds", 0))

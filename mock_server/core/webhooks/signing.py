@@ -6,11 +6,12 @@ clock says) and ``webhook-signature``, ``v1,<base64 HMAC-SHA256 of "{id}.{timest
 bytes the secret's base64 (after ``whsec_``) encodes; what the openai SDK's ``webhooks.unwrap`` and the
 ``standardwebhooks`` library verify.
 
-Secrets. An endpoint configured without one signs with a secret derived from the seed and its URL
-(:func:`webhook_secret`), so a test knows it without being told and a fixed seed gives a fixed secret; anyone
-who can read the seed can derive it, which is what a fake's test secret may be. A secret given in the
-configuration is never kept as given: the configuration names it by its fingerprint and the store's vault
-keeps it sealed (:mod:`videomock.core.vault`).
+Secrets. A secret given in the configuration is never kept as given: the configuration names it by its
+fingerprint and the store's vault keeps it sealed (:mod:`videomock.core.vault`). An endpoint configured
+without one, and a callback URL (Veo's ``webhookConfig``) that is no configured endpoint's, signs with
+:func:`default_secret`: one per URL, drawn from the store's own random key, so nothing the fake makes public
+(its seed, its ids) gives it away. A test in the fake's process reads it (``FakeProvider.webhook_secret``);
+a receiver in another process is given the secret it verifies with by configuring its endpoint with one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from videomock.core import vault
+from videomock.core import links, vault
 from videomock.store import Store
 
 SECRET_PREFIX = "whsec_"
@@ -28,9 +29,10 @@ SECRET_PREFIX = "whsec_"
 TOLERANCE_SECONDS = 300
 
 
-def webhook_secret(seed: int, url: str) -> str:
-    """The secret of an endpoint configured without one: fixed by the seed and the endpoint's URL."""
-    key = hmac.new(f"videomock-webhook-secret:{seed}".encode(), url.encode(), hashlib.sha256).digest()
+def default_secret(store: Store, url: str) -> str:
+    """The secret deliveries to ``url`` are signed with when no configured one applies: fixed for the store,
+    drawn from its random key (:mod:`videomock.core.links`), and the same in every worker."""
+    key = hmac.new(links.signing_key(store), f"webhook-secret:{url}".encode(), hashlib.sha256).digest()
     return SECRET_PREFIX + base64.b64encode(key).decode("ascii")
 
 
@@ -60,7 +62,7 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> 
     return None
 
 
-def signing_key_for(store: Store, seed: int, url: str, secret: str | None) -> bytes:
+def signing_key_for(store: Store, url: str, secret: str | None) -> bytes:
     """The HMAC key deliveries to ``url`` are signed with: that of the secret the fingerprint ``secret`` names
-    in the vault, or (None) of the one derived from the seed."""
-    return secret_key(webhook_secret(seed, url) if secret is None else vault.unseal(store, secret))
+    in the vault, or (None) of :func:`default_secret`."""
+    return secret_key(default_secret(store, url) if secret is None else vault.unseal(store, secret))
