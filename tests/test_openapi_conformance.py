@@ -239,12 +239,16 @@ def broken_renderer(live_fake: Fake, tmp_path_factory: pytest.TempPathFactory) -
     videos.close()
 
 
+def served_document(fake: Fake, query: str = "") -> dict[str, Any]:
+    response = requests.get(f"{fake.url}/openapi.json{query}", timeout=10)
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
 @pytest.fixture(scope="module")
 def document(live_fake: Fake) -> dict[str, Any]:
-    response = requests.get(f"{live_fake.url}/openapi.json", timeout=10)
-    assert response.status_code == 200
-    served_document: dict[str, Any] = response.json()
-    return served_document
+    return served_document(live_fake)
 
 
 class Scene:
@@ -1244,10 +1248,7 @@ NEW_API_PROVOCATIONS = [
 
 @pytest.fixture(scope="module")
 def new_api_document(live_fake: Fake) -> dict[str, Any]:
-    response = requests.get(f"{live_fake.url}/openapi.json?profile=new-api", timeout=10)
-    assert response.status_code == 200
-    served_document: dict[str, Any] = response.json()
-    return served_document
+    return served_document(live_fake, "?profile=new-api")
 
 
 @pytest.mark.parametrize("provocation", NEW_API_PROVOCATIONS, ids=lambda p: p.id)
