@@ -302,6 +302,24 @@ def test_a_task_changed_or_deleted_by_another_process_is_seen_by_the_next_read(s
     store.close()
 
 
+def test_only_writes_that_may_change_tasks_move_the_tasks_change_number(sqlite_path: Path) -> None:
+    """Counters (request ids, fault matches, credits) and deliveries are written on request paths: they must
+    not send every poll's task read back to the database."""
+    store = SqliteStore(sqlite_path)
+    store.add_task(make_task(1))
+
+    def change_number() -> int:
+        return int(sqlite_store._COUNT.unpack_from(store._version_map, sqlite_store._TASKS_VERSION_AT)[0])
+
+    before = change_number()
+    store.next_id("kling_request")
+    store.add_deliveries([{"id": "dlv_1", "due": 0.0, "rank": 0.0, "state": "pending"}])
+    assert change_number() == before
+    store.update_task("task_1", rendered=True)
+    assert change_number() > before and change_number() % 2 == 0
+    store.close()
+
+
 def test_a_journaled_body_that_only_the_json_module_can_write_comes_back_exactly(store: Store) -> None:
     body = {"n": 10**30, "text": "\ud800 alone", "nested": [1.5, None, True]}
     store.append_journal({"path": "/odd", "request_body": body})

@@ -133,10 +133,11 @@ class _Failed:
 class _Pending:
     """A thread's write, queued to be committed with the writes of other threads."""
 
-    __slots__ = ("result", "wake", "work")
+    __slots__ = ("result", "tasks", "wake", "work")
 
-    def __init__(self, work: Callable[[sqlite3.Connection], Any]) -> None:
+    def __init__(self, work: Callable[[sqlite3.Connection], Any], tasks: bool) -> None:
         self.work = work
+        self.tasks = tasks   # it may change tasks (see SqliteStore.get_task)
         self.result: Any = _PENDING
         # Held until the thread may go on: its write is committed, or the thread is to commit the queue.
         # One lock per write wakes exactly the threads that are done, where a shared condition woke all.
@@ -331,10 +332,13 @@ def _committed(conn: sqlite3.Connection) -> Iterator[None]:
 def _drop_journal_rows(conn: sqlite3.Connection) -> None:
     """The journal kept one row per entry (table ``journal``) until it kept pages of them. A file written before
     then loses its old entries (the journal is a record, not state), and their size with them, which would
-    otherwise count against the cap for ever; an earlier videomock opening the file makes the table again."""
+    otherwise count against the cap for ever. An earlier videomock opening the file makes the table again and
+    counts into the same counters (and its reset leaves the pages): the pages go too, and the journal starts
+    again from 1."""
     if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'").fetchone():
         conn.execute("DROP TABLE journal")
-        conn.execute("DELETE FROM counters WHERE name = ?", (_JOURNAL_BYTES,))
+        conn.execute("DELETE FROM journal_pages")
+        conn.execute("DELETE FROM counters WHERE name IN (?, 'journal')", (_JOURNAL_BYTES,))
 
 
 def _incremented(conn: sqlite3.Connection, counter: str, amount: int) -> int:
@@ -431,11 +435,11 @@ class SqliteStore:
         finally:
             _COUNT.pack_into(self._version_map, _TASKS_VERSION_AT, settled + 2)
 
-    def _grouped(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    def _grouped(self, work: Callable[[sqlite3.Connection], _T], *, tasks: bool = False) -> _T:
         """Run ``work`` in a write transaction, sharing it with the writes other threads have queued.
         Returns (or raises) what ``work`` did, once it is committed. The thread that finds no commit under
         way commits the queue; when it is done it hands that role to the first write queued meanwhile."""
-        mine = _Pending(work)
+        mine = _Pending(work, tasks)
         with self._group_lock:
             self._group_queue.append(mine)
             leading, self._group_writing = not self._group_writing, True
@@ -462,13 +466,13 @@ class SqliteStore:
     def _commit_group(self, batch: list[_Pending]) -> None:
         if len(batch) == 1:  # alone, the transaction itself is the savepoint
             try:
-                with self._transaction(tasks=True) as conn:
+                with self._transaction(tasks=batch[0].tasks) as conn:
                     batch[0].result = batch[0].work(conn)
             except BaseException as exc:
                 batch[0].result = _Failed(exc)
             return
         try:
-            with self._transaction(tasks=True) as conn:
+            with self._transaction(tasks=any(pending.tasks for pending in batch)) as conn:
                 for pending in batch:
                     conn.execute("SAVEPOINT work")
                     try:
@@ -543,7 +547,7 @@ class SqliteStore:
 
     def add_task(self, task: Task) -> None:
         record = dumps(task.to_record())
-        self._grouped(lambda conn: _put_task(conn, task, record))
+        self._grouped(lambda conn: _put_task(conn, task, record), tasks=True)
 
     def create_task(self, build: Callable[[int], Task]) -> Task:
         def work(conn: sqlite3.Connection) -> Task:
@@ -551,7 +555,7 @@ class SqliteStore:
             _put_task(conn, task, dumps(task.to_record()))
             return task
 
-        return self._grouped(work)
+        return self._grouped(work, tasks=True)
 
     def get_task(self, task_id: str) -> Task | None:
         """Polls read the same unchanged record over and over: its Task is kept (tasks are immutable, as the
@@ -577,7 +581,7 @@ class SqliteStore:
         def work(conn: sqlite3.Connection) -> bool:
             return conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,)).rowcount > 0
 
-        deleted = self._grouped(work)
+        deleted = self._grouped(work, tasks=True)
         self._task_cache.pop(task_id, None)
         return deleted
 
@@ -595,7 +599,7 @@ class SqliteStore:
                          (task.seq, task.owner, dumps(task.to_record()), task_id))
             return task
 
-        return self._grouped(work)
+        return self._grouped(work, tasks=True)
 
     def tasks(self, owner: str | None = None) -> list[Task]:
         if owner is None:
