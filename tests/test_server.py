@@ -372,6 +372,8 @@ def test_answers_are_flasks_compact_json_with_non_ascii_escaped(value: Any) -> N
     """orjson encodes the answers; what a client reads is what Flask's json module wrote before."""
     app = create_app({"clock": {"mode": "instant"}})
     text = app.json.dumps(value)
+    with app.app_context():   # jsonify and a view's dict answer: what Flask's views send
+        assert app.json.response(value).get_data(as_text=True) == text + "\n"
     assert json.loads(text) == value and text.isascii()
     if not any(isinstance(leaf, float) for leaf in _leaves(value)):   # floats may write their exponents shorter
         assert text == json.dumps(value, separators=(",", ":"), ensure_ascii=True)

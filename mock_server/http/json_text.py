@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 from flask.json.provider import DefaultJSONProvider
 
+#: What Flask's ``response`` passes ``dumps`` for a compact answer.
+_COMPACT = {"separators": (",", ":")}
 _PASS_TO_DEFAULT = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
@@ -45,4 +47,6 @@ class AnswerJSON(DefaultJSONProvider):
         self.encode = encoder(self.default)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        return self.encode(obj) if not kwargs else super().dumps(obj, **kwargs)
+        """Compact, as the app's answers are: Flask's ``response`` (``jsonify``, a view returning a dict) asks
+        for it with compact separators, the fast path with no options."""
+        return self.encode(obj) if not kwargs or kwargs == _COMPACT else super().dumps(obj, **kwargs)
