@@ -113,6 +113,20 @@ def public(video_library: VideoLibrary) -> Iterator[tuple[str, str]]:
         yield f"http://127.0.0.1:{port}", f"http://{own_address}:{port}"
 
 
+def test_with_an_admin_token_a_public_server_serves_the_page_to_remote_browsers_and_its_data_with_the_token(
+        video_library: VideoLibrary) -> None:
+    own_address = _non_loopback_address()
+    if own_address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to listen on")
+    app = create_app({**BASELINE_CONFIG, "server": {"host": "0.0.0.0"}, "auth": {"admin_token": ADMIN_TOKEN}},
+                     videos=video_library)
+    with LiveServer(app, host="0.0.0.0") as server:
+        remote = f"http://{own_address}:{server.url.rsplit(':', 1)[1]}"
+        assert requests.get(f"{remote}/__admin/ui", timeout=10).status_code == 200
+        assert requests.get(f"{remote}/__admin/tasks", timeout=10).status_code == 401
+        assert requests.get(f"{remote}/__admin/tasks", headers={"X-Videomock-Admin-Token": ADMIN_TOKEN}, timeout=10).ok
+
+
 @pytest.mark.parametrize("path", ["/__admin/ui", "/__admin/ui/app.js", "/__admin/config/schema"])
 def test_without_an_admin_token_a_public_server_serves_the_page_to_loopback_clients_only(
         public: tuple[str, str], path: str) -> None:

@@ -40,10 +40,12 @@ def check_admin_access(*, token_needed: bool = True) -> None:
     that needs no token (``token_needed`` False) still answers loopback clients only, on a server without one."""
     config = backend().config
     token = config["auth"]["admin_token"]   # its fingerprint: the config keeps no secret
-    if token is None or not token_needed:
+    if token is None:
         if not is_loopback(config["server"]["host"]) and not is_loopback(request.remote_addr or ""):
             raise provider_error("admin_loopback_only", "The admin API answers loopback clients only on this server, "
                                  "which has no admin token; start it with --admin-token to administer it remotely.")
+        return
+    if not token_needed:
         return
     given = (request.headers.get(ADMIN_TOKEN_HEADER), bearer_token(request.headers.get("Authorization")))
     if not any(value is not None and hmac.compare_digest(fingerprint(value), token) for value in given):
