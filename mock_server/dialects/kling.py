@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -33,6 +33,7 @@ from videomock.dialects import callbacks, kling_auth
 from videomock.dialects.documented import cdn_link, cdn_url
 from videomock.http.bodies import parse_json_body
 from videomock.http.context import backend, exchange, public_base
+from videomock.store import Store
 
 log = logging.getLogger("videomock")
 
@@ -167,10 +168,27 @@ def _answer(data: Any) -> Response:
 
 # --- requests ---------------------------------------------------------------------------------------------------
 
+class SealedKeys(Mapping[str, str]):
+    """Access key -> secret key, each secret unsealed from the store's vault only when asked for: a request
+    needs the one its token names."""
+
+    def __init__(self, store: Store, names: Mapping[str, str]) -> None:
+        self._store, self._names = store, names
+
+    def __getitem__(self, access_key: str) -> str:
+        return vault.unseal(self._store, self._names[access_key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 def caller() -> str:
     """Authenticate the request's JWT; the owner's fingerprint is kept on the exchange for the journal."""
     b = backend()
-    keys = {access: vault.unseal(b.store, name) for access, name in key_pairs(b.config["auth"]["kling_keys"]).items()}
+    keys = SealedKeys(b.store, key_pairs(b.config["auth"]["kling_keys"]))
     access_key = kling_auth.authenticate(request.headers.get("Authorization"), keys, now=b.clock.real_now())
     owner = exchange().owner = kling_auth.owner(access_key)
     return owner
