@@ -16,7 +16,7 @@ import uvloop
 from tests.serve_process import DEADLINE
 from videomock.http.app import INLINE
 from videomock.serving.bridge import WSGIBridge
-from videomock.serving.protocol import RequestProtocol
+from videomock.serving.gunicorn import Worker
 from videomock.serving.workpool import WorkPool
 
 
@@ -26,8 +26,7 @@ class ServingThread:
     def __init__(self, app: Any, *, threads: int = 8) -> None:
         self._pool = WorkPool(threads)
         bridge = WSGIBridge(app, self._pool, app.extensions.get(INLINE), multiprocess=False)
-        config = uvicorn.Config(bridge, loop="uvloop", http=RequestProtocol, ws="none", lifespan="off",
-                                interface="asgi3", proxy_headers=False, server_header=False, log_level="warning")
+        config = uvicorn.Config(bridge, **Worker.CONFIG_KWARGS, log_level="warning")   # as serve's workers run it
         self._server = uvicorn.Server(config)
         self._socket = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"

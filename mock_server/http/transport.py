@@ -108,7 +108,7 @@ class TransportFaults:
             start_response(captured["status"], captured["headers"], captured["exc_info"])
             return body
         if exchange.delay > 0 and not wait_while_connected(environ, exchange.delay):
-            _close(body)
+            close_body(body)
             abort_connection(environ, reset=False)   # the client has gone: nobody to answer, free the thread
             start_response(captured["status"], captured["headers"])
             return []
@@ -122,13 +122,13 @@ class TransportFaults:
         status, headers = captured["status"], captured["headers"]
         fate = transport_fate(action, content_length(headers) or 0)
         if isinstance(fate, Abort):
-            _close(body)
+            close_body(body)
             abort_connection(environ, reset=fate.reset)
             start_response(status, headers)
             return []
         if isinstance(fate, Corrupt):
             data = b"".join(body)
-            _close(body)
+            close_body(body)
             broken = corrupted(data)
             start_response(status, with_length(headers, len(broken)))
             return [broken]
@@ -139,7 +139,8 @@ class TransportFaults:
         return _dribbled(body, fate.size, fate.interval, environ)
 
 
-def _close(body: Iterable[bytes]) -> None:
+def close_body(body: Iterable[bytes]) -> None:
+    """Close a WSGI body, as its consumer must however it stopped reading it."""
     close = getattr(body, "close", None)
     if close is not None:
         close()
@@ -167,7 +168,7 @@ def _truncated(body: Iterable[bytes], keep: int, environ: dict[str, Any]) -> Ite
             sent += len(chunk)
             yield chunk
     finally:
-        _close(body)
+        close_body(body)
     abort_connection(environ, reset=False)
 
 
@@ -181,4 +182,4 @@ def _dribbled(body: Iterable[bytes], size: int, interval: float, environ: dict[s
                 if not wait_while_connected(environ, interval):
                     return
     finally:
-        _close(body)
+        close_body(body)

@@ -34,7 +34,7 @@ from videomock.core.faults.decision import Abort, Corrupt, CutShort, Trickle, co
 from videomock.core.waits import waiting
 from videomock.http.fastpath import DECLINED
 from videomock.http.middleware import ENVIRON_KEY, WSGIApp
-from videomock.http.transport import CALLER_RENDERS_FAULTS, content_length, with_length
+from videomock.http.transport import CALLER_RENDERS_FAULTS, close_body, content_length, with_length
 from videomock.serving.protocol import LINK, Link, RequestTimedOut, refusal
 
 Scope = MutableMapping[str, Any]
@@ -43,6 +43,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 #: A request's environ -> the body and extra headers of its 200 answer, or None when it needs the full app.
 Inline = Callable[[dict[str, Any]], "tuple[bytes, list[tuple[str, str]]] | None"]
 
+#: Where a GET the inline path declined keeps its environ in the ASGI scope's ``extensions``, for the full path.
+_DECLINED_ENVIRON = "videomock.declined_environ"
 #: A body up to this size is read on the loop before a thread takes the request; a larger one by the thread.
 PREREAD_BODY_BYTES = 64 * 1024
 #: Bytes of a streamed answer (a video) a thread reads for the loop at a time.
@@ -132,7 +134,8 @@ class WSGIBridge:
             return None
         answer = self.inline(environ)
         if answer is None:
-            scope["extensions"][DECLINED] = True   # the full path need not ask again
+            environ[DECLINED] = True   # the full path need not ask again, nor build the environ again
+            scope["extensions"][_DECLINED_ENVIRON] = environ
             return None
         body, headers = answer
         return [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
@@ -140,9 +143,7 @@ class WSGIBridge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         link: Link = scope["extensions"][LINK]
-        environ = self._environ(scope)
-        if scope["extensions"].get(DECLINED):
-            environ[DECLINED] = True
+        environ = scope["extensions"].pop(_DECLINED_ENVIRON, None) or self._environ(scope)
         chunked = "HTTP_TRANSFER_ENCODING" in environ
         length = environ.get("CONTENT_LENGTH")
         loop = asyncio.get_running_loop()
@@ -165,7 +166,7 @@ class WSGIBridge:
             await self._answer(answer, exchange, link, send)
         finally:
             if answer.unclosed is not None:
-                await loop.run_in_executor(self.pool, _close, answer.unclosed)
+                await loop.run_in_executor(self.pool, close_body, answer.unclosed)
 
     async def _preread(self, receive: Receive, link: Link) -> bytes | None:
         """The whole (small) body, read on the loop; None when the request was answered for want of it."""
@@ -191,7 +192,7 @@ class WSGIBridge:
         body = iter(result)
         chunks, more = _pull(body)
         if not more:   # read whole (nearly always): closed here rather than in a second trip to a thread
-            _close(result)
+            close_body(result)
         status, headers = started
         return _Answer(int(status.split(" ", 1)[0]), headers, chunks, body if more else None, result if more else None)
 
@@ -286,12 +287,6 @@ def _pull(body: Iterator[bytes]) -> tuple[list[bytes], bool]:
             if size >= STREAM_BYTES:
                 return chunks, True
     return chunks, False
-
-
-def _close(result: Iterable[bytes]) -> None:
-    close = getattr(result, "close", None)
-    if close is not None:
-        close()
 
 
 def _no_write(data: bytes) -> None:

@@ -172,7 +172,6 @@ class GunicornServer(BaseApplication):
             "bind": [f"fd://{self.listener.fileno()}"],
             "worker_class": Worker,
             "workers": worker_count(server["workers"]),
-            "threads": server["threads"],
             "keepalive": KEEPALIVE_SECONDS,
             "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
             "preload_app": False,
