@@ -16,7 +16,7 @@ import requests
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests.conftest import Fake
+from tests.conftest import BASELINE_CONFIG, Fake
 from tests.profiles import examples
 from tests.test_server import assert_error
 from videomock import create_app
@@ -33,8 +33,17 @@ STATUS_TYPES = load_schema("error")["x-status-types"]
 
 
 @pytest.fixture(scope="module")
+def live_fake(video_library: VideoLibrary) -> Iterator[Fake]:
+    """This module's own fake with a manual clock (tasks stay queued, so checking one renders nothing). The
+    session's is reconfigured by other modules' tests, which may run between these in the same process: one
+    left a credit limit that refused these submits."""
+    app = create_app(BASELINE_CONFIG, videos=video_library)
+    with LiveServer(app) as server:
+        yield Fake(server.url, app.extensions["videomock"])
+
+
+@pytest.fixture(scope="module")
 def client(live_fake: Fake) -> requests.Session:
-    """The session-wide fake with a manual clock: tasks stay queued, so checking one renders nothing."""
     return live_fake.session()
 
 
