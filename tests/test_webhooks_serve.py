@@ -91,7 +91,7 @@ def test_a_kling_callback_sees_each_status_in_order_and_a_failing_task_its_failu
     assert succeed["task_info"] == {"external_task_id": "order-7"}
     assert video["url"] == f"{server.url}/v1/videos/{done}/content" and video["duration"] == "5"
     failure = next(d.json for d in callbacks if d.event == "failed")
-    assert failure["task_status_msg"] == "The generated content was blocked by the provider's safety filter."
+    assert failure["task_status_msg"] == "The generated content was blocked by the provider's safety filter. (code 1301)"   # as a query says
     assert "task_result" not in failure and "webhook-signature" not in callbacks[0].headers
     assert isinstance(failure["created_at"], int) and failure["created_at"] > 10**12   # milliseconds, as Kling's
 

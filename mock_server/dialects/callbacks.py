@@ -18,12 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from videomock.contracts.dialects import kling as kling_contract
 from videomock.core.backend import TaskView
 from videomock.core.tasks import Task
 from videomock.core.webhooks.events import Callback, Event, Shape
 
 #: Kling's task_status for each task status.
 KLING_STATUS = {"queued": "submitted", "in_progress": "processing", "completed": "succeed", "failed": "failed"}
+#: The catalog's task error codes that Kling numbers otherwise: its timeout is 5002, and a placeholder that
+#: could not be rendered is an internal error.
+KLING_FAILURE_CODES = {5004: 5002, 5010: 5000}
 
 
 def _openai_event(view: TaskView, event: Event) -> dict[str, Any]:
@@ -38,18 +42,41 @@ def _milliseconds(seconds: float) -> int:
     return int(seconds * 1000)
 
 
+def kling_external_id(task: Task) -> str | None:
+    external: str | None = (task.params.get("metadata") or {}).get("external_task_id")
+    return external
+
+
+def kling_task_info(task: Task) -> dict[str, Any]:
+    external = kling_external_id(task)
+    return {"external_task_id": external} if external is not None else {}
+
+
+def kling_status_msg(view: TaskView) -> str:
+    """Why a failed task failed, the same in a query and in a callback. Kling's is plain text; the service code
+    is added, so that a client can tell a content-security refusal (1301) from a failure on the provider's side
+    (5000, 5002)."""
+    error = view.state.error
+    if error is None:
+        return ""
+    code = error.get("code")
+    service = KLING_FAILURE_CODES.get(code, code) if isinstance(code, int) else None
+    if service not in kling_contract.service_codes():
+        service = 5000
+    return f"{error.get('message') or 'The task failed.'} (code {service})"
+
+
 def kling_shape(name: str, videos: Callable[[Task, Event], list[dict[str, Any]]]) -> Shape:
     """Kling's callback; ``videos(task, event)`` is a succeeded task's ``task_result.videos``, as the dialect
     that sends it links and names them."""
 
     def render(view: TaskView, event: Event) -> dict[str, Any]:
         task, state = view.task, view.state
-        metadata = task.params.get("metadata") or {}
         data: dict[str, Any] = {
             "task_id": task.id,
             "task_status": event.type,
-            "task_status_msg": str((state.error or {}).get("message") or "") if state.status == "failed" else "",
-            "task_info": {"external_task_id": metadata["external_task_id"]} if "external_task_id" in metadata else {},
+            "task_status_msg": kling_status_msg(view) if state.status == "failed" else "",
+            "task_info": kling_task_info(task),
             "created_at": _milliseconds(task.reported_time(task.created_at)),
             "updated_at": _milliseconds(event.created_at),
         }

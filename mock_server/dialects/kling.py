@@ -55,10 +55,6 @@ ORIGIN = Origin(dialect=contract.NAME, ids=IDS)
 CALLBACK_SHAPE = "kling"
 #: Kling clears generated videos 30 days after they are made; their links stop working then.
 VIDEO_LIFETIME_SECONDS = 30 * 86400
-STATUSES = {"queued": "submitted", "in_progress": "processing", "completed": "succeed", "failed": "failed"}
-#: The catalog's task error codes that Kling numbers otherwise: its timeout is 5002, and a placeholder that
-#: could not be rendered is an internal error.
-FAILURE_CODES = {5004: 5002, 5010: 5000}
 _REQUEST_ID = "videomock.kling.request_id"
 
 
@@ -96,11 +92,6 @@ def _operation(task: Task) -> str:
     return contract.IMAGE2VIDEO if "image" in task.params else contract.TEXT2VIDEO
 
 
-def _external_id(task: Task) -> str | None:
-    external: str | None = (task.params.get("metadata") or {}).get("external_task_id")
-    return external
-
-
 def _ms(task: Task, virtual: float) -> int:
     return int(task.reported_time(virtual) * 1000)
 
@@ -112,32 +103,18 @@ def _updated(view: TaskView) -> float:
     return view.task.started_at if view.state.status == "in_progress" else view.task.created_at
 
 
-def _status_msg(view: TaskView) -> str:
-    """Why a failed task failed. Kling's is plain text; the service code is added, so that a client can tell a
-    content-security refusal (1301) from a failure on the provider's side (5000, 5002)."""
-    error = view.state.error
-    if error is None:
-        return ""
-    code = error.get("code")
-    service = FAILURE_CODES.get(code, code) if isinstance(code, int) else None
-    if service not in contract.service_codes():
-        service = 5000
-    return f"{error.get('message') or 'The task failed.'} (code {service})"
-
-
 def _created(view: TaskView) -> dict[str, Any]:
     """What the create answer says of a task: the start of what a query says."""
     task = view.task
-    external = _external_id(task)
-    return {"task_id": task.id, "task_status": STATUSES[view.state.status],
-            "task_info": {"external_task_id": external} if external is not None else {},
+    return {"task_id": task.id, "task_status": callbacks.KLING_STATUS[view.state.status],
+            "task_info": callbacks.kling_task_info(task),
             "created_at": _ms(task, task.created_at), "updated_at": _ms(task, _updated(view))}
 
 
 def task_data(view: TaskView, link_ttl: float | None = None) -> dict[str, Any]:
     """The task as a query answers it. ``link_ttl`` (an expire_url fault's) makes the video's link expire
     sooner than the 30 days Kling keeps a video."""
-    data = {**_created(view), "task_status_msg": _status_msg(view)}
+    data = {**_created(view), "task_status_msg": callbacks.kling_status_msg(view)}
     if view.state.status == "completed" and view.state.completed_at is not None:
         b, task = backend(), view.task
         ttl = link_ttl if link_ttl is not None else VIDEO_LIFETIME_SECONDS - (b.clock.now() - view.state.completed_at)
@@ -206,7 +183,7 @@ def _task_id(owner: str, operation: str, given: str) -> str:
     task = backend().store.get_task(given)
     if task is not None and task.owner == owner and task.dialect == contract.NAME and _operation(task) == operation:
         return task.id
-    found = next((v.task.id for v in _kling_tasks(owner, operation) if _external_id(v.task) == given), None)
+    found = next((v.task.id for v in _kling_tasks(owner, operation) if callbacks.kling_external_id(v.task) == given), None)
     if found is None:
         raise provider_error("task_not_found", f"No {operation} task {given!r} (a task_id or an external_task_id) for "
                                                "this access key.", param="task_id")
@@ -235,7 +212,7 @@ def create(operation: str) -> Response:
     if violations or spec is None:
         raise bad_request(violations)
     external = body.get("external_task_id")
-    if external is not None and any(_external_id(v.task) == external for v in _kling_tasks(owner, operation)):
+    if external is not None and any(callbacks.kling_external_id(v.task) == external for v in _kling_tasks(owner, operation)):
         raise provider_error("invalid_value", f"external_task_id {external!r} is already the id of another {operation} "
                                               "task of this access key; Kling's must be unique.",
                              param="external_task_id")
