@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 
+from videomock.core.errors import provider_error
 from videomock.store import Store
 
 #: The named state that holds the secret; a reset keeps it (links handed out before stay checkable).
@@ -32,6 +33,18 @@ def sign(key: bytes, task_id: str, expires: int) -> str:
 
 def is_valid(key: bytes, task_id: str, expires: int, signature: str) -> bool:
     return hmac.compare_digest(sign(key, task_id, expires), signature)
+
+
+def check(key: bytes, subject: str, expires: str, signature: str, now: float, *, name: str = "link",
+          renew: str = "poll the task again for a fresh url") -> None:
+    """403 unless ``expires``/``signature`` sign a link to ``subject`` that has not expired at ``now`` (in the
+    clock the link was made by); ``name`` and ``renew`` say in the error which link it is and how to get another."""
+    if not (expires.isascii() and expires.isdecimal() and len(expires) <= 12):
+        raise provider_error("invalid_signature", f"This {name} is not valid: it has no expiry.")
+    if not is_valid(key, subject, int(expires), signature):
+        raise provider_error("invalid_signature", f"This {name} is not valid: its signature does not match.")
+    if now > int(expires):
+        raise provider_error("url_expired", f"This {name} has expired; {renew}.")
 
 
 def signed_query(key: bytes, task_id: str, now: float, ttl: float) -> str:
