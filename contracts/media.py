@@ -80,12 +80,13 @@ _DECODE_ERROR = re.compile(rb"^\[(?:h264|hevc|vp9|av1|libdav1d)[^\]]*\] (.*(?:er
                            rb"corrupt|out of range|decode_slice).*)$", re.MULTILINE)
 
 
-def probe(path: str | os.PathLike[str], *, ffmpeg: str | None = None) -> VideoInfo:
+def probe(path: str | os.PathLike[str], *, ffmpeg: str | None = None, audio: bool = True) -> VideoInfo:
     """Decode every frame of the first video stream (counting decoded frames is what proves a file plays)
     and report its geometry, rate, frame count, duration, codec, pixel format, profile, whether moov
     precedes mdat (faststart), the errors the decoder reported on the way, and the first audio stream with
-    the duration it decodes to. Raises MediaError if ffmpeg cannot read the file at all (no index, not a
-    video, empty)."""
+    the duration it decodes to (decoding it whole is a second ffmpeg run: with ``audio`` False, for a caller
+    that needs only the picture, ``audio`` is None without a look). Raises MediaError if ffmpeg cannot read
+    the file at all (no index, not a video, empty)."""
     path = Path(path)
     exe = ffmpeg_executable(ffmpeg)
     stream = ffmpeg_cmd.input(f"file:{path.resolve()}")["v:0"]
@@ -105,7 +106,7 @@ def probe(path: str | os.PathLike[str], *, ffmpeg: str | None = None) -> VideoIn
         width=int(stream_line["w"]), height=int(stream_line["h"]), fps=Fraction(stream_line["fps"]),
         frame_count=int(frames[-1]), duration=int(hours) * 3600 + int(minutes) * 60 + float(seconds),
         codec=stream_line["codec"], pix_fmt=stream_line["pix_fmt"], profile=stream_line["profile"],
-        faststart=moov_before_mdat(path), audio=_audio(path, header, exe),
+        faststart=moov_before_mdat(path), audio=_audio(path, header, exe) if audio else None,
         decode_errors=tuple(line.decode("utf-8", "replace") for line in _DECODE_ERROR.findall(result.stderr)),
     )
 

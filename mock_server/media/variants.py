@@ -34,7 +34,7 @@ def render_variant(video: Path, variant: str, out_path: Path, *, ffmpeg: str | N
         raise ValueError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
     exe = ffmpeg_executable(ffmpeg)
     limit = TimeLimit.starting_now(timeout)
-    info = probe(video, ffmpeg=ffmpeg)
+    info = probe(video, ffmpeg=ffmpeg, audio=False)   # the frames are all a variant is made from
     fd, partial = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=VARIANTS[variant][0])
     os.close(fd)
     try:

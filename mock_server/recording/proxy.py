@@ -54,7 +54,7 @@ def media_facts(data: bytes) -> dict[str, Any] | None:
         fh.write(data)
         fh.flush()
         try:
-            info = probe(Path(fh.name))
+            info = probe(Path(fh.name), audio=False)   # the facts a cassette keeps are the picture's
         except MediaError:
             return None
     fps = info.fps if isinstance(info.fps, Fraction) else Fraction(info.fps)
