@@ -52,7 +52,8 @@ def process_start(pid: int) -> int | None:
         return None
 
 
-def _this_process() -> dict[str, Any]:
+def this_process() -> dict[str, Any]:
+    """This process, as a claim names it: its pid and when it started (a reused pid is another process)."""
     pid = os.getpid()   # read on each claim: a worker forked after import has its own
     return {"pid": pid, "started": process_start(pid)}
 
@@ -81,7 +82,7 @@ class IdempotencyKeys:
         another body, 503 when another live submit has held it too long."""
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         result, name = f"idempotency:{owner}:{digest}", f"claim:idempotency:{owner}:{digest}"
-        holder = _this_process()
+        holder = this_process()
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
             previous = self.store.get_state(result)

@@ -36,6 +36,7 @@ from videomock.core.clock import Clock
 from videomock.core.errors import provider_error
 from videomock.core.faults.actions import WebhookAction
 from videomock.core.faults.rules import Firing
+from videomock.core.idempotency import is_alive, this_process
 from videomock.core.outbound import OutboundError, Policy, Refused
 from videomock.core.outbound import post as http_post
 from videomock.core.tasks import Origin, Task, TaskState, observe
@@ -269,7 +270,7 @@ class WebhookEngine:
             return True
         if not mine and current is not None and current["until"] > real and _holder_runs(current):
             return False
-        lease = {"holder": self._token, "pid": os.getpid(), "until": real + LEASE_SECONDS}
+        lease = {"holder": self._token, **this_process(), "until": real + LEASE_SECONDS}
         if not self._store.compare_and_set_state(LEASE_STATE, current, lease):
             return False
         if not mine:   # what the previous holder was sending when it stopped is sent again (at least once)
@@ -378,18 +379,11 @@ class WebhookEngine:
 
 
 def _holder_runs(lease: Mapping[str, Any]) -> bool:
-    """Whether the lease's holder may still be sending: its process exists (and, when it is this process, the
-    engine still runs)."""
-    pid = lease.get("pid")
-    if pid == os.getpid():
+    """Whether the lease's holder may still be sending: its process runs (not another that got its pid) and,
+    when it is this process, the engine still runs."""
+    if lease.get("pid") == os.getpid():
         return lease["holder"] in _running
-    try:
-        os.kill(int(pid or 0), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError, OverflowError):
-        return True
-    return bool(pid)
+    return is_alive(lease)
 
 
 def _send_until_collected(ref: weakref.ref[WebhookEngine], wake: threading.Event) -> None:
