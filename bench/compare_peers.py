@@ -143,13 +143,14 @@ def main() -> None:
                 servers[f"baseline videomock serve {shape}"] = (baseline, baseline_url, completed_task(baseline_url)[0])
             openapi = requests.get(f"{url}/openapi.json", timeout=30).content
             servers["aimock 1.43"] = start_aimock(peers.aimock, tmp)
-            servers["wiremock 3.13 (default, warmed)"] = (*start_wiremock(peers.wiremock_jar, poll, body, tmp), poll)
+            wiremock = "wiremock 3.13 (default, warmed)"
+            servers[wiremock] = (*start_wiremock(peers.wiremock_jar, poll, body, tmp), poll)
             servers["prism 5.16"] = (*start_prism(peers.prism, openapi, tmp), poll)
             servers[f"bare flask, gunicorn gthread {shape}"] = (*start_bare_flask(body, serving, tmp), poll)
             for server, base, load in servers.values():
                 server.wait_until_answering(base + load.path, load.headers)
             for name, (_, base, load) in servers.items():
-                run_wrk(base, load, seconds=args.warmup + (WIREMOCK_EXTRA_WARMUP if "wiremock" in name else 0))
+                run_wrk(base, load, seconds=args.warmup + (WIREMOCK_EXTRA_WARMUP if name == wiremock else 0))
             results: dict[str, list[Measured]] = {name: [] for name in servers}
             for round_number in range(1, args.runs + 1):
                 for name, (server, base, load) in servers.items():
