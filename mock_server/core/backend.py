@@ -447,13 +447,12 @@ class VideoBackend:
 
     def _view(self, task: Task) -> TaskView:
         now = self.clock.now()
-        if not task.rendered and is_running(task, now):
+        if not task.rendered and is_running(task, now) and is_due(task, now):
             task = self._render_if_cached(task)
             if not task.rendered:
-                if is_due(task, now):
-                    task = self._render_now(task)
-                else:
-                    self._start_render(task)
+                task = self._render_now(task)
+        else:
+            task = self._rendering(task, now)
         return TaskView(task, observe(task, now))
 
     def apply_faults_for(self, endpoint: str, owner: str, exchange: Exchange) -> None:
@@ -567,18 +566,13 @@ class VideoBackend:
     def _rendering(self, task: Task, now: float) -> Task:
         """``task``, its render started if it is running without a video (recorded as rendered if its videos
         are already cached)."""
-        if task.rendered or not is_running(task, now):
-            return task
-        task = self._render_if_cached(task)
-        if not task.rendered:
-            self._start_render(task)
-        return task
+        return task if task.rendered or not is_running(task, now) else self._start_render(task)
 
-    def _start_render(self, task: Task) -> None:
-        """Render the task's missing videos in the background; it is rendered once the last one exists."""
+    def _start_render(self, task: Task) -> Task:
+        """Render the task's missing videos in the background; it is rendered once the last one exists. Returns
+        the task, recorded as rendered if its videos are cached already."""
         if self._all_cached(task):
-            self._record_rendered(task)
-            return
+            return self._record_rendered(task)
 
         def done(future: Any) -> None:
             if future.cancelled():  # the server is shutting down; the task renders when next observed
@@ -592,6 +586,7 @@ class VideoBackend:
         for output, key in enumerate(task.video_keys):
             if not self.videos.has(key):
                 self.videos.start(key, functools.partial(self._spec_for, task, output), done)
+        return task
 
     def _render_now(self, task: Task) -> Task:
         try:
