@@ -216,8 +216,10 @@ class WebhookEngine:
                 self._idle.wait(min(left, IDLE_POLL_SECONDS))
         return True
 
-    def _busy(self) -> bool:
-        return bool(self._store.deliveries(state="pending", due_by=self._clock.now(), limit=1)
+    def _busy(self, *, due_only: bool = True) -> bool:
+        """Whether a delivery is being sent or waits to be (due by now, unless ``due_only`` is False)."""
+        due_by = self._clock.now() if due_only else None
+        return bool(self._store.deliveries(state="pending", due_by=due_by, limit=1)
                     or self._store.deliveries(state="sending", limit=1))
 
     # --- the sender ----------------------------------------------------------------------------------------
@@ -234,7 +236,7 @@ class WebhookEngine:
 
     def resume(self) -> None:
         """Start sending if the store holds deliveries still to send (a restarted server's)."""
-        if self._store.deliveries(state="pending", limit=1) or self._store.deliveries(state="sending", limit=1):
+        if self._busy(due_only=False):
             self.start()
 
     def wake(self) -> None:
