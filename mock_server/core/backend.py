@@ -32,6 +32,7 @@ from videomock.core.journal import capped, journal_entry
 from videomock.core.limits import charge, check_in_flight, task_cost
 from videomock.core.tasks import Origin, Plan, Task, TaskState, is_due, is_running, observe, output_seed
 from videomock.core.vault import seal_config
+from videomock.core.waits import WouldWait
 from videomock.core.webhooks.engine import WebhookEngine
 from videomock.core.webhooks.faults import early_seconds
 from videomock.media.damage import Damage
@@ -120,9 +121,10 @@ class VideoBackend:
             self._rules_cache = cached
         return cached[1]
 
-    @property
-    def _poll_rules(self) -> bool:
-        return any("poll" in rule.endpoints for rule in self.rules)
+    def plain(self, endpoint: str) -> bool:
+        """Whether no fault rule could match a request to ``endpoint`` (submit, poll, ...): the fast paths take
+        only such requests."""
+        return not any(endpoint in rule.endpoints for rule in self.rules)
 
     @property
     def seed(self) -> int:
@@ -169,10 +171,14 @@ class VideoBackend:
     # --- provider operations ------------------------------------------------------------------------
 
     def submit(self, owner: str, body: Any, exchange: Exchange | None = None, *,
-               idempotency_key: str | None = None, origin: Origin = DOCUMENTED) -> Task:
+               idempotency_key: str | None = None, origin: Origin = DOCUMENTED, may_wait: bool = True) -> Task:
         """Accept a generation request (the catalog's canonical body: dialect adapters map theirs onto it).
         Order matters and mirrors a real gateway: validate, then faults (rate limits, safety rejections), then
-        quota, then the task is created with its whole future."""
+        quota, then the task is created with its whole future.
+
+        Without ``may_wait``, what would wait (another submit holding the idempotency key, an image to fetch)
+        raises WouldWait instead; both come before quota and the task, so only the fault rules' counters may
+        have moved by then, and a caller that runs the submit again takes care that no rule could match it."""
         exchange = exchange if exchange is not None else Exchange()
         catalog = self.catalog
         violations = validate_request(body, catalog)
@@ -182,7 +188,7 @@ class VideoBackend:
         self._apply_faults(RequestFacts("submit", owner, spec.id, body.get("prompt")), exchange)
         claim = None
         if idempotency_key is not None:
-            ticket = self.idempotency.begin(owner, idempotency_key, body, exists=self._task_exists)
+            ticket = self.idempotency.begin(owner, idempotency_key, body, exists=self._task_exists, may_wait=may_wait)
             if isinstance(ticket, Replay):
                 replayed = self.store.get_task(ticket.task_id)
                 if replayed is not None:
@@ -190,7 +196,7 @@ class VideoBackend:
             claim = ticket if isinstance(ticket, Claim) else None
         try:
             params = spec.resolve(body)
-            image, params = self._take_image(params)
+            image, params = self._take_image(params, may_wait=may_wait)
             task = self._create(owner, spec, params, image, exchange, origin)
         except BaseException:
             if claim is not None:
@@ -245,7 +251,7 @@ class VideoBackend:
     def plain_view(self, owner: str, task_id: str) -> TaskView | None:
         """A poll's answer when nothing special can happen to it: no fault rule could match a poll and the
         task is the caller's. None means "take the full path" (which also renders the errors)."""
-        if self._poll_rules:
+        if not self.plain("poll"):
             return None
         task = self.store.get_task(task_id)
         if task is None or task.owner != owner:
@@ -514,7 +520,7 @@ class VideoBackend:
             render = spec.render_seconds * rng.spread(self.seed, jitter, "render", seq) * scale
         return round(queue * shape.slow, 3), round(render * shape.slow, 3)
 
-    def _take_image(self, params: dict[str, Any]) -> tuple[bytes | None, dict[str, Any]]:
+    def _take_image(self, params: dict[str, Any], *, may_wait: bool = True) -> tuple[bytes | None, dict[str, Any]]:
         """Validate ``image``; keep its bytes in the media cache and only a reference in the task."""
         value = params.get("image")
         if value is None:
@@ -523,6 +529,8 @@ class VideoBackend:
         try:
             image = parse_image(value)
             if image.url is not None and fetch["enabled"]:
+                if not may_wait:
+                    raise WouldWait(f"the image {image.url} is to be fetched")
                 image = fetch_image(image.url, allow_hosts=fetch["allow_hosts"], allow_private_networks=fetch["allow_private_networks"],
                                     max_bytes=fetch["max_bytes"], timeout=fetch["timeout"])
         except ImageError as exc:

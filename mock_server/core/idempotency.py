@@ -19,7 +19,7 @@ from typing import Any
 
 from videomock.core.errors import provider_error
 from videomock.core.hashing import content_hash
-from videomock.core.waits import waiting
+from videomock.core.waits import WouldWait, waiting
 from videomock.store import Store
 
 #: Real seconds a submit waits for another one holding its key (a live claimant that is this slow is stuck).
@@ -76,10 +76,12 @@ class IdempotencyKeys:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def begin(self, owner: str, key: str, body: Any, *, exists: Callable[[str], bool]) -> Claim | Replay:
+    def begin(self, owner: str, key: str, body: Any, *, exists: Callable[[str], bool],
+              may_wait: bool = True) -> Claim | Replay:
         """Claim ``key`` for this submit, or the task an earlier submit with it made (if that task still
         ``exists``: one deleted since no longer answers for the key). Raises 400 when the key was used with
-        another body, 503 when another live submit has held it too long."""
+        another body, 503 when another live submit has held it too long, and WouldWait, unless ``may_wait``,
+        instead of waiting for one that holds it (having claimed nothing)."""
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         result, name = f"idempotency:{owner}:{digest}", f"claim:idempotency:{owner}:{digest}"
         holder = this_process()
@@ -102,6 +104,8 @@ class IdempotencyKeys:
             if time.monotonic() > deadline:
                 raise provider_error("idempotency_key_in_use", "An earlier submit with this Idempotency-Key is still "
                                      "being processed; retry.", headers={"Retry-After": "1"})
+            if not may_wait:
+                raise WouldWait(f"Idempotency-Key is held by another submit ({current})")
             with waiting():
                 time.sleep(_POLL_SECONDS)
 

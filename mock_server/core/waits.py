@@ -24,6 +24,11 @@ class TurnScheduler(Protocol):
 _current = threading.local()
 
 
+class WouldWait(Exception):
+    """Raised by an operation its caller told not to wait (a server answering on its event loop), at the first
+    point where it would, and before it has changed anything: the caller may run it again where it can wait."""
+
+
 def scheduled_by(scheduler: TurnScheduler | None) -> None:
     """Register the scheduler of the calling thread's requests (None: none)."""
     _current.scheduler = scheduler
