@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import Fake
+from tests.serving_thread import ServingThread
 from tests.test_server import assert_error
 from videomock import create_app
 from videomock.config import ConfigError, build_config
@@ -40,6 +42,8 @@ MARGIN = 0.5
 TICK = 0.1
 #: Bytes a trickling server sends before it gives up, so a fetcher without a total deadline still ends.
 TRICKLE_BYTES = 40
+#: How long a test waits for what must happen at once (a wait that ends with it is a failure).
+SLOW = 10.0
 #: What a test's own image server needs: 127.0.0.1 is refused unless explicitly allowed.
 LOCAL = ["127.0.0.1/32"]
 UNREACHABLE = (f"image URL could not be fetched from an allowed host within {DEADLINE:g} s; the host must "
@@ -353,6 +357,36 @@ def test_a_trickling_server_cannot_hold_a_submit_past_the_timeout(video_library:
         elapsed = time.monotonic() - started
     assert elapsed < DEADLINE + MARGIN
     assert assert_error(refused, 400, param="image", code="invalid_image")["message"] == UNREACHABLE
+
+
+def test_a_submit_whose_image_is_fetched_waits_in_a_thread_while_the_event_loop_serves_others(
+        video_library: VideoLibrary, origin: _Origin) -> None:
+    """``videomock serve`` answers a plain submit on its event loop; one whose image is to be fetched goes to a
+    thread instead before anything is done (WouldWait), so a slow image host holds no other client up."""
+    fetching, released = threading.Event(), threading.Event()
+
+    def held_image(handler: http.server.BaseHTTPRequestHandler) -> None:
+        fetching.set()
+        released.wait(SLOW)
+        image(handler)
+
+    origin.routes["/held.png"] = held_image
+    config = {"clock": {"mode": "instant"}, "video": {"image_fetch": {
+        "enabled": True, "allow_hosts": ["127.0.0.1"], "allow_private_networks": LOCAL, "timeout": SLOW}}}
+    app = create_app(config, videos=video_library)
+    with ServingThread(app) as server, ThreadPoolExecutor(1) as pool:
+        fake = Fake(server.url, app.extensions["videomock"])
+        with_image = pool.submit(fake.submit, {"model": "veo_3_1", "image": f"{origin.url}/held.png"})
+        assert fetching.wait(SLOW)
+        try:
+            plain = fake.session().post(f"{server.url}/v1/video/generations", json={"model": "veo_3_1", "prompt": "meanwhile"},
+                                        timeout=SLOW / 2)
+        finally:
+            released.set()
+        assert plain.status_code == 200, plain.text
+        assert with_image.result().status_code == 200, with_image.result().text
+    tasks = app.extensions["videomock"].store.tasks()   # the plain one was made first, while the other waited
+    assert [(task.params.get("image") or {}).get("width") for task in tasks] == [None, 400]
 
 
 def test_a_hanging_name_lookup_counts_against_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:

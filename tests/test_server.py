@@ -7,18 +7,22 @@ import http.client
 import json
 import re
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import flask
 import pytest
 import requests
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests.conftest import Fake
+from tests.conftest import BASELINE_CONFIG, Fake
 from tests.profiles import examples
 from tests.test_contracts import doc_example_for
 from videomock import create_app
 from videomock.contracts import Catalog, openapi_document, validate_response
+from videomock.contracts.strategies import invalid_requests, valid_requests
 from videomock.pytest_plugin.live import LiveServer
 
 CATALOG = Catalog.load()
@@ -342,19 +346,79 @@ def test_healthz(fake: Fake) -> None:
     assert body["status"] == "ok" and body["models"] == len(CATALOG)
 
 
+@contextmanager
+def flask_requests() -> Iterator[list[str]]:
+    """The paths of the requests Flask handles meanwhile (the fast path's answers never reach it)."""
+    handled: list[str] = []
+
+    def started(sender: Any, **extra: Any) -> None:
+        handled.append(flask.request.path)
+
+    flask.request_started.connect(started)
+    try:
+        yield handled
+    finally:
+        flask.request_started.disconnect(started)
+
+
+#: Journal fields that differ between two requests whatever they are.
+VOLATILE = ("time", "virtual_time", "duration_ms", "seq")
+
+
 def test_the_fast_poll_path_answers_exactly_as_flask_does(fake: Fake) -> None:
     """Plain polls skip Flask (videomock.http.fastpath); any X-Videomock-Fault header, even an empty one,
     sends a poll through Flask. Both must answer and journal byte for byte alike."""
     task_id = fake.submit({"model": "veo_3_1", "prompt": "fast"}).json()["task_id"]
     for advance in (0, 3600):
         fake.backend.advance(advance)
-        fast = fake.poll(task_id)
-        full = fake.session().get(f"{fake.url}/v1/video/generations/{task_id}", headers={"X-Videomock-Fault": ";"}, timeout=10)
+        with flask_requests() as handled:
+            fast = fake.poll(task_id)
+            assert handled == []
+            full = fake.session().get(f"{fake.url}/v1/video/generations/{task_id}", headers={"X-Videomock-Fault": ";"}, timeout=10)
+            assert handled == [f"/v1/video/generations/{task_id}"]
         assert (fast.status_code, fast.content) == (full.status_code, full.content)
         assert {k: fast.headers[k] for k in ("Content-Type", "Content-Length")} == \
                {k: full.headers[k] for k in ("Content-Type", "Content-Length")}
-    volatile = ("time", "virtual_time", "duration_ms", "seq")
-    fast_entry, full_entry = ({k: v for k, v in e.items() if k not in volatile} for e in fake.backend.store.journal()[-2:])
+    fast_entry, full_entry = ({k: v for k, v in e.items() if k not in VOLATILE} for e in fake.backend.store.journal()[-2:])
+    assert fast_entry == full_entry
+
+
+#: Bodies that are not a generation request at all, each refused by the strict JSON reader.
+BROKEN_JSON = [b"", b"  ", b"{", b"[]", b'{"model": "veo_3_1", "model": "veo_3_1"}', b'{"duration": NaN}',
+               b'{"width": 1e400}', b'{"prompt": "\xff"}', b"[" * 40 + b"]" * 40]
+
+
+@examples(1)
+@given(raw=st.one_of(valid_requests().map(lambda body: json.dumps(body).encode()),
+                     invalid_requests().map(lambda case: json.dumps(case[0]).encode()),
+                     st.sampled_from(BROKEN_JSON)),
+       profile=st.sampled_from([{}, {"X-Videomock-Gateway": "new-api"}]))
+@example(raw=json.dumps({"model": "veo_3_1", "prompt": "fast"}).encode(), profile={})
+def test_the_fast_submit_path_answers_and_journals_exactly_as_flask_does(live_fake: Fake, raw: bytes,
+                                                                          profile: dict[str, str]) -> None:
+    """A plain JSON submit skips Flask too, accepted or refused; the same request with an X-Videomock-Fault
+    header goes through Flask. Both answer, and journal, alike but for the new task's id."""
+    live_fake.backend.configure(BASELINE_CONFIG)
+    live_fake.backend.reset()
+    headers = {"Content-Type": "application/json", **profile}
+    with flask_requests() as handled:
+        fast = live_fake.session().post(f"{live_fake.url}/v1/video/generations", data=raw, headers=headers, timeout=10)
+        assert handled == []
+        full = live_fake.session().post(f"{live_fake.url}/v1/video/generations", data=raw, timeout=10,
+                                        headers={**headers, "X-Videomock-Fault": ";"})
+        assert handled == ["/v1/video/generations"]
+    ids = [task.id for task in live_fake.backend.store.tasks()]
+    assert len(ids) == (2 if fast.status_code == 200 else 0), fast.text
+
+    def masked(text: str, task_id: str | None) -> str:
+        return text if task_id is None else text.replace(task_id, "<task id>")
+
+    fast_id, full_id = ids or (None, None)
+    assert (fast.status_code, masked(fast.text, fast_id)) == (full.status_code, masked(full.text, full_id))
+    assert {k: fast.headers[k] for k in ("Content-Type", "Content-Length")} == \
+           {k: full.headers[k] for k in ("Content-Type", "Content-Length")}
+    fast_entry, full_entry = (masked(json.dumps({k: v for k, v in entry.items() if k not in VOLATILE}), task_id)
+                              for entry, task_id in zip(live_fake.backend.store.journal(), (fast_id, full_id)))
     assert fast_entry == full_entry
 
 

@@ -1,5 +1,6 @@
 """The fault and download tests, unchanged, through the serving layer ``videomock serve`` runs (uvicorn with
-videomock's protocol class and WSGI bridge) instead of the fixtures' werkzeug server.
+videomock's protocol class and WSGI bridge) instead of the fixtures' werkzeug server, and the fast path's
+twin tests, whose plain polls and submits the layer answers on its event loop.
 
 The two act out transport faults in different code: werkzeug's server on the request's socket
 (http/transport.py), ``videomock serve`` on its event loop's connection (serving/bridge.py). The tests that
@@ -18,6 +19,10 @@ from tests.serving_thread import ServingThread
 from tests.test_downloads import *  # noqa: F403
 from tests.test_fault_actions import *  # noqa: F403
 from tests.test_faults import *  # noqa: F403
+from tests.test_server import (  # noqa: F401 - answered on the event loop here
+    test_the_fast_poll_path_answers_exactly_as_flask_does,
+    test_the_fast_submit_path_answers_and_journals_exactly_as_flask_does,
+)
 from tests.test_veo_gemini import *  # noqa: F403
 from videomock import create_app
 from videomock.media.library import VideoLibrary

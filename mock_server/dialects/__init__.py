@@ -17,7 +17,7 @@ from flask import Blueprint
 from videomock.core.backend import VideoBackend
 from videomock.core.errors import APIError
 from videomock.core.webhooks.events import Shape
-from videomock.http.fastpath import FastPoll
+from videomock.http.fastpath import FastPoll, FastSubmit
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class Adapter:
     fault_endpoints: Mapping[str, str]
     #: The dialect's plain poll, for the WSGI fast path (None: it has none).
     fast_poll: FastPoll | None = None
+    #: The dialect's JSON submit, for the WSGI fast path (None: it has none).
+    fast_submit: FastSubmit | None = None
     #: How the dialect's errors look: (error) -> the JSON body, or (body, status) for a dialect that answers a
     #: condition with another status than the error table's (None: the documented OpenAI shape).
     render_error: Callable[[APIError], Any] | None = None
@@ -43,9 +45,9 @@ def adapters() -> tuple[Adapter, ...]:
     """Every dialect the app serves, in the order their routes are registered."""
     from videomock.dialects import documented, gateway, gemini, google, kling, openai, vertex
 
-    return (Adapter(documented.provider, documented.FAULT_ENDPOINTS, documented.FAST_POLL, gateway.render_error,
-                    webhook_shapes=lambda backend: documented.WEBHOOK_SHAPES),
-            Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL, gateway.render_error),
+    return (Adapter(documented.provider, documented.FAULT_ENDPOINTS, documented.FAST_POLL, documented.FAST_SUBMIT,
+                    gateway.render_error, webhook_shapes=lambda backend: documented.WEBHOOK_SHAPES),
+            Adapter(openai.videos, openai.FAULT_ENDPOINTS, openai.FAST_POLL, render_error=gateway.render_error),
             Adapter(vertex.vertex, vertex.FAULT_ENDPOINTS, render_error=google.render_error, prefixes=vertex.PREFIXES,
                     webhook_shapes=lambda backend: (vertex.WEBHOOK,)),
             Adapter(gemini.gemini, gemini.FAULT_ENDPOINTS, render_error=google.render_error, prefixes=gemini.PREFIXES,

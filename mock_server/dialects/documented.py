@@ -20,13 +20,14 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from videomock.core.backend import DOCUMENTED, TaskView, VideoBackend
 from videomock.core.errors import APIError, provider_error
+from videomock.core.exchange import Exchange
 from videomock.core.tasks import Task
 from videomock.core.webhooks.events import Event
 from videomock.dialects import callbacks, gateway
 from videomock.http.bodies import parse_json_body
 from videomock.http.context import backend, caller, exchange, public_base
 from videomock.http.errors import api_error_body
-from videomock.http.fastpath import FastPoll
+from videomock.http.fastpath import FastPoll, FastSubmit
 from videomock.http.files import send_video
 from videomock.http.urls import base_url
 from videomock.media.variants import VARIANTS
@@ -126,19 +127,32 @@ def poll_url(task_id: str, link_ttl: float | None) -> str:
 
 # --- routes ---------------------------------------------------------------------------------------------------
 
+def _accept(environ: dict[str, Any], value: Any, owner: str, b: VideoBackend, ex: Exchange, may_wait: bool) -> Any:
+    """A submit's work once its body is read: the Flask view's, and the WSGI fast path's."""
+    profile = gateway.named(environ, b.config)
+    body, origin = profile.read(value, b.catalog)
+    origin = replace(origin, webhooks=callbacks.kling_callbacks(body, KLING_CALLBACK.name),
+                     endpoint_shape=callbacks.OPENAI_EVENTS.name,
+                     base_url=base_url(environ, b.config["server"]["public_url"]))
+    task = b.submit(owner, body, ex, idempotency_key=environ.get("HTTP_IDEMPOTENCY_KEY"), origin=origin,
+                    may_wait=may_wait)
+    ex.task_id = task.id
+    ex.response = profile.submitted(task)
+    return ex.response
+
+
+#: The submit, for the WSGI fast path: the view's work, its errors in the request's profile.
+FAST_SUBMIT = FastSubmit(re.compile(r"/v1/video/generations/?"), _accept,
+                         lambda environ, b, error: gateway.error_in_profile(environ, b.config, error, "provider.submit"),
+                         gateway.readable)
+
+
 @provider.post("/v1/video/generations")
 def submit() -> Any:
     owner = caller()
     ex = exchange()
     ex.body = parse_json_body(request)
-    profile, b = gateway.current(), backend()
-    body, origin = profile.read(ex.body, b.catalog)
-    origin = replace(origin, webhooks=callbacks.kling_callbacks(body, KLING_CALLBACK.name),
-                     endpoint_shape=callbacks.OPENAI_EVENTS.name, base_url=public_base())
-    task = b.submit(owner, body, ex, idempotency_key=request.headers.get("Idempotency-Key"), origin=origin)
-    ex.task_id = task.id
-    ex.response = profile.submitted(task)
-    return ex.response
+    return _accept(request.environ, ex.body, owner, backend(), ex, True)
 
 
 @provider.get("/v1/video/generations/<task_id>")

@@ -91,14 +91,18 @@ def check_header() -> None:
 
 
 def render_error(error: APIError) -> Any:
-    """An error of a dialect route in its profile's shape. A bad header cannot choose one: the key or the
-    configuration chooses, as if the header were absent."""
-    config = backend().config
+    """An error of the dialect route Flask is handling, in its profile's shape."""
+    return error_in_profile(request.environ, backend().config, error, request.endpoint)
+
+
+def error_in_profile(environ: Mapping[str, Any], config: Mapping[str, Any], error: APIError, endpoint: str | None) -> Any:
+    """An error of a dialect route (its Flask ``endpoint``) in the request's profile's shape. A bad header
+    cannot choose one: the key or the configuration chooses, as if the header were absent."""
     try:
-        profile = named(request.environ, config)
+        profile = named(environ, config)
     except APIError:
-        profile = named({k: v for k, v in request.environ.items() if k != _HEADER_KEY}, config)
-    return profile.error(error, request.endpoint)
+        profile = named({k: v for k, v in environ.items() if k != _HEADER_KEY}, config)
+    return profile.error(error, endpoint)
 
 
 @cache

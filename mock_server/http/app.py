@@ -19,7 +19,7 @@ from videomock.http.bodies import FormRequest
 from videomock.http.cors import CrossOrigin
 from videomock.http.dashboard import dashboard
 from videomock.http.errors import ErrorRenderers, register_error_handlers
-from videomock.http.fastpath import PollFastPath
+from videomock.http.fastpath import FastPath
 from videomock.http.fault_header import install_fault_header
 from videomock.http.journal import install_journal
 from videomock.http.json_text import AnswerJSON
@@ -28,8 +28,10 @@ from videomock.http.transport import TransportFaults
 from videomock.media.library import VideoLibrary
 from videomock.store import Store, open_store
 
-#: The key, in ``app.extensions``, of the answers the app gives without waiting (see PollFastPath.answer).
+#: The key, in ``app.extensions``, of the answers the app gives without waiting (see FastPath.answer).
 INLINE = "videomock.inline"
+#: The key, in ``app.extensions``, of the app's :class:`~videomock.http.fastpath.FastPath`.
+FAST_PATH = "videomock.fast_path"
 
 
 class FakeProviderApp(Flask):
@@ -97,10 +99,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     app.register_blueprint(webhook_admin.admin)
     app.register_blueprint(dashboard)
     install_journal(app)
-    # Outermost first: CORS when asked for, plain polls, then transport faults, then the per-request Exchange, then Flask.
-    # The fast path serialises exactly as Flask's JSON responses do (compact, with a trailing newline).
-    fast = [adapter.fast_poll for adapter in dialects if adapter.fast_poll is not None]
-    fast_path = PollFastPath(TransportFaults(open_exchanges(app.wsgi_app)), backend, app.json.dumps, fast)
+    # Outermost first: CORS when asked for, plain polls and submits, then transport faults, then the per-request
+    # Exchange, then Flask. The fast path serialises exactly as Flask's JSON responses do (compact, with a
+    # trailing newline).
+    fast_path = app.extensions[FAST_PATH] = FastPath(
+        TransportFaults(open_exchanges(app.wsgi_app)), backend, app.json.dumps,
+        [adapter.fast_poll for adapter in dialects if adapter.fast_poll is not None],
+        [adapter.fast_submit for adapter in dialects if adapter.fast_submit is not None])
     app.wsgi_app = fast_path  # type: ignore[method-assign]
     if cfg["server"]["cors_origins"]:
         app.wsgi_app = CrossOrigin(app.wsgi_app, cfg["server"]["cors_origins"])  # type: ignore[method-assign]

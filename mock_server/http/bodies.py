@@ -130,7 +130,12 @@ def parse_json_body(request: Request) -> Any:
         shown = request.content_type or "none"
         raise _bad(f"Content-Type must be application/json, not {shown}.", "unsupported_content_type")
     charset = _charset(request)
-    raw = read_body(request)
+    return strict_json(read_body(request), charset)
+
+
+def strict_json(raw: bytes, charset: str = "utf-8") -> Any:
+    """The JSON value of a whole body in ``charset`` (a codec name :func:`parse_json_body` accepts), or an
+    APIError saying what is wrong with it; for a server that has the body without a Flask request."""
     if not raw.strip():
         raise _bad("The request body is empty; expected a JSON object.")
     try:

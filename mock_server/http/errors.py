@@ -61,13 +61,23 @@ def error_response(error: APIError) -> Response:
     )
 
     renderers: ErrorRenderers = current_app.extensions.get("videomock.error_renderers", ErrorRenderers())
-    render = renderers.for_request(request.blueprint, request.path)
-    rendered = render(error) if render is not None else api_error_body(error)
-    body, status = rendered if isinstance(rendered, tuple) else (rendered, error.status)
+    body, status = rendered_error(error, renderers.for_request(request.blueprint, request.path))
     resp = jsonify(body)
     resp.status_code = status
     resp.headers.update(error.headers)
     return resp
+
+
+def rendered_error(error: APIError, render: Callable[[APIError], Any] | None) -> tuple[Any, int]:
+    """``error``'s body and status in the shape ``render`` gives it (a dialect's; None: the documented shape)."""
+    rendered = render(error) if render is not None else api_error_body(error)
+    return rendered if isinstance(rendered, tuple) else (rendered, error.status)
+
+
+def internal_error() -> APIError:
+    """What a request that hit an unexpected exception is answered (the exception being handled is logged)."""
+    log.exception("unexpected error while handling a request")
+    return provider_error("internal_error", "The fake provider hit an internal error; it has been logged.")
 
 
 @dataclass(frozen=True)
@@ -119,5 +129,4 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        log.exception("unexpected error while handling a request")
-        return error_response(provider_error("internal_error", "The fake provider hit an internal error; it has been logged."))
+        return error_response(internal_error())

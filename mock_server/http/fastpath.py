@@ -1,28 +1,50 @@
-"""The poll, without Flask, when nothing special can happen to it.
+"""The poll and the JSON submit, without Flask, when nothing special can happen to them.
 
 Clients poll far more than they do anything else, and under gunicorn Flask's per-request machinery
-(request context, routing, response object) cost as much as the fake's own work. When a poll carries no
-X-Videomock-Fault header, no fault rule could match it, its key is accepted and the task is the caller's,
-this layer answers it with the same backend call, the same body function and the same JSON settings as
-the Flask view, and journals it the same way. Anything else (errors included) goes to Flask. Each dialect
-whose poll is a plain GET offers a :class:`FastPoll` for it.
+(request context, routing, response object) cost as much as the fake's own work; in a submit, Flask and its
+hooks cost more than the backend's whole submit with the memory store (bench/README.md). When a request
+carries no X-Videomock-Fault header, no fault rule could match it and its key is accepted, this layer
+answers it with the same functions as the Flask view (a dialect's :class:`FastPoll` and :class:`FastSubmit`
+name them), the same error shapes and JSON settings, and journals it the same way. What it cannot answer
+exactly so (another content type, a task that is not the caller's, a body sent chunked) goes to Flask.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.http import HTTP_STATUS_CODES
+
 from videomock.core.backend import TaskView, VideoBackend
+from videomock.core.errors import APIError
 from videomock.core.exchange import Exchange
 from videomock.core.keys import fingerprint
+from videomock.core.waits import WouldWait
 from videomock.http.auth import accepts, bearer_token
+from videomock.http.bodies import strict_json
+from videomock.http.errors import internal_error, rendered_error
+from videomock.http.journal import journaled_body, journaled_query
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: (the view, the request's environ, the backend) -> (the JSON answer, its extra headers).
 Render = Callable[[TaskView, dict[str, Any], VideoBackend], tuple[Any, list[tuple[str, str]]]]
+#: (the request's environ, its JSON body, the caller's key fingerprint, the backend, the request's exchange,
+#: whether it may wait) -> the JSON answer of a 200; raises APIError, or WouldWait when it may not wait.
+Accept = Callable[[dict[str, Any], Any, str, VideoBackend, Exchange, bool], Any]
+#: An answer given without Flask: status, body, and the headers after Content-Type and Content-Length.
+FastAnswer = tuple[int, bytes, list[tuple[str, str]]]
+
+#: A submit body up to this size is read by the fast path (the media of a submit this small come by URL, or
+#: are small images); a larger one goes to Flask, which reads it as it arrives.
+FAST_BODY_BYTES = 64 * 1024
+
+
+def _always(environ: dict[str, Any], backend: VideoBackend) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -33,53 +55,123 @@ class FastPoll:
 
     path: re.Pattern[str]
     render: Render
-    applies: Callable[[dict[str, Any], VideoBackend], bool] = lambda environ, backend: True
+    applies: Callable[[dict[str, Any], VideoBackend], bool] = _always
 
 
-#: Set in the environ of a GET a server asked :meth:`PollFastPath.answer` about first (and was declined), so
+@dataclass(frozen=True)
+class FastSubmit:
+    """A dialect's JSON submit route: its path, the view's own work once the body is read (``accept``, which
+    the Flask view calls too), the Flask endpoint it stands for, and how the route's errors look."""
+
+    path: re.Pattern[str]
+    accept: Accept
+    #: (the request's environ, the backend, the error) -> the error's body, or (body, status).
+    error: Callable[[dict[str, Any], VideoBackend, APIError], Any]
+    applies: Callable[[dict[str, Any], VideoBackend], bool] = _always
+
+
+#: Set in the environ of a GET a server asked :meth:`FastPath.answer` about first (and was declined), so
 #: that the full path does not ask again.
 DECLINED = "videomock.fast_path_declined"
 
 
-class PollFastPath:
+class FastPath:
+    """WSGI middleware answering plain polls and submits itself, everything else through ``app``."""
+
     def __init__(self, app: WSGIApp, backend: VideoBackend, dumps: Callable[[Any], str],
-                 routes: Sequence[FastPoll]) -> None:
+                 polls: Sequence[FastPoll], submits: Sequence[FastSubmit]) -> None:
         self.app = app
         self.backend = backend
         self.dumps = dumps
-        self.routes = tuple(routes)
+        self.polls = tuple(polls)
+        self.submits = tuple(submits)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        answer = self.answer(environ) if environ["REQUEST_METHOD"] == "GET" and DECLINED not in environ else None
+        answer = None if DECLINED in environ else self.answer(environ, may_wait=True)
         if answer is None:
             return self.app(environ, start_response)
-        body, headers = answer
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
+        status, body, headers = answer
+        start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown').upper()}",   # as Flask writes it
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
         return [body]
 
-    def answer(self, environ: dict[str, Any]) -> tuple[bytes, list[tuple[str, str]]] | None:
-        """The body and extra headers of the 200 a GET gets, or None when the full path must answer it. It
-        never waits (a store read and a queued journal entry), so a server may call it on its event loop."""
+    def answer(self, environ: dict[str, Any], *, may_wait: bool = False) -> FastAnswer | None:
+        """The answer to a plain poll or submit, or None when the full path must answer it. Without
+        ``may_wait`` it never waits (store reads and writes, a queued journal entry): a server may call it on
+        its event loop. A POST's body is read from ``wsgi.input``, which is then left holding it again."""
         if "HTTP_X_VIDEOMOCK_FAULT" in environ:
             return None
+        method = environ["REQUEST_METHOD"]
+        if method == "GET":
+            return self._poll(environ)
+        if method == "POST" and self.submits:
+            return self._submit(environ, may_wait)
+        return None
+
+    def stop_submits(self) -> None:
+        """Leave every submit to the full path (a replay answers submits from its cassettes there)."""
+        self.submits = ()
+
+    def _caller(self, environ: dict[str, Any]) -> str | None:
+        key = bearer_token(environ.get("HTTP_AUTHORIZATION"))
+        return fingerprint(key) if key is not None and accepts(self.backend.config["auth"]["api_keys"], key) else None
+
+    def _poll(self, environ: dict[str, Any]) -> FastAnswer | None:
         path = environ.get("PATH_INFO", "")
-        for route in self.routes:
+        for route in self.polls:
             match = route.path.fullmatch(path)
             if match is not None:
                 break
         else:
             return None
         backend = self.backend
-        key = bearer_token(environ.get("HTTP_AUTHORIZATION"))
-        if key is None or not accepts(backend.config["auth"]["api_keys"], key) or not route.applies(environ, backend):
+        owner = self._caller(environ)
+        if owner is None or not route.applies(environ, backend):
             return None
-        owner, task_id = fingerprint(key), match[1]
+        task_id = match[1]
         view = backend.plain_view(owner, task_id)
         if view is None:
             return None
         exchange = Exchange(owner=owner, task_id=task_id, endpoint="poll", model=view.task.model)
         exchange.response, headers = route.render(view, environ, backend)
-        body = (self.dumps(exchange.response) + "\n").encode()
-        backend.journal("GET", path, environ.get("QUERY_STRING", ""), 200, exchange, None,
-                        exchange.response, request_bytes=0, response_bytes=len(body))
-        return body, headers
+        return self._answered(environ, 200, exchange, None, exchange.response, headers)
+
+    def _submit(self, environ: dict[str, Any], may_wait: bool) -> FastAnswer | None:
+        path = environ.get("PATH_INFO", "")
+        route = next((route for route in self.submits if route.path.fullmatch(path)), None)
+        length = environ.get("CONTENT_LENGTH", "")
+        if route is None or environ.get("CONTENT_TYPE") != "application/json" or not length.isdigit() \
+                or int(length) > min(FAST_BODY_BYTES, self.backend.config["server"]["max_body_bytes"]) \
+                or "HTTP_TRANSFER_ENCODING" in environ:
+            return None
+        backend = self.backend
+        owner = self._caller(environ)
+        if owner is None or not route.applies(environ, backend) or not backend.plain("submit"):
+            return None
+        raw = environ["wsgi.input"].read(int(length))
+        environ["wsgi.input"] = io.BytesIO(raw)   # for the full path, should it answer after all
+        if len(raw) != int(length):
+            return None   # the body ended early: the full path says so
+        exchange = Exchange(owner=owner, endpoint="submit")
+        headers: list[tuple[str, str]] = []
+        try:
+            exchange.body = strict_json(raw)
+            status, answer = 200, route.accept(environ, exchange.body, owner, backend, exchange, may_wait)
+        except WouldWait:
+            return None   # nothing has changed yet: the full path answers it, where it may wait
+        except APIError as refused:
+            answer, status = rendered_error(refused, lambda error: route.error(environ, backend, error))
+            headers = list(refused.headers.items())
+        except Exception:   # as Flask's handler: logged, and a JSON 500 in the route's shape
+            answer, status = rendered_error(internal_error(), lambda error: route.error(environ, backend, error))
+        return self._answered(environ, status, exchange, raw, answer, headers)
+
+    def _answered(self, environ: dict[str, Any], status: int, exchange: Exchange, raw: bytes | None, answer: Any,
+                  headers: list[tuple[str, str]]) -> FastAnswer:
+        """The answer, encoded as Flask's JSON answers are (compact, a trailing newline), once journaled."""
+        body = (self.dumps(answer) + "\n").encode()
+        self.backend.journal(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), journaled_query(environ), status,
+                             exchange, journaled_body(exchange, raw), answer,
+                             request_bytes=0 if raw is None else len(raw), response_bytes=len(body))
+        return status, body, headers
+

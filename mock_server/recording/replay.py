@@ -26,6 +26,7 @@ from flask import Flask, Response, request
 
 from videomock.contracts.exchanges import DOWNLOAD, POLL, SUBMIT, belongs_to, route_of
 from videomock.core.errors import provider_error
+from videomock.http.app import FAST_PATH
 from videomock.media.render import VideoSpec
 from videomock.recording.cassette import (
     TRANSIENT_HEADERS,
@@ -210,8 +211,10 @@ class Replay:
 
 def install(app: Flask) -> None:
     """Let ``app`` replay: afterwards :func:`use` sets (or clears) what it replays. Installed before the app's
-    first request (Flask takes no hooks later), answering nothing until then."""
+    first request (Flask takes no hooks later), answering nothing until then. Submits then all go through
+    Flask, where the replay sees them first."""
     app.extensions[EXTENSION] = None
+    app.extensions[FAST_PATH].stop_submits()
 
     def replayed() -> Response | None:
         replay: Replay | None = app.extensions[EXTENSION]

@@ -1,9 +1,10 @@
 """The fake's WSGI app, served from an asyncio event loop (uvicorn's), with its transport faults acted out on
 the loop.
 
-A request the app can answer without waiting for anything (a plain poll: :class:`~videomock.http.fastpath.
-PollFastPath`) is answered on the loop itself, as its head arrives (:meth:`WSGIBridge.answer_at_once`):
-handing it to a thread and back, or even to an asyncio task, cost more than answering it.
+A request the app can answer without waiting for anything (a plain poll or submit: :class:`~videomock.http.
+fastpath.FastPath`) is answered on the loop itself: a poll as its head arrives (:meth:`WSGIBridge.answer_at_once`),
+a submit once its body has: handing it to a thread and back cost more than a third of a served submit, and a
+poll's more than the poll.
 Every other request runs in the worker's :class:`~videomock.serving.workpool.WorkPool`, once it has arrived:
 a body up to :data:`PREREAD_BODY_BYTES` is read on the loop first (a client stalling half-way through it holds
 no thread), a larger one is read by the app's thread under the request's deadline.
@@ -40,8 +41,9 @@ from videomock.serving.protocol import LINK, Link, RequestTimedOut, refusal
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Coroutine[Any, Any, dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-#: A request's environ -> the body and extra headers of its 200 answer, or None when it needs the full app.
-Inline = Callable[[dict[str, Any]], "tuple[bytes, list[tuple[str, str]]] | None"]
+#: A request's environ (a POST's body in its ``wsgi.input``) -> the status, body and extra headers of its answer,
+#: or None when it needs the full app. It never waits.
+Inline = Callable[[dict[str, Any]], "tuple[int, bytes, list[tuple[str, str]]] | None"]
 
 #: Where a GET the inline path declined keeps its environ in the ASGI scope's ``extensions``, for the full path.
 _DECLINED_ENVIRON = "videomock.declined_environ"
@@ -123,8 +125,8 @@ class WSGIBridge:
             CALLER_RENDERS_FAULTS: True,
         }
 
-    def answer_at_once(self, scope: Scope) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
-        """The headers and body of the 200 that ``inline`` gives a GET without a body, or None; called by
+    def answer_at_once(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """The status, headers and body that ``inline`` gives a GET without a body, or None; called by
         :class:`~videomock.serving.protocol.RequestProtocol` as the request's head arrives, so that a plain
         poll costs neither a task nor a thread."""
         if self.inline is None or scope["method"] != "GET":
@@ -137,9 +139,7 @@ class WSGIBridge:
             environ[DECLINED] = True   # the full path need not ask again, nor build the environ again
             scope["extensions"][_DECLINED_ENVIRON] = environ
             return None
-        body, headers = answer
-        return [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
-                *_encoded(headers)], body
+        return _inline_answer(answer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         link: Link = scope["extensions"][LINK]
@@ -152,6 +152,10 @@ class WSGIBridge:
             if whole is None:
                 return
             environ["wsgi.input"] = io.BytesIO(whole)
+            inline = None if self.inline is None or link.failure is not None else self.inline(environ)
+            if inline is not None:
+                link.answer(*_inline_answer(inline))
+                return
         elif length is None and not chunked:
             environ["wsgi.input"] = io.BytesIO()
         else:
@@ -275,6 +279,12 @@ class WSGIBridge:
             text = value.decode("latin-1")
             environ[key] = f"{environ[key]},{text}" if key in environ else text
         return environ
+
+
+def _inline_answer(answer: tuple[int, bytes, list[tuple[str, str]]]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    status, body, headers = answer
+    return status, [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+                    *_encoded(headers)], body
 
 
 def _pull(body: Iterator[bytes]) -> tuple[list[bytes], bool]:

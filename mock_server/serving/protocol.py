@@ -50,9 +50,9 @@ class RequestTimedOut(RequestTimeout):
     description = "The request did not arrive in full within the server's read timeout."
 
 
-#: What an app may offer for the requests it answers without waiting: the headers (its length among them) and the
-#: body of the 200 it gives the request of this ASGI scope, or None when the request must go to the app.
-AnswerAtOnce = Callable[[Any], "tuple[list[tuple[bytes, bytes]], bytes] | None"]
+#: What an app may offer for the requests it answers without waiting: the status, headers (its length among them)
+#: and body it gives the request of this ASGI scope, or None when the request must go to the app.
+AnswerAtOnce = Callable[[Any], "tuple[int, list[tuple[bytes, bytes]], bytes] | None"]
 
 
 class _Refused(Exception):
@@ -262,7 +262,7 @@ class RequestProtocol(HttpToolsProtocol):
         if answer is None:
             super()._start_asgi_task(cycle, app)
         else:
-            self.write_answer(cycle, 200, *answer)
+            self.write_answer(cycle, *answer)
 
     def write_answer(self, cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]],
                      body: bytes) -> None:
