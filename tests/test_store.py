@@ -178,6 +178,21 @@ def test_a_file_that_kept_images_opens_and_loses_them(sqlite_path: Path) -> None
     second.close()
 
 
+def test_a_file_that_indexed_tasks_by_seq_loses_the_index_and_still_lists_them_in_order(sqlite_path: Path) -> None:
+    """Files written before the seq index was dropped (and by any earlier videomock, which makes it again)."""
+    first = SqliteStore(sqlite_path)
+    for seq in (3, 1, 2):
+        first.add_task(make_task(seq))
+    first.close()
+    with sqlite3.connect(sqlite_path) as conn:
+        conn.execute("CREATE INDEX tasks_by_seq ON tasks (seq)")
+    second = SqliteStore(sqlite_path)
+    indexes = {name for (name,) in sqlite3.connect(sqlite_path).execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "tasks_by_seq" not in indexes and "tasks_by_owner" in indexes
+    assert [task.seq for task in second.tasks()] == [1, 2, 3]
+    second.close()
+
+
 def test_a_file_that_kept_a_row_per_journal_entry_opens_with_an_empty_journal(sqlite_path: Path) -> None:
     """Before the journal kept pages, it kept a row per entry, and a counter of their size."""
     first = SqliteStore(sqlite_path, journal_max_bytes=1000)
