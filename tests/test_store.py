@@ -4,6 +4,7 @@ the writing process is killed with SIGKILL."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -12,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -176,6 +178,21 @@ def test_a_file_that_kept_images_opens_and_loses_them(sqlite_path: Path) -> None
     tables = {name for (name,) in sqlite3.connect(sqlite_path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "blobs" not in tables and "tasks" in tables
     second.close()
+
+
+def test_the_journal_writer_checkpoints_so_that_requests_need_not(sqlite_path: Path) -> None:
+    """A few pages are far below any committing connection's own checkpoint threshold; the task still reaches
+    the database file, copied there by the journal writer thread (a checkpoint fsyncs, and on a request's
+    connection it stalls ``videomock serve``'s event loop)."""
+    store = SqliteStore(sqlite_path)
+    store.add_task(make_task(1, owner="owner-to-be-checkpointed"))
+    assert b"owner-to-be-checkpointed" not in sqlite_path.read_bytes()   # in the WAL only, so far
+    store.append_journal({"path": "/"})
+    deadline = time.monotonic() + DEADLINE
+    while b"owner-to-be-checkpointed" not in sqlite_path.read_bytes():
+        assert time.monotonic() < deadline, "the journal writer did not checkpoint"
+        time.sleep(0.01)   # polling interval: the writer gathers for JOURNAL_GATHER_SECONDS first
+    store.close()
 
 
 def test_a_file_that_indexed_tasks_by_seq_loses_the_index_and_still_lists_them_in_order(sqlite_path: Path) -> None:
@@ -397,6 +414,12 @@ while True:
 """
 
 
+def journal_pages_in(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        pages: int = conn.execute("SELECT count(*) FROM journal_pages").fetchone()[0]
+    return pages
+
+
 def test_acknowledged_writes_survive_sigkill(sqlite_path: Path) -> None:
     writer = subprocess.Popen([sys.executable, "-c", ADD_TASKS_UNTIL_KILLED, str(sqlite_path)],
                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
@@ -405,6 +428,11 @@ def test_acknowledged_writes_survive_sigkill(sqlite_path: Path) -> None:
     reader.start()
     while acks.get(timeout=DEADLINE) < 200:
         pass
+    # Killed once the journal writer has committed some entries too (it lets them gather for 10 ms first).
+    deadline = time.monotonic() + DEADLINE
+    while not journal_pages_in(sqlite_path):
+        assert time.monotonic() < deadline, "the writer committed no journal entry"
+        time.sleep(0.005)   # polling interval
     writer.send_signal(signal.SIGKILL)
     writer.wait(DEADLINE)
     reader.join(DEADLINE)
