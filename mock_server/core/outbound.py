@@ -41,8 +41,6 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from urllib3.util import parse_url
-
 from videomock.core.waits import waiting
 
 log = logging.getLogger("videomock")
@@ -167,6 +165,8 @@ def check_url(url: str, policy: Policy) -> Target:
     if port_text is not None and not (_PORT.fullmatch(port_text) and int(port_text) <= 65535):
         raise Refused(f"{label} port {port_text!r} is not allowed; give a number from 1 to 65535 without "
                       "leading zeros, or no port")
+    from urllib3.util import parse_url  # not at import: urllib3 is 4 MiB a worker that may check no URL
+
     try:
         parsed = parse_url(url)
     except ValueError as exc:
