@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_fixtures.py
 	$(BIN)/python bench/store_ops.py
 	$(BIN)/python bench/poll_path.py
+	$(BIN)/python bench/submit_path.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/hostile.py
 	$(BIN)/python bench/image_memory.py

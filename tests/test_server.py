@@ -23,6 +23,7 @@ from tests.test_contracts import doc_example_for
 from videomock import create_app
 from videomock.contracts import Catalog, openapi_document, validate_response
 from videomock.contracts.strategies import invalid_requests, valid_requests
+from videomock.media.library import VideoLibrary
 from videomock.pytest_plugin.live import LiveServer
 
 CATALOG = Catalog.load()
@@ -383,6 +384,18 @@ def test_the_fast_poll_path_answers_exactly_as_flask_does(fake: Fake) -> None:
     assert fast_entry == full_entry
 
 
+#: The wall clock of the twin tests' fake: a task reports its times from the wall clock at its submit, and two
+#: submits astride a second would differ there.
+PINNED_WALL_CLOCK = 1_796_000_000.0
+
+
+@pytest.fixture(scope="module")
+def twin_fake(video_library: VideoLibrary) -> Iterator[Fake]:
+    app = create_app(BASELINE_CONFIG, videos=video_library, real_time=lambda: PINNED_WALL_CLOCK)
+    with LiveServer(app) as server:
+        yield Fake(server.url, app.extensions["videomock"])
+
+
 #: Bodies that are not a generation request at all, each refused by the strict JSON reader.
 BROKEN_JSON = [b"", b"  ", b"{", b"[]", b'{"model": "veo_3_1", "model": "veo_3_1"}', b'{"duration": NaN}',
                b'{"width": 1e400}', b'{"prompt": "\xff"}', b"[" * 40 + b"]" * 40]
@@ -394,20 +407,20 @@ BROKEN_JSON = [b"", b"  ", b"{", b"[]", b'{"model": "veo_3_1", "model": "veo_3_1
                      st.sampled_from(BROKEN_JSON)),
        profile=st.sampled_from([{}, {"X-Videomock-Gateway": "new-api"}]))
 @example(raw=json.dumps({"model": "veo_3_1", "prompt": "fast"}).encode(), profile={})
-def test_the_fast_submit_path_answers_and_journals_exactly_as_flask_does(live_fake: Fake, raw: bytes,
+def test_the_fast_submit_path_answers_and_journals_exactly_as_flask_does(twin_fake: Fake, raw: bytes,
                                                                           profile: dict[str, str]) -> None:
     """A plain JSON submit skips Flask too, accepted or refused; the same request with an X-Videomock-Fault
     header goes through Flask. Both answer, and journal, alike but for the new task's id."""
-    live_fake.backend.configure(BASELINE_CONFIG)
-    live_fake.backend.reset()
+    twin_fake.backend.configure(BASELINE_CONFIG)
+    twin_fake.backend.reset()
     headers = {"Content-Type": "application/json", **profile}
     with flask_requests() as handled:
-        fast = live_fake.session().post(f"{live_fake.url}/v1/video/generations", data=raw, headers=headers, timeout=10)
+        fast = twin_fake.session().post(f"{twin_fake.url}/v1/video/generations", data=raw, headers=headers, timeout=10)
         assert handled == []
-        full = live_fake.session().post(f"{live_fake.url}/v1/video/generations", data=raw, timeout=10,
+        full = twin_fake.session().post(f"{twin_fake.url}/v1/video/generations", data=raw, timeout=10,
                                         headers={**headers, "X-Videomock-Fault": ";"})
         assert handled == ["/v1/video/generations"]
-    ids = [task.id for task in live_fake.backend.store.tasks()]
+    ids = [task.id for task in twin_fake.backend.store.tasks()]
     assert len(ids) == (2 if fast.status_code == 200 else 0), fast.text
 
     def masked(text: str, task_id: str | None) -> str:
@@ -418,7 +431,7 @@ def test_the_fast_submit_path_answers_and_journals_exactly_as_flask_does(live_fa
     assert {k: fast.headers[k] for k in ("Content-Type", "Content-Length")} == \
            {k: full.headers[k] for k in ("Content-Type", "Content-Length")}
     fast_entry, full_entry = (masked(json.dumps({k: v for k, v in entry.items() if k not in VOLATILE}), task_id)
-                              for entry, task_id in zip(live_fake.backend.store.journal(), (fast_id, full_id)))
+                              for entry, task_id in zip(twin_fake.backend.store.journal(), (fast_id, full_id)))
     assert fast_entry == full_entry
 
 

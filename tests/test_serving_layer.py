@@ -20,6 +20,7 @@ from tests.test_downloads import *  # noqa: F403
 from tests.test_fault_actions import *  # noqa: F403
 from tests.test_faults import *  # noqa: F403
 from tests.test_server import (  # noqa: F401 - answered on the event loop here
+    PINNED_WALL_CLOCK,
     test_the_fast_poll_path_answers_exactly_as_flask_does,
     test_the_fast_submit_path_answers_and_journals_exactly_as_flask_does,
 )
@@ -32,5 +33,13 @@ from videomock.media.library import VideoLibrary
 def live_fake(video_library: VideoLibrary) -> Iterator[Fake]:
     """Every test above that uses the session's fake (through ``fake``) gets this one instead."""
     app = create_app(BASELINE_CONFIG, videos=video_library)
+    with ServingThread(app) as server:
+        yield Fake(server.url, app.extensions["videomock"])
+
+
+@pytest.fixture(scope="module")
+def twin_fake(video_library: VideoLibrary) -> Iterator[Fake]:
+    """The fast path's twin tests' fake, served the same way."""
+    app = create_app(BASELINE_CONFIG, videos=video_library, real_time=lambda: PINNED_WALL_CLOCK)
     with ServingThread(app) as server:
         yield Fake(server.url, app.extensions["videomock"])
