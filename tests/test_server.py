@@ -384,6 +384,24 @@ def test_the_fast_poll_path_answers_exactly_as_flask_does(fake: Fake) -> None:
     assert fast_entry == full_entry
 
 
+def test_a_fast_path_failure_is_logged_and_the_full_path_answers(fake: Fake, monkeypatch: pytest.MonkeyPatch,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """On ``videomock serve``'s event loop no Flask stands behind the fast path to turn an exception into a JSON
+    500; a failure before it has answered hands the request to the full path instead."""
+    def broken(endpoint: str) -> bool:
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(fake.backend, "plain", broken)
+    with flask_requests() as handled:
+        submitted = fake.submit({"model": "veo_3_1", "prompt": "still answered"})
+        polled = fake.poll(submitted.json()["task_id"])
+    assert (submitted.status_code, polled.status_code) == (200, 200), (submitted.text, polled.text)
+    assert handled == ["/v1/video/generations", f"/v1/video/generations/{submitted.json()['task_id']}"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "videomock.http.fastpath"]
+    # Once per request, or twice for the submit through the serving layer: its thread tries the fast path again.
+    assert set(logged) == {"the fast path failed; the full path answers the request"} and len(logged) >= 2
+
+
 #: The wall clock of the twin tests' fake: a task reports its times from the wall clock at its submit, and two
 #: submits astride a second would differ there.
 PINNED_WALL_CLOCK = 1_796_000_000.0
