@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 import requests
@@ -277,3 +278,34 @@ def test_a_worker_gives_back_the_memory_of_large_image_submits(tmp_path: Path) -
                                  bodies)
             assert {response.status_code for response in submitted} == {200}
         assert worker_rss_mib(worker) - before < 64   # Pillow and the first images' allocations: ~15 MiB
+
+
+def test_polls_during_a_render_record_its_end_on_the_task_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every poll of a running task whose video is not made yet observes its render under way. Its end is
+    recorded on the task once: a record per poll piled up, and under a load test one render ended in
+    thousands of writes of the same task, each making every process read its tasks again."""
+    with live(tmp_path, clock="manual") as fake:
+        backend = fake.backend
+        task = backend.store.get_task(fake.submit(TINY).json()["task_id"])
+        assert task is not None
+        recorded: list[dict[str, Any]] = []
+        update_task = backend.store.update_task
+
+        def counted(task_id: str, **changes: Any) -> Any:
+            recorded.append(changes)
+            return update_task(task_id, **changes)
+
+        monkeypatch.setattr(backend.store, "update_task", counted)
+        with backend.videos._file_lock(task.video_key):   # as while another worker renders the same video
+            backend.advance(task.queue_seconds + task.render_seconds / 2)   # running, not yet due
+            for _ in range(20):
+                assert fake.poll(task.id).json()["status"] == "in_progress"
+        ended = threading.Event()
+
+        def rendered_twice() -> VideoSpec:
+            raise AssertionError("the video was rendered again")
+
+        # Callbacks run in the order they were added: once this one has run, every earlier one has too.
+        backend.videos.start(task.video_key, rendered_twice, lambda future: ended.set())
+        assert ended.wait(30)
+    assert [changes for changes in recorded if changes.get("rendered")] == [{"when": ANY, "rendered": True}]

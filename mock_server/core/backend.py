@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -86,6 +87,9 @@ class VideoBackend:
         #: Each video's length by its cache key: the same key is the same file, whoever renders it.
         self._video_seconds: dict[str, float] = {}
         self._rules_cache: tuple[object, list[Rule]] | None = None
+        #: (task id, video key) of each render whose end is to be recorded on the task (see _watch_render).
+        self._watched_renders: set[tuple[str, str]] = set()
+        self._watch_lock = threading.Lock()
         if store.get_state("config") is None:
             store.set_state("config", seal_config(store, config))
         clock_cfg = self.config["clock"]
@@ -581,8 +585,25 @@ class VideoBackend:
         the task, recorded as rendered if its videos are cached already."""
         if self._all_cached(task):
             return self._record_rendered(task)
+        for output, key in enumerate(task.video_keys):
+            if not self.videos.has(key):
+                self._watch_render(task, output, key)
+        return task
+
+    def _watch_render(self, task: Task, output: int, key: str) -> None:
+        """Start (or join) the render of the task's video ``key``, and record its outcome on the task when it
+        ends: once per task and video, however often the task is observed meanwhile. Every poll of a running
+        task observes it, and a callback per poll piled up: one render at 30,000 polls a second ended in
+        thousands of writes of the same record, each making every process read its tasks again."""
+        watch = (task.id, key)
+        with self._watch_lock:
+            if watch in self._watched_renders:
+                return
+            self._watched_renders.add(watch)
 
         def done(future: Any) -> None:
+            with self._watch_lock:
+                self._watched_renders.discard(watch)
             if future.cancelled():  # the server is shutting down; the task renders when next observed
                 return
             error = future.exception()
@@ -591,10 +612,7 @@ class VideoBackend:
             elif self._all_cached(task):
                 self._record_rendered(task)
 
-        for output, key in enumerate(task.video_keys):
-            if not self.videos.has(key):
-                self.videos.start(key, functools.partial(self._spec_for, task, output), done)
-        return task
+        self.videos.start(key, functools.partial(self._spec_for, task, output), done)
 
     def _render_now(self, task: Task) -> Task:
         try:
