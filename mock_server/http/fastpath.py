@@ -64,7 +64,8 @@ class FastPoll:
 @dataclass(frozen=True)
 class FastSubmit:
     """A dialect's JSON submit route: its path, the view's own work once the body is read (``accept``, which
-    the Flask view calls too), the Flask endpoint it stands for, and how the route's errors look."""
+    the Flask view calls too), and how the route's errors look (as Flask's error handler renders them for the
+    view's endpoint). ``applies`` as for :class:`FastPoll`."""
 
     path: re.Pattern[str]
     accept: Accept
