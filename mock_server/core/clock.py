@@ -50,6 +50,9 @@ class Clock:
         self._store = store
         self._real_time = real_time
         self._default = (mode, speed)
+        #: The stored state last read, and its ClockState: a store hands out the same object while the state
+        #: is unchanged, and every request reads the clock (a poll twice), so it is parsed once per change.
+        self._parsed: tuple[object, ClockState] | None = None
 
     def _configured(self) -> tuple[str, float]:
         """The mode and speed a fresh clock (first use, or after a reset) starts in: the stored configuration's
@@ -68,7 +71,12 @@ class Clock:
             state = ClockState(mode, speed, now, now)
             self._store.set_state(_STATE_KEY, asdict(state))
             return state
-        return ClockState(**raw)
+        parsed = self._parsed
+        if parsed is not None and parsed[0] is raw:
+            return parsed[1]
+        state = ClockState(**raw)
+        self._parsed = (raw, state)
+        return state
 
     def now(self) -> float:
         return self.state().now(self._real_time())

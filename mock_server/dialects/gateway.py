@@ -62,8 +62,8 @@ def profile_of(environ: Mapping[str, Any], config: Mapping[str, Any]) -> str:
             raise provider_error("invalid_gateway_header", f"{HEADER} {header!r} names no gateway profile; "
                                  f"allowed: {', '.join(PROFILES)}.", param=HEADER)
         return name
-    key = bearer_token(environ.get("HTTP_AUTHORIZATION"))
     settings = config["gateway"]
+    key = bearer_token(environ.get("HTTP_AUTHORIZATION")) if settings["keys"] else None
     by_key: str | None = settings["keys"].get(fingerprint(key)) if key is not None else None
     return by_key or str(settings["profile"])
 
