@@ -402,6 +402,22 @@ def test_a_fast_path_failure_is_logged_and_the_full_path_answers(fake: Fake, mon
     assert set(logged) == {"the fast path failed; the full path answers the request"} and len(logged) >= 2
 
 
+def test_a_failure_after_a_fast_submit_made_its_task_is_a_json_500_and_one_task(
+        fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the backend's submit the task exists: the full path must not be handed the request, or it would make
+    the task again (and charge for it again)."""
+    journal = fake.backend.journal
+
+    def broken_once(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(fake.backend, "journal", journal)
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(fake.backend, "journal", broken_once)
+    failed = fake.submit({"model": "veo_3_1", "prompt": "made once"})
+    assert_error(failed, 500, code="internal_error")
+    assert len(fake.backend.store.tasks()) == 1
+
+
 #: The wall clock of the twin tests' fake: a task reports its times from the wall clock at its submit, and two
 #: submits astride a second would differ there.
 PINNED_WALL_CLOCK = 1_796_000_000.0

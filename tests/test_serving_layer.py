@@ -21,6 +21,7 @@ from tests.test_fault_actions import *  # noqa: F403
 from tests.test_faults import *  # noqa: F403
 from tests.test_server import (  # noqa: F401 - answered on the event loop here
     PINNED_WALL_CLOCK,
+    test_a_failure_after_a_fast_submit_made_its_task_is_a_json_500_and_one_task,
     test_a_fast_path_failure_is_logged_and_the_full_path_answers,
     test_the_fast_poll_path_answers_exactly_as_flask_does,
     test_the_fast_submit_path_answers_and_journals_exactly_as_flask_does,

@@ -127,10 +127,10 @@ def poll_url(task_id: str, link_ttl: float | None) -> str:
 
 # --- routes ---------------------------------------------------------------------------------------------------
 
-def _accept(environ: dict[str, Any], value: Any, owner: str, b: VideoBackend, ex: Exchange, may_wait: bool) -> Any:
-    """A submit's work once its body is read: the Flask view's, and the WSGI fast path's."""
+def _accept(environ: dict[str, Any], owner: str, b: VideoBackend, ex: Exchange, may_wait: bool) -> Any:
+    """A submit's work once its body is read (into ``ex.body``): the Flask view's, and the WSGI fast path's."""
     profile = gateway.named(environ, b.config)
-    body, origin = profile.read(value, b.catalog)
+    body, origin = profile.read(ex.body, b.catalog)
     origin = replace(origin, webhooks=callbacks.kling_callbacks(body, KLING_CALLBACK.name),
                      endpoint_shape=callbacks.OPENAI_EVENTS.name,
                      base_url=base_url(environ, b.config["server"]["public_url"]))
@@ -152,7 +152,7 @@ def submit() -> Any:
     owner = caller()
     ex = exchange()
     ex.body = parse_json_body(request)
-    return _accept(request.environ, ex.body, owner, backend(), ex, True)
+    return _accept(request.environ, owner, backend(), ex, True)
 
 
 @provider.get("/v1/video/generations/<task_id>")

@@ -35,9 +35,10 @@ log = logging.getLogger(__name__)
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: (the view, the request's environ, the backend) -> (the JSON answer, its extra headers).
 Render = Callable[[TaskView, dict[str, Any], VideoBackend], tuple[Any, list[tuple[str, str]]]]
-#: (the request's environ, its JSON body, the caller's key fingerprint, the backend, the request's exchange,
-#: whether it may wait) -> the JSON answer of a 200; raises APIError, or WouldWait when it may not wait.
-Accept = Callable[[dict[str, Any], Any, str, VideoBackend, Exchange, bool], Any]
+#: (the request's environ, the caller's key fingerprint, the backend, the request's exchange (its JSON body
+#: read into ``body``), whether it may wait) -> the JSON answer of a 200; raises APIError, or WouldWait when it
+#: may not wait.
+Accept = Callable[[dict[str, Any], str, VideoBackend, Exchange, bool], Any]
 #: An answer given without Flask: status, body, and the headers after Content-Type and Content-Length.
 FastAnswer = tuple[int, bytes, list[tuple[str, str]]]
 
@@ -101,8 +102,9 @@ class FastPath:
 
     def answer(self, environ: dict[str, Any], *, may_wait: bool = False) -> FastAnswer | None:
         """The answer to a plain poll or submit, or None when the full path must answer it. Without
-        ``may_wait`` it never waits (store reads and writes, a queued journal entry): a server may call it on
-        its event loop. A POST's body is read from ``wsgi.input``, which is then left holding it again."""
+        ``may_wait`` it waits for nothing but the store (its reads, its write lock for one commit of another
+        worker's, a queued journal entry): a server may call it on its event loop. A POST's body is read from
+        ``wsgi.input``, which is then left holding it again."""
         if "HTTP_X_VIDEOMOCK_FAULT" in environ:
             return None
         method = environ["REQUEST_METHOD"]
@@ -161,17 +163,25 @@ class FastPath:
             return None   # the body ended early: the full path says so
         exchange = Exchange(owner=owner, endpoint="submit")
         headers: list[tuple[str, str]] = []
+
+        def shaped(error: APIError) -> tuple[Any, int]:
+            return rendered_error(error, lambda error: route.error(environ, backend, error))
+
         try:
             exchange.body = strict_json(raw)
-            status, answer = 200, route.accept(environ, exchange.body, owner, backend, exchange, may_wait)
+            status, answer = 200, route.accept(environ, owner, backend, exchange, may_wait)
         except WouldWait:
             return None   # nothing has changed yet: the full path answers it, where it may wait
         except APIError as refused:
-            answer, status = rendered_error(refused, lambda error: route.error(environ, backend, error))
+            answer, status = shaped(refused)
             headers = list(refused.headers.items())
         except Exception:   # as Flask's handler: logged, and a JSON 500 in the route's shape
-            answer, status = rendered_error(internal_error(), lambda error: route.error(environ, backend, error))
-        return self._answered(environ, status, exchange, raw, answer, headers)
+            answer, status = shaped(internal_error())
+        try:
+            return self._answered(environ, status, exchange, raw, answer, headers)
+        except Exception:   # the submit happened: the full path must not make its task again
+            answer, status = shaped(internal_error())
+            return status, (self.dumps(answer) + "\n").encode(), []
 
     def _answered(self, environ: dict[str, Any], status: int, exchange: Exchange, raw: bytes | None, answer: Any,
                   headers: list[tuple[str, str]]) -> FastAnswer:

@@ -33,7 +33,7 @@ from urllib.parse import unquote_to_bytes
 from videomock.core.exchange import Exchange
 from videomock.core.faults.decision import Abort, Corrupt, CutShort, Trickle, corrupted, transport_fate
 from videomock.core.waits import waiting
-from videomock.http.fastpath import DECLINED
+from videomock.http.fastpath import DECLINED, FAST_BODY_BYTES
 from videomock.http.middleware import ENVIRON_KEY, WSGIApp
 from videomock.http.transport import CALLER_RENDERS_FAULTS, close_body, content_length, with_length
 from videomock.serving.protocol import LINK, Link, RequestTimedOut, refusal
@@ -42,13 +42,14 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Coroutine[Any, Any, dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 #: A request's environ (a POST's body in its ``wsgi.input``) -> the status, body and extra headers of its answer,
-#: or None when it needs the full app. It never waits.
+#: or None when it needs the full app. It waits for nothing but the store's write lock, held by another
+#: worker or thread for the length of one commit.
 Inline = Callable[[dict[str, Any]], "tuple[int, bytes, list[tuple[str, str]]] | None"]
 
 #: Where a GET the inline path declined keeps its environ in the ASGI scope's ``extensions``, for the full path.
 _DECLINED_ENVIRON = "videomock.declined_environ"
 #: A body up to this size is read on the loop before a thread takes the request; a larger one by the thread.
-PREREAD_BODY_BYTES = 64 * 1024
+PREREAD_BODY_BYTES = FAST_BODY_BYTES   # so a submit the fast path takes is answered on the loop
 #: Bytes of a streamed answer (a video) a thread reads for the loop at a time.
 STREAM_BYTES = 256 * 1024
 
