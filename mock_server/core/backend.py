@@ -181,8 +181,9 @@ class VideoBackend:
         quota, then the task is created with its whole future.
 
         Without ``may_wait``, what would wait (another submit holding the idempotency key, an image to fetch)
-        raises WouldWait instead; both come before quota and the task, so only the fault rules' counters may
-        have moved by then, and a caller that runs the submit again takes care that no rule could match it."""
+        raises WouldWait instead; both come before quota and the task, so by then only the fault rules'
+        counters may have moved (an idempotency claim taken is given back), and a caller that runs the submit
+        again takes care that no rule could match it."""
         exchange = exchange if exchange is not None else Exchange()
         catalog = self.catalog
         violations = validate_request(body, catalog)
@@ -583,11 +584,11 @@ class VideoBackend:
     def _start_render(self, task: Task) -> Task:
         """Render the task's missing videos in the background; it is rendered once the last one exists. Returns
         the task, recorded as rendered if its videos are cached already."""
-        if self._all_cached(task):
+        missing = [(output, key) for output, key in enumerate(task.video_keys) if not self.videos.has(key)]
+        if not missing:
             return self._record_rendered(task)
-        for output, key in enumerate(task.video_keys):
-            if not self.videos.has(key):
-                self._watch_render(task, output, key)
+        for output, key in missing:
+            self._watch_render(task, output, key)
         return task
 
     def _watch_render(self, task: Task, output: int, key: str) -> None:

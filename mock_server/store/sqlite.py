@@ -590,7 +590,8 @@ class SqliteStore:
         memory store's shared ones are) with the tasks' change number it was read at, and is taken as it is
         while no write that may change tasks has begun since, in any process. Otherwise the record is read
         again (a query each poll cost more than the rest of a poll's store work), and its Task is still kept
-        while the text is the same."""
+        while the text is the same. An earlier videomock writing tasks to the same file at the same time does
+        not move the change number: serving one file from two versions at once is not supported."""
         version = _COUNT.unpack_from(self._version_map, _TASKS_VERSION_AT)[0]
         cached = self._task_cache.get(task_id)
         if cached is not None and cached[0] == version and not version & 1:
