@@ -12,12 +12,9 @@ bench/submit_path.py --store sqlite``.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,28 +22,19 @@ from werkzeug.test import EnvironBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from throughput import AUTH, SUBMIT_BODY
+from poll_path import microseconds_per_request
+from throughput import SUBMIT
 
 from videomock import create_app
 from videomock.store import open_store
 
-BODY = json.dumps(SUBMIT_BODY).encode()
+BODY = (SUBMIT.body or "").encode()
 
 
 def submit_environ(*, through_flask: bool) -> dict[str, Any]:
-    headers = {**AUTH, "Content-Type": "application/json", **({"X-Videomock-Fault": ";"} if through_flask else {})}
-    return EnvironBuilder(path="/v1/video/generations", method="POST", headers=headers, data=BODY,
+    headers = {**SUBMIT.headers, **({"X-Videomock-Fault": ";"} if through_flask else {})}
+    return EnvironBuilder(path=SUBMIT.path, method=SUBMIT.method, headers=headers, data=BODY,
                           base_url="http://127.0.0.1:8000").get_environ()
-
-
-def microseconds_per_submit(app: Any, environ: dict[str, Any], submits: int) -> float:
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-        assert status.startswith("200"), status
-
-    started = time.perf_counter()
-    for _ in range(submits):
-        b"".join(app.wsgi_app({**environ, "wsgi.input": io.BytesIO(BODY)}, start_response))
-    return (time.perf_counter() - started) / submits * 1e6
 
 
 def main() -> None:
@@ -62,11 +50,11 @@ def main() -> None:
             app = create_app({"video": {"cache_dir": str(Path(tmp) / "videos")}},
                              store=open_store("memory" if store == "memory" else str(Path(tmp) / f"{store}.db")))
             for environ in paths.values():
-                microseconds_per_submit(app, environ, 300)   # warm-up
+                microseconds_per_request(app, environ, 300, BODY)   # warm-up
             rounds: dict[str, list[float]] = {name: [] for name in paths}
             for _ in range(args.rounds):
                 for name, environ in paths.items():
-                    rounds[name].append(microseconds_per_submit(app, environ, args.submits))
+                    rounds[name].append(microseconds_per_request(app, environ, args.submits, BODY))
             fast, full = (statistics.median(rounds[name]) for name in paths)
             print(f"{store:8} fast path {fast:6.1f} us per submit, through Flask {full:6.1f} us "
                   f"({full / fast:.2f}x), medians of {args.rounds} rounds of {args.submits}")
