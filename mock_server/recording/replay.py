@@ -224,10 +224,9 @@ def install(app: Flask) -> None:
 
 
 def replay_from_config(app: Flask, config: Mapping[str, Any]) -> None:
-    """Replay the folder ``server.replay`` names, if it names one (``videomock serve --replay``)."""
+    """Replay the folder ``server.replay`` names (``videomock serve --replay``; its worker calls this only then,
+    to import replay only then)."""
     server = config["server"]
-    if server["replay"] is None:
-        return
     install(app)
     use(app, Replay(load_folder(Path(server["replay"])), fallback=server["replay_fallback"], seed=config["seed"]))
 
